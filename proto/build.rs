@@ -1,0 +1,20 @@
+//! Generates the skills.v1 Rust code from the .proto contracts, with no
+//! system `protoc`: protox parses the files, tonic-prost-build emits code.
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "skills/v1/events.proto",
+        "skills/v1/normalized.proto",
+        "skills/v1/talent_gap.proto",
+    ];
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(files, ["."])?;
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("skills_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
+    tonic_prost_build::configure().compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Partner events: decoding (protobuf or JSON), validation against the
+//! reference data, and normalization into the envelope the aggregator reads.
+//!
+//! `normalize` is the whole ingestion step for one message, as a pure
+//! function: bytes in, a `NormalizedEvent` or a `Rejection` with its reason.
+
+mod decode;
+mod json;
+mod rejection;
+mod validate;
+
+pub use decode::{ContentType, decode};
+pub use rejection::{RejectReason, Rejection};
+pub use validate::{IngestPolicy, ValidEvent, validate};
+
+use crate::pseudonym::Pseudonymiser;
+use chrono::{DateTime, Utc};
+use skills_proto::v1::NormalizedEvent;
+
+/// Decodes, validates and pseudonymises one raw message.
+pub fn normalize(
+    payload: &[u8],
+    content_type: Option<ContentType>,
+    policy: &IngestPolicy,
+    pseudonymiser: &Pseudonymiser,
+    now: DateTime<Utc>,
+) -> Result<NormalizedEvent, Rejection> {
+    if payload.len() > policy.max_message_bytes {
+        return Err(Rejection::new(
+            RejectReason::Oversized,
+            format!("message of {} bytes exceeds the limit of {} bytes", payload.len(), policy.max_message_bytes),
+        ));
+    }
+    let envelope = decode(payload, content_type)?;
+    let valid = validate(envelope, policy, now)?;
+    Ok(valid.into_normalized(pseudonymiser, now))
+}
+
+/// Seconds since the Unix epoch of a protobuf timestamp.
+pub fn to_datetime(timestamp: &skills_proto::Timestamp) -> Option<DateTime<Utc>> {
+    let nanos = u32::try_from(timestamp.nanos).ok()?;
+    DateTime::from_timestamp(timestamp.seconds, nanos)
+}
+
+pub fn to_timestamp(instant: DateTime<Utc>) -> skills_proto::Timestamp {
+    skills_proto::Timestamp { seconds: instant.timestamp(), nanos: instant.timestamp_subsec_nanos() as i32 }
+}
+
+#[cfg(test)]
+mod tests;

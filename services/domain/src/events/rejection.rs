@@ -1,0 +1,94 @@
+//! Why an event was rejected: a machine-readable reason (the dead-letter
+//! header `reason`) and a human message naming the field and value.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    Oversized,
+    Undecodable,
+    UnsupportedSchemaVersion,
+    UnknownKind,
+    MissingField,
+    InvalidField,
+    UnknownRegion,
+    UnknownDepartment,
+    MalformedCommune,
+    UnknownSkill,
+    UnknownRomeCode,
+    LevelOutOfRange,
+    TimestampTooOld,
+    TimestampInFuture,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 14] = [
+        RejectReason::Oversized,
+        RejectReason::Undecodable,
+        RejectReason::UnsupportedSchemaVersion,
+        RejectReason::UnknownKind,
+        RejectReason::MissingField,
+        RejectReason::InvalidField,
+        RejectReason::UnknownRegion,
+        RejectReason::UnknownDepartment,
+        RejectReason::MalformedCommune,
+        RejectReason::UnknownSkill,
+        RejectReason::UnknownRomeCode,
+        RejectReason::LevelOutOfRange,
+        RejectReason::TimestampTooOld,
+        RejectReason::TimestampInFuture,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::Oversized => "oversized",
+            RejectReason::Undecodable => "undecodable",
+            RejectReason::UnsupportedSchemaVersion => "unsupported_schema_version",
+            RejectReason::UnknownKind => "unknown_kind",
+            RejectReason::MissingField => "missing_field",
+            RejectReason::InvalidField => "invalid_field",
+            RejectReason::UnknownRegion => "unknown_region",
+            RejectReason::UnknownDepartment => "unknown_department",
+            RejectReason::MalformedCommune => "malformed_commune",
+            RejectReason::UnknownSkill => "unknown_skill",
+            RejectReason::UnknownRomeCode => "unknown_rome_code",
+            RejectReason::LevelOutOfRange => "level_out_of_range",
+            RejectReason::TimestampTooOld => "timestamp_too_old",
+            RejectReason::TimestampInFuture => "timestamp_in_future",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: RejectReason,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(reason: RejectReason, message: impl Into<String>) -> Self {
+        Rejection { reason, message: message.into() }
+    }
+
+    pub fn missing(field: &str) -> Self {
+        Rejection::new(RejectReason::MissingField, format!("missing required field {field}"))
+    }
+
+    pub fn invalid(field: &str, detail: impl fmt::Display) -> Self {
+        Rejection::new(RejectReason::InvalidField, format!("invalid {field}: {detail}"))
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.reason, self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}

@@ -1,0 +1,51 @@
+//! Counters a store returns per cell (region × skill × period) or per
+//! region. Every count is of distinct learners unless said otherwise.
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupCounts {
+    pub women: u64,
+    pub priority_neighbourhood: u64,
+    pub rural: u64,
+    pub under_26: u64,
+    pub jobseekers: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SupplyCounters {
+    /// Learners the cell is built on: any enrolment event in the period, or
+    /// active at its end. Small-cell suppression compares this with k.
+    pub learners: u64,
+    pub enrolled: u64,
+    /// Latest status at the period's end is enrolled or started.
+    pub active: u64,
+    /// Active and planned to end before the period's end + the horizon.
+    pub active_finishing: u64,
+    /// Completed or certified in the period.
+    pub completed: u64,
+    pub dropped_out: u64,
+    /// Certified in the period, at any level.
+    pub certified: u64,
+    /// Certified in the period at or above the skill's target level.
+    pub certified_at_target: u64,
+    /// Sum over (learner, skill) pairs of final − initial level, for pairs
+    /// whose final assessment falls in the period.
+    pub gain_sum: i64,
+    pub gain_learners: u64,
+    pub enrolled_groups: GroupCounts,
+    pub certified_groups: GroupCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DemandCounters {
+    pub openings: u64,
+    pub hard_to_fill: u64,
+}
+
+/// Counters of one cell; `skill` is None for a whole-region row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CellCounters {
+    pub region: String,
+    pub skill: Option<String>,
+    pub supply: SupplyCounters,
+    pub demand: DemandCounters,
+}
