@@ -1,0 +1,109 @@
+//! The event bus the services talk through. Services see only the traits
+//! here; `embedded` is the in-process default, Kafka comes behind the same
+//! traits.
+//!
+//! Delivery is at-least-once: a consumer commits offsets only after what it
+//! made of a batch is safely downstream, and whatever was polled but not
+//! committed is delivered again after a restart.
+
+pub mod embedded;
+
+use async_trait::async_trait;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub value: Vec<u8>,
+}
+
+/// A message to produce.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Message {
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub headers: Vec<Header>,
+}
+
+impl Message {
+    pub fn new(payload: Vec<u8>) -> Self {
+        Message { key: None, payload, headers: Vec::new() }
+    }
+
+    pub fn with_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push(Header { name: name.to_string(), value: value.into() });
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|h| h.name == name).map(|h| h.value.as_slice())
+    }
+}
+
+/// A consumed message and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub message: Message,
+}
+
+/// The next offset to read in one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position {
+    pub partition: i32,
+    pub next_offset: i64,
+}
+
+/// What to commit: the highest position seen per topic and partition.
+pub fn positions_after(records: &[Record]) -> Vec<(String, Position)> {
+    let mut positions: Vec<(String, Position)> = Vec::new();
+    for record in records {
+        let next = Position { partition: record.partition, next_offset: record.offset + 1 };
+        match positions.iter_mut().find(|(topic, p)| *topic == record.topic && p.partition == record.partition) {
+            Some((_, position)) => position.next_offset = position.next_offset.max(next.next_offset),
+            None => positions.push((record.topic.clone(), next)),
+        }
+    }
+    positions
+}
+
+#[derive(Debug, Error)]
+pub enum BusError {
+    #[error("bus is closed")]
+    Closed,
+    #[error("unknown topic {0:?}")]
+    UnknownTopic(String),
+    #[error("consumer group {group:?} already reads topic {topic:?} in this process")]
+    GroupBusy { group: String, topic: String },
+    #[error("bus error: {0}")]
+    Other(String),
+}
+
+/// Produces batches; returns once every message is acknowledged.
+#[async_trait]
+pub trait Producer: Send + Sync {
+    async fn send(&self, topic: &str, messages: Vec<Message>) -> Result<(), BusError>;
+}
+
+/// Reads a set of topics as one member of a consumer group.
+#[async_trait]
+pub trait Consumer: Send {
+    /// Up to `max` records, waiting at most `wait` for the first one.
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, BusError>;
+    /// Marks everything before these positions as done for the group.
+    async fn commit(&mut self, positions: &[(String, Position)]) -> Result<(), BusError>;
+}
+
+/// A bus: hands out producers and consumers.
+pub trait Bus: Send + Sync {
+    fn producer(&self) -> std::sync::Arc<dyn Producer>;
+    fn consumer(&self, group: &str, topics: &[String]) -> Result<Box<dyn Consumer>, BusError>;
+}

@@ -114,7 +114,20 @@ pub enum FactError {
     Unknown(#[from] reference::ReferenceError),
 }
 
-pub fn facts_of(event: &pb::NormalizedEvent) -> Result<FactSet, FactError> {
+/// One normalized event as a store records it: what it was, and its facts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventFacts {
+    pub event_id: String,
+    /// "enrolment", "assessment" or "demand".
+    pub kind: &'static str,
+    pub partner_id: String,
+    pub region: String,
+    pub occurred_at: i64,
+    pub ingested_at: i64,
+    pub facts: FactSet,
+}
+
+pub fn facts_of(event: &pb::NormalizedEvent) -> Result<EventFacts, FactError> {
     use pb::normalized_event::Payload;
     if event.event_id.is_empty() {
         return Err(FactError::Missing("event_id"));
@@ -126,8 +139,9 @@ pub fn facts_of(event: &pb::NormalizedEvent) -> Result<FactSet, FactError> {
         .ok_or(FactError::Missing("occurred_at"))?
         .timestamp();
     let region = reference::region(&event.region)?.code.to_string();
+    let ingested_at = event.ingested_at.as_ref().and_then(to_datetime).map_or(occurred_at, |t| t.timestamp());
     let mut facts = FactSet::default();
-    match event.payload.as_ref().ok_or(FactError::Missing("payload"))? {
+    let kind = match event.payload.as_ref().ok_or(FactError::Missing("payload"))? {
         Payload::Enrolment(enrolment) => {
             if enrolment.learner.is_empty() {
                 return Err(FactError::Missing("learner"));
@@ -152,6 +166,7 @@ pub fn facts_of(event: &pb::NormalizedEvent) -> Result<FactSet, FactError> {
                     groups,
                 });
             }
+            "enrolment"
         }
         Payload::Assessment(assessment) => {
             if assessment.learner.is_empty() {
@@ -161,12 +176,13 @@ pub fn facts_of(event: &pb::NormalizedEvent) -> Result<FactSet, FactError> {
                 event_id: event.event_id.clone(),
                 learner: assessment.learner.clone(),
                 skill: reference::skill(&assessment.skill)?.code.to_string(),
-                region,
+                region: region.clone(),
                 occurred_at,
                 framework: assessment.framework,
                 level: assessment.level,
                 phase: assessment.phase,
             });
+            "assessment"
         }
         Payload::Demand(demand) => {
             for skill_code in &demand.skills {
@@ -179,9 +195,34 @@ pub fn facts_of(event: &pb::NormalizedEvent) -> Result<FactSet, FactError> {
                     hard_to_fill: demand.hard_to_fill,
                 });
             }
+            "demand"
         }
-    }
-    Ok(facts)
+    };
+    Ok(EventFacts {
+        event_id: event.event_id.clone(),
+        kind,
+        partner_id: event.partner_id.clone(),
+        region,
+        occurred_at,
+        ingested_at,
+        facts,
+    })
+}
+
+/// A stable identity for a dead letter: where the raw message was read and
+/// what it held. Re-reading the same message gives the same id, so a
+/// dead letter is recorded once however often it is replayed.
+pub fn dead_letter_id(topic: &str, partition: i32, offset: i64, payload: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(topic.as_bytes());
+    hasher.update([0]);
+    hasher.update(partition.to_be_bytes());
+    hasher.update(offset.to_be_bytes());
+    hasher.update(payload);
+    let mut id = hex::encode(hasher.finalize());
+    id.truncate(32);
+    id
 }
 
 #[cfg(test)]
@@ -205,7 +246,10 @@ mod tests {
                 "place": {"region": "11"}, "status": "CERTIFIED", "certified_level": 4,
                 "profile": {"gender": "FEMALE", "employment_status": "JOBSEEKER"}}
         }));
-        let facts = facts_of(&event).unwrap();
+        let recorded = facts_of(&event).unwrap();
+        assert_eq!(recorded.kind, "enrolment");
+        assert_eq!(recorded.region, "11");
+        let facts = recorded.facts;
         assert_eq!(facts.enrolments.len(), 2);
         let programming = &facts.enrolments[0];
         assert_eq!(programming.skill, "3.4");
@@ -221,7 +265,7 @@ mod tests {
             "partner_id": "p", "schema_version": 1,
             "labour_demand": {"source": "s", "place": {"region": "11"}, "rome_code": "M1801", "openings": 10, "hard_to_fill": 3}
         }));
-        let facts = facts_of(&event).unwrap();
+        let facts = facts_of(&event).unwrap().facts;
         let skills: Vec<_> = facts.demands.iter().map(|d| d.skill.as_str()).collect();
         assert_eq!(skills, ["4.1", "5.1"]);
         assert!(facts.demands.iter().all(|d| d.openings == 10 && d.hard_to_fill == 3));
@@ -234,5 +278,15 @@ mod tests {
         event.occurred_at = Some(skills_proto::Timestamp { seconds: 1_700_000_000, nanos: 0 });
         event.region = "99".into();
         assert!(matches!(facts_of(&event), Err(FactError::Unknown(_))));
+    }
+
+    #[test]
+    fn dead_letter_ids_depend_on_place_and_content() {
+        let id = dead_letter_id("t", 0, 5, b"x");
+        assert_eq!(id, dead_letter_id("t", 0, 5, b"x"));
+        assert_ne!(id, dead_letter_id("t", 0, 6, b"x"));
+        assert_ne!(id, dead_letter_id("t", 1, 5, b"x"));
+        assert_ne!(id, dead_letter_id("t", 0, 5, b"y"));
+        assert_eq!(id.len(), 32);
     }
 }

@@ -1,0 +1,95 @@
+//! The metrics store. It holds facts (idempotent by event id), dead letters
+//! and consumer checkpoints, and returns counters; the indicator formulas
+//! stay in `skills_domain::indicators`.
+//!
+//! `embedded` is the single-machine default (SQLite, bundled). ClickHouse
+//! comes behind the same trait.
+
+pub mod embedded;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use skills_domain::facts::EventFacts;
+use skills_domain::indicators::CellCounters;
+use thiserror::Error;
+
+pub use embedded::EmbeddedStore;
+
+/// Which counters to compute: a time window [start, end), the horizon of
+/// the pipeline, per cell or per whole region, optional filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterWindow {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub horizon_end: DateTime<Utc>,
+    pub by_skill: bool,
+    pub region: Option<String>,
+    pub skill: Option<String>,
+}
+
+/// An event that could not be counted, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub id: String,
+    pub source_topic: String,
+    pub source_partition: i32,
+    pub source_offset: i64,
+    pub reason: String,
+    pub message: String,
+    pub payload: Vec<u8>,
+}
+
+/// How far one consumer got in one partition, stored with the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub consumer: String,
+    pub topic: String,
+    pub partition: i32,
+    pub next_offset: i64,
+}
+
+/// What one aggregator batch writes, atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub events: Vec<EventFacts>,
+    pub dead_letters: Vec<DeadLetter>,
+    pub checkpoints: Vec<Checkpoint>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    pub new_events: u64,
+    pub duplicate_events: u64,
+    pub new_dead_letters: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStatus {
+    pub events: u64,
+    pub dead_letters: u64,
+    /// Ingestion time of the newest counted event.
+    pub as_of: Option<DateTime<Utc>>,
+    /// Changes whenever counted data changes; caches key on it.
+    pub version: u64,
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store schema mismatch: {0}")]
+    Schema(String),
+    #[error("store query failed: {0}")]
+    Query(String),
+}
+
+#[async_trait]
+pub trait MetricsStore: Send + Sync {
+    /// Writes a batch atomically; events already stored are skipped.
+    async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError>;
+    async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError>;
+    async fn status(&self) -> Result<StoreStatus, StoreError>;
+    async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError>;
+    /// Dead letters per reason code.
+    async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError>;
+}

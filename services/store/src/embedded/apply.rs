@@ -1,0 +1,122 @@
+//! One batch, one transaction: new events with their facts, dead letters,
+//! checkpoints, and the data version bump that invalidates caches.
+
+use crate::{ApplyOutcome, Batch, StoreError};
+use rusqlite::{Connection, params};
+
+pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<ApplyOutcome, StoreError> {
+    let transaction = connection.transaction()?;
+    let mut outcome = ApplyOutcome::default();
+    {
+        let mut insert_event = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO applied_events (event_id, kind, partner_id, region, occurred_at, ingested_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut insert_enrolment = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO enrolment_facts (event_id, skill, learner, course_id, region, occurred_at, status,
+                 planned_end, certified_level, at_target, woman, priority, rural, under_26, jobseeker)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?;
+        let mut insert_assessment = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO assessment_facts (event_id, learner, skill, region, occurred_at, framework, level, phase)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut insert_demand = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO demand_facts (event_id, skill, region, occurred_at, openings, hard_to_fill)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for event in &batch.events {
+            let inserted = insert_event.execute(params![
+                event.event_id,
+                event.kind,
+                event.partner_id,
+                event.region,
+                event.occurred_at,
+                event.ingested_at
+            ])?;
+            if inserted == 0 {
+                outcome.duplicate_events += 1;
+                continue;
+            }
+            outcome.new_events += 1;
+            for fact in &event.facts.enrolments {
+                insert_enrolment.execute(params![
+                    fact.event_id,
+                    fact.skill,
+                    fact.learner,
+                    fact.course_id,
+                    fact.region,
+                    fact.occurred_at,
+                    fact.status,
+                    fact.planned_end,
+                    fact.certified_level,
+                    fact.at_target,
+                    fact.groups.woman,
+                    fact.groups.priority_neighbourhood,
+                    fact.groups.rural,
+                    fact.groups.under_26,
+                    fact.groups.jobseeker
+                ])?;
+            }
+            for fact in &event.facts.assessments {
+                insert_assessment.execute(params![
+                    fact.event_id,
+                    fact.learner,
+                    fact.skill,
+                    fact.region,
+                    fact.occurred_at,
+                    fact.framework,
+                    fact.level,
+                    fact.phase
+                ])?;
+            }
+            for fact in &event.facts.demands {
+                insert_demand.execute(params![
+                    fact.event_id,
+                    fact.skill,
+                    fact.region,
+                    fact.occurred_at,
+                    fact.openings,
+                    fact.hard_to_fill
+                ])?;
+            }
+        }
+        let mut insert_dead_letter = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO dead_letters (dead_letter_id, source_topic, source_partition, source_offset,
+                 reason, message, recorded_at, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%s', 'now'), ?7)",
+        )?;
+        for letter in &batch.dead_letters {
+            outcome.new_dead_letters += insert_dead_letter.execute(params![
+                letter.id,
+                letter.source_topic,
+                letter.source_partition,
+                letter.source_offset,
+                letter.reason,
+                letter.message,
+                letter.payload
+            ])? as u64;
+        }
+        let mut upsert_checkpoint = transaction.prepare_cached(
+            "INSERT INTO checkpoints (consumer, topic, partition, next_offset) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (consumer, topic, partition) DO UPDATE SET next_offset = MAX(next_offset, excluded.next_offset)",
+        )?;
+        for checkpoint in &batch.checkpoints {
+            upsert_checkpoint.execute(params![
+                checkpoint.consumer,
+                checkpoint.topic,
+                checkpoint.partition,
+                checkpoint.next_offset
+            ])?;
+        }
+        if outcome.new_events > 0 || outcome.new_dead_letters > 0 {
+            transaction.execute(
+                "INSERT INTO meta (key, value) VALUES ('data_version', 1)
+                 ON CONFLICT (key) DO UPDATE SET value = value + 1",
+                [],
+            )?;
+        }
+    }
+    transaction.commit()?;
+    Ok(outcome)
+}

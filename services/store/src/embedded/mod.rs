@@ -1,0 +1,166 @@
+//! The embedded store: SQLite in one file (bundled build, nothing to
+//! install). Writes go through one connection in a transaction per batch;
+//! facts use INSERT OR IGNORE on their event id, so replays change nothing.
+
+mod apply;
+mod counters;
+
+use crate::{ApplyOutcome, Batch, Checkpoint, CounterWindow, MetricsStore, StoreError, StoreStatus};
+use async_trait::async_trait;
+use chrono::DateTime;
+use rusqlite::Connection;
+use skills_domain::indicators::CellCounters;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Migrations in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: [&str; 1] = [include_str!("../../sql/sqlite/0001_init.sql")];
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Query(error.to_string())
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store file and runs pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let connection = Connection::open(path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        Self::with_connection(connection)
+    }
+
+    /// A store that lives in memory only (tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::with_connection(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(connection: Connection) -> Result<Self, StoreError> {
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&connection)?;
+        Ok(EmbeddedStore { connection: Arc::new(Mutex::new(connection)) })
+    }
+
+    /// Runs `work` on the connection in the blocking pool.
+    async fn with<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection.lock().map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
+            work(&mut connection)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+    }
+
+    /// A flag kept in the store (e.g. "the demo data set was seeded").
+    pub async fn meta(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let key = key.to_string();
+        self.with(move |c| {
+            let mut statement = c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
+            let mut rows = statement.query([key])?;
+            Ok(match rows.next()? {
+                Some(row) => Some(row.get(0)?),
+                None => None,
+            })
+        })
+        .await
+    }
+
+    pub async fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError> {
+        let key = key.to_string();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![key, value],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn migrate(connection: &Connection) -> Result<(), StoreError> {
+    let applied: usize = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Schema(format!(
+            "store file has schema version {applied}, newer than this build knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        connection.execute_batch(sql)?;
+        connection.pragma_update(None, "user_version", index + 1)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl MetricsStore for EmbeddedStore {
+    async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError> {
+        self.with(move |c| apply::apply_batch(c, &batch)).await
+    }
+
+    async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
+        let window = window.clone();
+        self.with(move |c| counters::counters(c, &window)).await
+    }
+
+    async fn status(&self) -> Result<StoreStatus, StoreError> {
+        self.with(|c| {
+            let (events, as_of): (u64, Option<i64>) =
+                c.query_row("SELECT COUNT(*), MAX(ingested_at) FROM applied_events", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            let dead_letters: u64 = c.query_row("SELECT COUNT(*) FROM dead_letters", [], |row| row.get(0))?;
+            let version: Option<i64> =
+                c.query_row("SELECT value FROM meta WHERE key = 'data_version'", [], |row| row.get(0)).ok();
+            Ok(StoreStatus {
+                events,
+                dead_letters,
+                as_of: as_of.and_then(|seconds| DateTime::from_timestamp(seconds, 0)),
+                version: version.unwrap_or(0) as u64,
+            })
+        })
+        .await
+    }
+
+    async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        let consumer = consumer.to_string();
+        self.with(move |c| {
+            let mut statement = c.prepare_cached(
+                "SELECT topic, partition, next_offset FROM checkpoints WHERE consumer = ?1 ORDER BY topic, partition",
+            )?;
+            let rows = statement.query_map([&consumer], |row| {
+                Ok(Checkpoint { consumer: consumer.clone(), topic: row.get(0)?, partition: row.get(1)?, next_offset: row.get(2)? })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with(|c| {
+            let mut statement =
+                c.prepare_cached("SELECT reason, COUNT(*) FROM dead_letters GROUP BY reason ORDER BY reason")?;
+            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;
