@@ -1,0 +1,17 @@
+//! skills-aggregator: applies normalized events and dead letters to the
+//! metrics store, counted once.
+//!
+//! Each batch goes to the store in one atomic write that also records the
+//! consumer's offsets; offsets are committed to the bus only afterwards.
+//! Facts are keyed by event id, so a batch replayed after a crash changes
+//! nothing. While the store is down the loop retries the same batch and
+//! polls nothing new: back-pressure, not loss.
+
+pub mod batch;
+pub mod config;
+pub mod service;
+pub mod stats;
+
+pub use config::AggregatorConfig;
+pub use service::{AggregatorError, run};
+pub use stats::AggregatorStats;

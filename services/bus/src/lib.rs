@@ -7,6 +7,29 @@
 //! committed is delivered again after a restart.
 
 pub mod embedded;
+pub mod retry;
+
+/// Default topic names (configurable per service).
+pub mod topics {
+    pub const ENROLMENTS: &str = "skills.enrolments.v1";
+    pub const ASSESSMENTS: &str = "skills.assessments.v1";
+    pub const DEMAND: &str = "skills.demand.v1";
+    pub const NORMALIZED: &str = "skills.events.v1";
+    pub const DEAD_LETTERS: &str = "skills.dlq.v1";
+}
+
+/// Header names shared by producers and consumers.
+pub mod headers {
+    /// "application/json" or "application/x-protobuf" on raw events.
+    pub const CONTENT_TYPE: &str = "content-type";
+    /// Dead letters: machine-readable reason code.
+    pub const DLQ_REASON: &str = "dlq-reason";
+    /// Dead letters: human message naming the field and value.
+    pub const DLQ_MESSAGE: &str = "dlq-message";
+    pub const DLQ_SOURCE_TOPIC: &str = "dlq-source-topic";
+    pub const DLQ_SOURCE_PARTITION: &str = "dlq-source-partition";
+    pub const DLQ_SOURCE_OFFSET: &str = "dlq-source-offset";
+}
 
 use async_trait::async_trait;
 use std::time::Duration;

@@ -1,0 +1,29 @@
+//! `[aggregator]` configuration.
+
+use serde::Deserialize;
+use skills_bus::topics;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AggregatorConfig {
+    pub group_id: String,
+    pub normalized_topic: String,
+    pub dead_letter_topic: String,
+    /// Largest batch written to the store at once.
+    pub batch_max_events: usize,
+    /// How long a poll waits for the first event, in milliseconds; bounds
+    /// how stale the served indicators can be under light load.
+    pub batch_max_wait_ms: u64,
+}
+
+impl Default for AggregatorConfig {
+    fn default() -> Self {
+        AggregatorConfig {
+            group_id: "skills-aggregator".into(),
+            normalized_topic: topics::NORMALIZED.into(),
+            dead_letter_topic: topics::DEAD_LETTERS.into(),
+            batch_max_events: 5_000,
+            batch_max_wait_ms: 200,
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Loading the pseudonymisation key from the environment or a file.
+
+use crate::config::PseudonymisationConfig;
+use skills_domain::pseudonym::{PseudonymError, Pseudonymiser, SecretKey};
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum KeyError {
+    #[error("no pseudonymisation key: set {env} or pseudonymisation.key_file")]
+    Missing { env: String },
+    #[error("pseudonymisation key from {source_name}: {error}")]
+    Invalid { source_name: String, error: PseudonymError },
+    #[error("cannot read or write key file {path}: {error}")]
+    File { path: String, error: std::io::Error },
+}
+
+pub fn load_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymiser, KeyError> {
+    let key = if let Ok(hex) = std::env::var(&config.key_env) {
+        SecretKey::from_hex(&hex).map_err(|error| KeyError::Invalid { source_name: config.key_env.clone(), error })?
+    } else if let Some(path) = &config.key_file {
+        if !path.exists() && config.generate_if_missing {
+            generate_key_file(path)?;
+        }
+        read_key_file(path)?
+    } else {
+        return Err(KeyError::Missing { env: config.key_env.clone() });
+    };
+    Ok(Pseudonymiser::single(key, config.key_version))
+}
+
+fn read_key_file(path: &Path) -> Result<SecretKey, KeyError> {
+    let text = std::fs::read_to_string(path).map_err(|error| KeyError::File { path: path.display().to_string(), error })?;
+    SecretKey::from_hex(&text).map_err(|error| KeyError::Invalid { source_name: path.display().to_string(), error })
+}
+
+/// 32 random bytes from the OS generator, written with owner-only access.
+fn generate_key_file(path: &Path) -> Result<(), KeyError> {
+    let file_error = |error| KeyError::File { path: path.display().to_string(), error };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(file_error)?;
+    }
+    let mut bytes = Vec::with_capacity(32);
+    bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let key = SecretKey::from_bytes(bytes).expect("32 bytes is long enough");
+    std::fs::write(path, key.to_hex()).map_err(file_error)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(file_error)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_key_is_reused_and_private() {
+        let dir = std::env::temp_dir().join(format!("skills-keys-{}", std::process::id()));
+        let config = PseudonymisationConfig {
+            key_env: "SKILLS_TEST_KEY_THAT_IS_NOT_SET".into(),
+            key_file: Some(dir.join("pseudonym.key")),
+            generate_if_missing: true,
+            ..Default::default()
+        };
+        let first = load_pseudonymiser(&config).unwrap().pseudonymise("p", "l");
+        let second = load_pseudonymiser(&config).unwrap().pseudonymise("p", "l");
+        assert_eq!(first, second);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("pseudonym.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn no_key_is_a_clear_error() {
+        let config = PseudonymisationConfig { key_env: "SKILLS_TEST_KEY_THAT_IS_NOT_SET".into(), ..Default::default() };
+        let error = load_pseudonymiser(&config).unwrap_err();
+        assert!(error.to_string().contains("SKILLS_TEST_KEY_THAT_IS_NOT_SET"));
+    }
+}

@@ -1,0 +1,112 @@
+//! The ingest loop: poll, process, produce, then commit.
+
+use crate::config::IngestConfig;
+use crate::dedup::DedupWindow;
+use crate::pipeline::Pipeline;
+use crate::stats::IngestStats;
+use chrono::Utc;
+use skills_bus::retry::{Backoff, retry_until};
+use skills_bus::{Bus, BusError, Message, positions_after};
+use skills_domain::events::IngestPolicy;
+use skills_domain::pseudonym::Pseudonymiser;
+use skills_runtime::Shutdown;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tracing::{info, warn};
+use crate::pipeline::BatchOutput;
+
+#[derive(Debug, Error)]
+pub enum IngestError {
+    #[error("bus: {0}")]
+    Bus(#[from] BusError),
+    #[error("stopped before the batch was acknowledged; it will be replayed")]
+    Interrupted,
+}
+
+pub async fn run(
+    config: IngestConfig,
+    bus: Arc<dyn Bus>,
+    pseudonymiser: Pseudonymiser,
+    stats: Arc<IngestStats>,
+    mut shutdown: Shutdown,
+) -> Result<(), IngestError> {
+    let mut consumer = bus.consumer(&config.group_id, &config.raw_topics)?;
+    let producer = bus.producer();
+    let policy = IngestPolicy {
+        max_message_bytes: config.max_message_bytes,
+        future_tolerance: chrono::Duration::seconds(config.future_tolerance_secs),
+        ..IngestPolicy::default()
+    };
+    let pipeline = Pipeline { policy: &policy, pseudonymiser: &pseudonymiser };
+    let mut recent = DedupWindow::new(config.dedup_window);
+    let wait = Duration::from_millis(config.batch_max_wait_ms);
+    info!(topics = ?config.raw_topics, group = %config.group_id, "ingest started");
+    loop {
+        let records = tokio::select! {
+            biased;
+            _ = shutdown.wait() => break,
+            polled = consumer.poll(config.batch_max_events, wait) => polled?,
+        };
+        if records.is_empty() {
+            continue;
+        }
+        IngestStats::add(&stats.consumed, records.len() as u64);
+        let BatchOutput { normalized, dead_letters, rejection_reasons, produced_ids, duplicates } =
+            pipeline.process(&records, &recent, Utc::now());
+        let produced = publish(Outgoing { normalized, dead_letters }, &*producer, &config, &shutdown).await?;
+        consumer.commit(&positions_after(&records)).await?;
+        for reason in rejection_reasons {
+            stats.add_dead_letter(reason);
+        }
+        IngestStats::add(&stats.produced, produced as u64);
+        IngestStats::add(&stats.duplicates, duplicates);
+        IngestStats::add(&stats.batches, 1);
+        for id in produced_ids {
+            recent.remember(id);
+        }
+    }
+    info!("ingest stopped");
+    Ok(())
+}
+
+/// The messages of a batch, by destination.
+struct Outgoing {
+    normalized: Vec<Message>,
+    dead_letters: Vec<Message>,
+}
+
+/// Produces a batch's messages; returns how many normalized events went out.
+#[tracing::instrument(name = "ingest_batch", skip_all, fields(normalized = outgoing.normalized.len(), dead_letters = outgoing.dead_letters.len()))]
+async fn publish(
+    outgoing: Outgoing,
+    producer: &dyn skills_bus::Producer,
+    config: &IngestConfig,
+    shutdown: &Shutdown,
+) -> Result<usize, IngestError> {
+    let produced = outgoing.normalized.len();
+    send(producer, &config.normalized_topic, outgoing.normalized, shutdown).await?;
+    send(producer, &config.dead_letter_topic, outgoing.dead_letters, shutdown).await?;
+    Ok(produced)
+}
+
+/// Sends until acknowledged; the batch is not committed otherwise.
+async fn send(
+    producer: &dyn skills_bus::Producer,
+    topic: &str,
+    messages: Vec<Message>,
+    shutdown: &Shutdown,
+) -> Result<(), IngestError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut stop = shutdown.clone();
+    retry_until(
+        Backoff::default(),
+        || producer.send(topic, messages.clone()),
+        |attempt, error| warn!(topic, attempt, error = %error, "produce failed, retrying"),
+        async move { stop.wait().await },
+    )
+    .await
+    .map_err(|_| IngestError::Interrupted)
+}
