@@ -10,3 +10,14 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 
 pub use prost::Message;
 pub use prost_types::Timestamp;
+
+/// Serializes a timestamp as RFC 3339 text (UTC), or null.
+pub fn serialize_timestamp<S: serde::Serializer>(
+    timestamp: &Option<Timestamp>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match timestamp {
+        None => serializer.serialize_none(),
+        Some(timestamp) => serializer.collect_str(timestamp),
+    }
+}

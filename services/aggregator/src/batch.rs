@@ -45,7 +45,8 @@ fn from_dead_letter_topic(record: &Record) -> DeadLetter {
     let source_topic = text_header(record, headers::DLQ_SOURCE_TOPIC);
     let source_partition = text_header(record, headers::DLQ_SOURCE_PARTITION).and_then(|v| v.parse().ok());
     let source_offset = text_header(record, headers::DLQ_SOURCE_OFFSET).and_then(|v| v.parse().ok());
-    let (Some(source_topic), Some(source_partition), Some(source_offset)) = (source_topic, source_partition, source_offset)
+    let (Some(source_topic), Some(source_partition), Some(source_offset)) =
+        (source_topic, source_partition, source_offset)
     else {
         return letter(record, "invalid_dead_letter", "dead letter without its source headers".to_string());
     };

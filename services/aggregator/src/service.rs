@@ -7,11 +7,11 @@ use crate::stats::AggregatorStats;
 use skills_bus::retry::{Backoff, retry_until};
 use skills_bus::{Bus, BusError, positions_after};
 use skills_runtime::Shutdown;
+use skills_store::Batch;
 use skills_store::MetricsStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use skills_store::Batch;
 use tracing::{debug, error, info};
 
 #[derive(Debug, Error)]

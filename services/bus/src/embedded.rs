@@ -58,7 +58,11 @@ impl Shared {
         topics
             .entry(name.to_string())
             .or_insert_with(|| {
-                Arc::new(Topic { log: Mutex::new(TopicLog::default()), data_arrived: Notify::new(), space_freed: Notify::new() })
+                Arc::new(Topic {
+                    log: Mutex::new(TopicLog::default()),
+                    data_arrived: Notify::new(),
+                    space_freed: Notify::new(),
+                })
             })
             .clone()
     }
@@ -275,7 +279,8 @@ mod tests {
         let topics = vec!["t".to_string()];
         let mut consumer = bus.consumer("g", &topics).unwrap();
         let producer = bus.producer();
-        let sending = tokio::spawn(async move { producer.send("t", vec![message("1"), message("2"), message("3")]).await });
+        let sending =
+            tokio::spawn(async move { producer.send("t", vec![message("1"), message("2"), message("3")]).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!sending.is_finished(), "third message must wait for space");
         assert_eq!(bus.end_offset("t"), 2);

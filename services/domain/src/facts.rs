@@ -132,12 +132,8 @@ pub fn facts_of(event: &pb::NormalizedEvent) -> Result<EventFacts, FactError> {
     if event.event_id.is_empty() {
         return Err(FactError::Missing("event_id"));
     }
-    let occurred_at = event
-        .occurred_at
-        .as_ref()
-        .and_then(to_datetime)
-        .ok_or(FactError::Missing("occurred_at"))?
-        .timestamp();
+    let occurred_at =
+        event.occurred_at.as_ref().and_then(to_datetime).ok_or(FactError::Missing("occurred_at"))?.timestamp();
     let region = reference::region(&event.region)?.code.to_string();
     let ingested_at = event.ingested_at.as_ref().and_then(to_datetime).map_or(occurred_at, |t| t.timestamp());
     let mut facts = FactSet::default();

@@ -101,9 +101,7 @@ impl Period {
 }
 
 fn month_start(year: i32, month: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
-        .single()
-        .expect("the first of a month at midnight UTC always exists")
+    Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0).single().expect("the first of a month at midnight UTC always exists")
 }
 
 /// Adds months to (year, month), months counted 1..=12.

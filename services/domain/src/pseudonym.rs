@@ -93,7 +93,12 @@ impl Pseudonymiser {
     }
 
     /// The pseudonym under a given key version (used when rotating keys).
-    pub fn pseudonymise_with(&self, version: u32, partner_id: &str, learner_id: &str) -> Result<String, PseudonymError> {
+    pub fn pseudonymise_with(
+        &self,
+        version: u32,
+        partner_id: &str,
+        learner_id: &str,
+    ) -> Result<String, PseudonymError> {
         let master = self.master_keys.get(&version).ok_or(PseudonymError::UnknownVersion(version))?;
         let partner_key = mac(&master.0, &[b"partner\0", partner_id.as_bytes()]);
         let digest = mac(&partner_key, &[learner_id.as_bytes()]);

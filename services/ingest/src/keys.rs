@@ -30,7 +30,8 @@ pub fn load_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymis
 }
 
 fn read_key_file(path: &Path) -> Result<SecretKey, KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|error| KeyError::File { path: path.display().to_string(), error })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|error| KeyError::File { path: path.display().to_string(), error })?;
     SecretKey::from_hex(&text).map_err(|error| KeyError::Invalid { source_name: path.display().to_string(), error })
 }
 

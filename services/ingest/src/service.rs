@@ -2,6 +2,7 @@
 
 use crate::config::IngestConfig;
 use crate::dedup::DedupWindow;
+use crate::pipeline::BatchOutput;
 use crate::pipeline::Pipeline;
 use crate::stats::IngestStats;
 use chrono::Utc;
@@ -14,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tracing::{info, warn};
-use crate::pipeline::BatchOutput;
 
 #[derive(Debug, Error)]
 pub enum IngestError {

@@ -1,0 +1,19 @@
+//! skills-query: the gRPC TalentGapService over any metrics store.
+//!
+//! `engine` turns store counters into indicators (cached per period until
+//! the store's data version changes), `service` validates requests,
+//! applies the caller's audience (small-cell suppression) and converts to
+//! the wire types, `error` maps every failure to a gRPC status in one place.
+
+pub mod auth;
+pub mod config;
+pub mod convert;
+pub mod engine;
+pub mod error;
+pub mod request;
+pub mod server;
+pub mod service;
+
+pub use config::QueryConfig;
+pub use engine::IndicatorEngine;
+pub use server::serve;

@@ -1,1 +1,57 @@
-fn main() {}
+//! skills-query as its own process, serving an existing store.
+
+use skills_query::auth::Authorizer;
+use skills_query::service::TalentGapApi;
+use skills_query::{IndicatorEngine, QueryConfig};
+use skills_runtime::telemetry::{LogFormat, init_tracing};
+use skills_store::EmbeddedStore;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Config {
+    data_dir: Option<PathBuf>,
+    log_format: LogFormat,
+    query: QueryConfig,
+    indicators: skills_domain::indicators::IndicatorSettings,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config_file = std::env::var_os("SKILLS_CONFIG").map(PathBuf::from);
+    let config: Config = match skills_runtime::load_config(config_file.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("skills-query: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log_format);
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("skills-query: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let data_dir = config.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+    let store = Arc::new(EmbeddedStore::open(&data_dir.join("skills.db"))?);
+    let engine = IndicatorEngine::new(store, config.indicators).await?;
+    let mut auth = Authorizer::new(config.query.anonymous_scope.as_deref())?;
+    if let Some(file) = &config.query.tokens_file {
+        auth.add_tokens_file(file)?;
+    }
+    let (trigger, shutdown) = skills_runtime::shutdown_pair();
+    tokio::spawn(trigger.trigger_on_signals());
+    let interval = std::time::Duration::from_millis(config.query.refresh_interval_ms);
+    tokio::spawn(engine.clone().refresh_every(interval, shutdown.clone()));
+    let listener = tokio::net::TcpListener::bind(&config.query.listen).await?;
+    let api = TalentGapApi::new(engine, auth, config.query.max_concurrent_requests, shutdown.clone());
+    skills_query::serve(listener, api, shutdown).await?;
+    Ok(())
+}

@@ -33,7 +33,8 @@ pub fn load_with_env<T: DeserializeOwned>(
     let mut table = match file {
         None => toml::Table::new(),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
             text.parse::<toml::Table>()
                 .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?
         }
@@ -123,6 +124,9 @@ mod tests {
         let unknown = load_with_env::<Root>(None, env(&[("SKILLS__QUERY__LISTN", "x")])).unwrap_err();
         assert!(unknown.to_string().contains("listn"), "{unknown}");
         let wrong_type = load_with_env::<Root>(None, env(&[("SKILLS__QUERY__MAX_CONCURRENT", "many")])).unwrap_err();
-        assert!(wrong_type.to_string().contains("max_concurrent") || wrong_type.to_string().contains("string"), "{wrong_type}");
+        assert!(
+            wrong_type.to_string().contains("max_concurrent") || wrong_type.to_string().contains("string"),
+            "{wrong_type}"
+        );
     }
 }

@@ -8,13 +8,14 @@ pub struct Shutdown {
     receiver: watch::Receiver<bool>,
 }
 
+#[derive(Clone)]
 pub struct ShutdownTrigger {
-    sender: watch::Sender<bool>,
+    sender: std::sync::Arc<watch::Sender<bool>>,
 }
 
 pub fn shutdown_pair() -> (ShutdownTrigger, Shutdown) {
     let (sender, receiver) = watch::channel(false);
-    (ShutdownTrigger { sender }, Shutdown { receiver })
+    (ShutdownTrigger { sender: std::sync::Arc::new(sender) }, Shutdown { receiver })
 }
 
 impl ShutdownTrigger {

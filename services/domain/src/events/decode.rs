@@ -43,11 +43,13 @@ impl ContentType {
 
 pub fn decode(payload: &[u8], content_type: Option<ContentType>) -> Result<EventEnvelope, Rejection> {
     match content_type.unwrap_or_else(|| ContentType::sniff(payload)) {
-        ContentType::Protobuf => EventEnvelope::decode(payload)
-            .map_err(|error| Rejection::new(RejectReason::Undecodable, format!("payload is not a protobuf EventEnvelope: {error}"))),
+        ContentType::Protobuf => EventEnvelope::decode(payload).map_err(|error| {
+            Rejection::new(RejectReason::Undecodable, format!("payload is not a protobuf EventEnvelope: {error}"))
+        }),
         ContentType::Json => {
-            let json: JsonEnvelope = serde_json::from_slice(payload)
-                .map_err(|error| Rejection::new(RejectReason::Undecodable, format!("payload is not a JSON event: {error}")))?;
+            let json: JsonEnvelope = serde_json::from_slice(payload).map_err(|error| {
+                Rejection::new(RejectReason::Undecodable, format!("payload is not a JSON event: {error}"))
+            })?;
             json.into_envelope()
         }
     }

@@ -78,7 +78,9 @@ fn protobuf_and_json_give_the_same_normalized_event() {
 
 #[test]
 fn enums_accept_short_full_and_numeric_forms() {
-    for status in [serde_json::json!("completed"), serde_json::json!("ENROLMENT_STATUS_COMPLETED"), serde_json::json!(3)] {
+    for status in
+        [serde_json::json!("completed"), serde_json::json!("ENROLMENT_STATUS_COMPLETED"), serde_json::json!(3)]
+    {
         let mut event = example(ENROLMENT);
         event["enrolment"]["status"] = status;
         let Some(pb::normalized_event::Payload::Enrolment(e)) = run_json(event).unwrap().payload else { panic!() };

@@ -45,14 +45,19 @@ pub struct ValidEvent {
     pub skills: Vec<&'static str>,
 }
 
-pub fn validate(envelope: pb::EventEnvelope, policy: &IngestPolicy, now: DateTime<Utc>) -> Result<ValidEvent, Rejection> {
+pub fn validate(
+    envelope: pb::EventEnvelope,
+    policy: &IngestPolicy,
+    now: DateTime<Utc>,
+) -> Result<ValidEvent, Rejection> {
     let event_id = required_text("event_id", &envelope.event_id)?;
     let event_id = uuid::Uuid::parse_str(event_id)
         .map_err(|_| Rejection::invalid("event_id", format!("{event_id:?} is not a UUID")))?
         .hyphenated()
         .to_string();
     let occurred_at = envelope.occurred_at.as_ref().ok_or_else(|| Rejection::missing("occurred_at"))?;
-    let occurred_at = to_datetime(occurred_at).ok_or_else(|| Rejection::invalid("occurred_at", "timestamp out of range"))?;
+    let occurred_at =
+        to_datetime(occurred_at).ok_or_else(|| Rejection::invalid("occurred_at", "timestamp out of range"))?;
     check_event_time(occurred_at, policy, now)?;
     required_text("partner_id", &envelope.partner_id)?;
     match envelope.schema_version {
@@ -95,7 +100,10 @@ fn check_event_time(occurred_at: DateTime<Utc>, policy: &IngestPolicy, now: Date
     Ok(())
 }
 
-fn validate_enrolment(enrolment: &pb::Enrolment, policy: &IngestPolicy) -> Result<(&'static str, Vec<&'static str>), Rejection> {
+fn validate_enrolment(
+    enrolment: &pb::Enrolment,
+    policy: &IngestPolicy,
+) -> Result<(&'static str, Vec<&'static str>), Rejection> {
     required_text("enrolment.learner_id", &enrolment.learner_id)?;
     required_text("enrolment.course_id", &enrolment.course_id)?;
     let region = resolve_place("enrolment.place", enrolment.place.as_ref())?;
@@ -109,9 +117,13 @@ fn validate_enrolment(enrolment: &pb::Enrolment, policy: &IngestPolicy) -> Resul
         return Err(Rejection::missing("enrolment.status"));
     }
     if let Some(planned_end) = &enrolment.planned_end {
-        let planned_end = to_datetime(planned_end).ok_or_else(|| Rejection::invalid("enrolment.planned_end", "out of range"))?;
+        let planned_end =
+            to_datetime(planned_end).ok_or_else(|| Rejection::invalid("enrolment.planned_end", "out of range"))?;
         if planned_end < policy.earliest {
-            return Err(Rejection::invalid("enrolment.planned_end", format!("{} is before 2015", planned_end.to_rfc3339())));
+            return Err(Rejection::invalid(
+                "enrolment.planned_end",
+                format!("{} is before 2015", planned_end.to_rfc3339()),
+            ));
         }
     }
     if let Some(satisfaction) = enrolment.satisfaction
@@ -182,7 +194,10 @@ fn validate_demand(demand: &pb::LabourDemand) -> Result<(&'static str, Vec<&'sta
         Some(Target::RomeCode(rome)) => reference::skills_of_rome(rome.trim()).map_err(reference_rejection)?.to_vec(),
     };
     if demand.openings == 0 || demand.openings > MAX_OPENINGS {
-        return Err(Rejection::invalid("labour_demand.openings", format!("{} is not in 1..{MAX_OPENINGS}", demand.openings)));
+        return Err(Rejection::invalid(
+            "labour_demand.openings",
+            format!("{} is not in 1..{MAX_OPENINGS}", demand.openings),
+        ));
     }
     if demand.hard_to_fill > demand.openings {
         return Err(Rejection::invalid(

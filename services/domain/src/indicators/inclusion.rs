@@ -78,7 +78,13 @@ mod tests {
         let supply = SupplyCounters {
             enrolled: 200,
             certified: 50,
-            enrolled_groups: GroupCounts { women: 52, priority_neighbourhood: 38, rural: 40, under_26: 70, jobseekers: 100 },
+            enrolled_groups: GroupCounts {
+                women: 52,
+                priority_neighbourhood: 38,
+                rural: 40,
+                under_26: 70,
+                jobseekers: 100,
+            },
             certified_groups: GroupCounts { women: 10, ..Default::default() },
             ..Default::default()
         };

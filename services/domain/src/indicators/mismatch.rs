@@ -14,10 +14,7 @@ pub fn duncan_index(regions: &[(f64, f64)]) -> Option<f64> {
     if total_openings <= 0.0 || total_supply <= 0.0 {
         return None;
     }
-    let sum: f64 = regions
-        .iter()
-        .map(|(o, s)| (o / total_openings - s / total_supply).abs())
-        .sum();
+    let sum: f64 = regions.iter().map(|(o, s)| (o / total_openings - s / total_supply).abs()).sum();
     Some((0.5 * sum).clamp(0.0, 1.0))
 }
 

@@ -23,10 +23,8 @@ use chrono::{DateTime, Duration, Utc};
 /// quintiles across the period's cells that have openings.
 pub fn period_cells(counters: &[CellCounters]) -> Vec<CellIndicators> {
     let mut cells: Vec<CellIndicators> = counters.iter().map(CellIndicators::from_counters).collect();
-    let ratios: Vec<Option<f64>> = cells
-        .iter()
-        .map(|cell| (cell.openings > 0).then_some(cell.shortage_ratio))
-        .collect();
+    let ratios: Vec<Option<f64>> =
+        cells.iter().map(|cell| (cell.openings > 0).then_some(cell.shortage_ratio)).collect();
     for (cell, score) in cells.iter_mut().zip(quintile_scores(&ratios)) {
         cell.shortage_score = score;
     }

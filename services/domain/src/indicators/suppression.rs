@@ -85,7 +85,12 @@ mod tests {
         let mut cell = CellIndicators::from_counters(&CellCounters {
             region: "94".into(),
             skill: Some("3.4".into()),
-            supply: SupplyCounters { learners, enrolled: learners, certified_at_target: certified, ..Default::default() },
+            supply: SupplyCounters {
+                learners,
+                enrolled: learners,
+                certified_at_target: certified,
+                ..Default::default()
+            },
             demand: DemandCounters { openings, hard_to_fill: openings / 2 },
         });
         cell.shortage_score = Some(3);

@@ -30,17 +30,11 @@ pub enum ReferenceError {
 }
 
 pub fn region(code: &str) -> Result<&'static Region, ReferenceError> {
-    REGIONS
-        .iter()
-        .find(|region| region.code == code)
-        .ok_or_else(|| ReferenceError::UnknownRegion(code.to_string()))
+    REGIONS.iter().find(|region| region.code == code).ok_or_else(|| ReferenceError::UnknownRegion(code.to_string()))
 }
 
 pub fn skill(code: &str) -> Result<&'static Skill, ReferenceError> {
-    SKILLS
-        .iter()
-        .find(|skill| skill.code == code)
-        .ok_or_else(|| ReferenceError::UnknownSkill(code.to_string()))
+    SKILLS.iter().find(|skill| skill.code == code).ok_or_else(|| ReferenceError::UnknownSkill(code.to_string()))
 }
 
 /// The region of a department code ("69", "2A", "974").

@@ -60,7 +60,8 @@ impl EmbeddedStore {
     {
         let connection = self.connection.clone();
         tokio::task::spawn_blocking(move || {
-            let mut connection = connection.lock().map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
+            let mut connection =
+                connection.lock().map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
             work(&mut connection)
         })
         .await
@@ -123,7 +124,9 @@ impl MetricsStore for EmbeddedStore {
     async fn status(&self) -> Result<StoreStatus, StoreError> {
         self.with(|c| {
             let (events, as_of): (u64, Option<i64>) =
-                c.query_row("SELECT COUNT(*), MAX(ingested_at) FROM applied_events", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                c.query_row("SELECT COUNT(*), MAX(ingested_at) FROM applied_events", [], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?;
             let dead_letters: u64 = c.query_row("SELECT COUNT(*) FROM dead_letters", [], |row| row.get(0))?;
             let version: Option<i64> =
                 c.query_row("SELECT value FROM meta WHERE key = 'data_version'", [], |row| row.get(0)).ok();
@@ -144,7 +147,12 @@ impl MetricsStore for EmbeddedStore {
                 "SELECT topic, partition, next_offset FROM checkpoints WHERE consumer = ?1 ORDER BY topic, partition",
             )?;
             let rows = statement.query_map([&consumer], |row| {
-                Ok(Checkpoint { consumer: consumer.clone(), topic: row.get(0)?, partition: row.get(1)?, next_offset: row.get(2)? })
+                Ok(Checkpoint {
+                    consumer: consumer.clone(),
+                    topic: row.get(0)?,
+                    partition: row.get(1)?,
+                    next_offset: row.get(2)?,
+                })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })

@@ -267,7 +267,12 @@ async fn dead_letters_checkpoints_and_status_persist_across_reopen() {
         let batch = Batch {
             events: vec![demand(50, 3, 1, "2025-02-01")],
             dead_letters: vec![letter.clone(), letter],
-            checkpoints: vec![crate::Checkpoint { consumer: "agg".into(), topic: "t".into(), partition: 0, next_offset: 12 }],
+            checkpoints: vec![crate::Checkpoint {
+                consumer: "agg".into(),
+                topic: "t".into(),
+                partition: 0,
+                next_offset: 12,
+            }],
         };
         let outcome = store.apply(batch).await.unwrap();
         assert_eq!(outcome.new_dead_letters, 1);

@@ -1,0 +1,108 @@
+//! Bearer tokens to audiences. A token maps to a scope: `policy` (sees
+//! everything), `partner:<id>` or `public` (small cells suppressed).
+
+use crate::error::QueryError;
+use skills_domain::indicators::Audience;
+use std::collections::HashMap;
+use std::path::Path;
+use tonic::metadata::MetadataMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct Authorizer {
+    tokens: HashMap<String, Audience>,
+    anonymous: Option<Audience>,
+}
+
+pub fn parse_scope(scope: &str) -> Result<Audience, String> {
+    match scope.trim() {
+        "policy" => Ok(Audience::Policy),
+        "public" => Ok(Audience::Public),
+        other => match other.strip_prefix("partner:") {
+            Some(id) if !id.is_empty() => Ok(Audience::Partner(id.to_string())),
+            _ => Err(format!("unknown scope {other:?} (expected policy, public or partner:<id>)")),
+        },
+    }
+}
+
+impl Authorizer {
+    pub fn new(anonymous_scope: Option<&str>) -> Result<Self, String> {
+        let anonymous = anonymous_scope.map(parse_scope).transpose()?;
+        Ok(Authorizer { tokens: HashMap::new(), anonymous })
+    }
+
+    pub fn add_token(&mut self, token: impl Into<String>, audience: Audience) {
+        self.tokens.insert(token.into(), audience);
+    }
+
+    /// Reads "<scope> <token>" lines; blank lines and `#` comments skipped.
+    pub fn add_tokens_file(&mut self, path: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (scope, token) = line
+                .split_once(char::is_whitespace)
+                .ok_or_else(|| format!("{} line {}: expected \"<scope> <token>\"", path.display(), number + 1))?;
+            let audience = parse_scope(scope).map_err(|e| format!("{} line {}: {e}", path.display(), number + 1))?;
+            self.add_token(token.trim(), audience);
+        }
+        Ok(())
+    }
+
+    pub fn audience(&self, metadata: &MetadataMap) -> Result<Audience, QueryError> {
+        let Some(value) = metadata.get("authorization") else {
+            return self.anonymous.clone().ok_or(QueryError::Unauthenticated);
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .ok_or(QueryError::Unauthenticated)?;
+        self.tokens.get(token.trim()).cloned().ok_or(QueryError::Unauthenticated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(value: Option<&str>) -> MetadataMap {
+        let mut map = MetadataMap::new();
+        if let Some(value) = value {
+            map.insert("authorization", value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn tokens_map_to_audiences() {
+        let mut auth = Authorizer::new(Some("public")).unwrap();
+        auth.add_token("t-policy", Audience::Policy);
+        auth.add_token("t-partner", Audience::Partner("gen".into()));
+        assert_eq!(auth.audience(&metadata(Some("Bearer t-policy"))).unwrap(), Audience::Policy);
+        assert_eq!(auth.audience(&metadata(Some("Bearer t-partner"))).unwrap(), Audience::Partner("gen".into()));
+        assert_eq!(auth.audience(&metadata(None)).unwrap(), Audience::Public);
+        assert!(matches!(auth.audience(&metadata(Some("Bearer wrong"))), Err(QueryError::Unauthenticated)));
+        assert!(matches!(auth.audience(&metadata(Some("Basic abc"))), Err(QueryError::Unauthenticated)));
+        let strict = Authorizer::new(None).unwrap();
+        assert!(matches!(strict.audience(&metadata(None)), Err(QueryError::Unauthenticated)));
+    }
+
+    #[test]
+    fn scopes_and_token_files_are_checked() {
+        assert!(parse_scope("admin").unwrap_err().contains("admin"));
+        assert!(parse_scope("partner:").is_err());
+        let dir = std::env::temp_dir().join(format!("skills-tokens-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tokens");
+        std::fs::write(&file, "# comment\npolicy abc\n\npartner:p1 def\n").unwrap();
+        let mut auth = Authorizer::new(None).unwrap();
+        auth.add_tokens_file(&file).unwrap();
+        assert_eq!(auth.audience(&metadata(Some("Bearer def"))).unwrap(), Audience::Partner("p1".into()));
+        std::fs::write(&file, "root abc\n").unwrap();
+        assert!(auth.add_tokens_file(&file).unwrap_err().contains("line 1"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,62 @@
+//! Domain values to wire types.
+
+use crate::engine::PeriodCells;
+use skills_domain::Period;
+use skills_domain::events::to_timestamp;
+use skills_domain::indicators::{InclusionShare, PublishedCell};
+use skills_proto::v1 as pb;
+use skills_store::StoreStatus;
+
+pub fn cell(published: PublishedCell, period: Period) -> pb::CellIndicators {
+    pb::CellIndicators {
+        region: published.region,
+        skill: published.skill.unwrap_or_default(),
+        period: period.to_string(),
+        suppressed: published.suppressed,
+        learners: published.learners,
+        enrolled: published.enrolled,
+        active: published.active,
+        completed: published.completed,
+        dropped_out: published.dropped_out,
+        certified: published.certified,
+        completion_rate: published.completion_rate,
+        mean_proficiency_gain: published.mean_proficiency_gain,
+        pipeline: published.pipeline,
+        openings: published.openings,
+        hard_to_fill_share: published.hard_to_fill_share,
+        talent_gap: published.talent_gap,
+        shortage_ratio: published.shortage_ratio,
+        shortage_score: published.shortage_score.map(u32::from),
+    }
+}
+
+pub fn meta(
+    status: &StoreStatus,
+    complete: bool,
+    period: Period,
+    k: u32,
+    cells: &[pb::CellIndicators],
+) -> pb::ResponseMeta {
+    pb::ResponseMeta {
+        as_of: status.as_of.map(to_timestamp),
+        complete,
+        suppression_k: k,
+        suppressed_cells: cells.iter().filter(|c| c.suppressed).count() as u32,
+        period: period.to_string(),
+    }
+}
+
+pub fn meta_of(snapshot: &PeriodCells, k: u32, cells: &[pb::CellIndicators]) -> pb::ResponseMeta {
+    meta(&snapshot.status, snapshot.complete, snapshot.period, k, cells)
+}
+
+pub fn inclusion_share(share: InclusionShare) -> pb::InclusionShare {
+    pb::InclusionShare {
+        group: share.group.to_string(),
+        share_enrolled: share.share_enrolled,
+        share_certified: share.share_certified,
+        target: share.target,
+        distance_enrolled: share.distance_enrolled,
+        distance_certified: share.distance_certified,
+    }
+}

@@ -1,0 +1,180 @@
+//! Indicators per period, computed from store counters by the domain
+//! formulas and cached until the store's data version changes. Dashboards
+//! polling the same period hit the cache, not the store; the first caller
+//! of a period computes it while concurrent callers wait for that result.
+
+use chrono::{Duration, Months, Utc};
+use skills_domain::Period;
+use skills_domain::indicators::{CellCounters, CellIndicators, IndicatorSettings, is_complete, period_cells};
+use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{OnceCell, watch};
+
+/// Every cell of one period with data, with shortage scores.
+#[derive(Debug)]
+pub struct PeriodCells {
+    pub period: Period,
+    pub cells: Vec<CellIndicators>,
+    pub status: StoreStatus,
+    pub complete: bool,
+}
+
+impl PeriodCells {
+    pub fn cell(&self, region: &str, skill: &str) -> Option<&CellIndicators> {
+        self.cells.iter().find(|c| c.region == region && c.skill.as_deref() == Some(skill))
+    }
+}
+
+/// Whole-region counters of one period (learners counted once across skills).
+#[derive(Debug)]
+pub struct PeriodRegions {
+    pub period: Period,
+    pub regions: Vec<CellCounters>,
+    pub status: StoreStatus,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Cells(Period),
+    Regions(Period),
+}
+
+enum Entry {
+    Cells(Arc<PeriodCells>),
+    Regions(Arc<PeriodRegions>),
+}
+
+struct Cache {
+    version: u64,
+    entries: HashMap<Key, Arc<OnceCell<Entry>>>,
+}
+
+pub struct IndicatorEngine {
+    store: Arc<dyn MetricsStore>,
+    settings: IndicatorSettings,
+    cache: Mutex<Cache>,
+    status: watch::Sender<StoreStatus>,
+}
+
+impl IndicatorEngine {
+    pub async fn new(store: Arc<dyn MetricsStore>, settings: IndicatorSettings) -> Result<Arc<Self>, StoreError> {
+        let status = store.status().await?;
+        Ok(Arc::new(IndicatorEngine {
+            store,
+            settings,
+            cache: Mutex::new(Cache { version: status.version, entries: HashMap::new() }),
+            status: watch::channel(status).0,
+        }))
+    }
+
+    pub fn settings(&self) -> &IndicatorSettings {
+        &self.settings
+    }
+
+    /// The store status last seen.
+    pub fn status(&self) -> StoreStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Changes whenever the store's data version does.
+    pub fn subscribe(&self) -> watch::Receiver<StoreStatus> {
+        self.status.subscribe()
+    }
+
+    /// Reads the store status; drops caches and wakes watchers on change.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let status = self.store.status().await?;
+        let changed = {
+            let mut cache = self.cache.lock().expect("cache lock");
+            let changed = cache.version != status.version;
+            if changed {
+                cache.version = status.version;
+                cache.entries.clear();
+            }
+            changed
+        };
+        if changed {
+            self.status.send_replace(status);
+        }
+        Ok(())
+    }
+
+    /// Refreshes every `interval` until `shutdown` resolves.
+    pub async fn refresh_every(self: Arc<Self>, interval: std::time::Duration, mut shutdown: skills_runtime::Shutdown) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.wait() => return,
+                _ = ticker.tick() => {}
+            }
+            if let Err(error) = self.refresh().await {
+                tracing::warn!(error = %error, "store status refresh failed");
+            }
+        }
+    }
+
+    fn slot(&self, key: Key) -> Arc<OnceCell<Entry>> {
+        let mut cache = self.cache.lock().expect("cache lock");
+        cache.entries.entry(key).or_default().clone()
+    }
+
+    fn window(&self, period: Period, by_skill: bool) -> CounterWindow {
+        let end = period.end();
+        CounterWindow {
+            start: period.start(),
+            end,
+            horizon_end: end + Months::new(self.settings.pipeline_horizon_months),
+            by_skill,
+            region: None,
+            skill: None,
+        }
+    }
+
+    fn complete(&self, period: Period) -> bool {
+        is_complete(period.end(), Duration::days(i64::from(self.settings.late_allowance_days)), Utc::now())
+    }
+
+    pub async fn cells(&self, period: Period) -> Result<Arc<PeriodCells>, StoreError> {
+        let slot = self.slot(Key::Cells(period));
+        let entry = slot
+            .get_or_try_init(|| async {
+                let status = self.status();
+                let counters = self.store.counters(&self.window(period, true)).await?;
+                let cells = period_cells(&counters);
+                Ok::<_, StoreError>(Entry::Cells(Arc::new(PeriodCells {
+                    period,
+                    cells,
+                    status,
+                    complete: self.complete(period),
+                })))
+            })
+            .await?;
+        match entry {
+            Entry::Cells(cells) => Ok(cells.clone()),
+            Entry::Regions(_) => unreachable!("cells key holds cells"),
+        }
+    }
+
+    pub async fn regions(&self, period: Period) -> Result<Arc<PeriodRegions>, StoreError> {
+        let slot = self.slot(Key::Regions(period));
+        let entry = slot
+            .get_or_try_init(|| async {
+                let status = self.status();
+                let regions = self.store.counters(&self.window(period, false)).await?;
+                Ok::<_, StoreError>(Entry::Regions(Arc::new(PeriodRegions {
+                    period,
+                    regions,
+                    status,
+                    complete: self.complete(period),
+                })))
+            })
+            .await?;
+        match entry {
+            Entry::Regions(regions) => Ok(regions.clone()),
+            Entry::Cells(_) => unreachable!("regions key holds regions"),
+        }
+    }
+}

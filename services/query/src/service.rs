@@ -1,0 +1,294 @@
+//! The TalentGapService calls: validate, authorise, read the engine's
+//! period snapshot, publish per audience, convert.
+
+use crate::auth::Authorizer;
+use crate::convert;
+use crate::engine::{IndicatorEngine, PeriodCells};
+use crate::error::QueryError;
+use crate::request;
+use skills_domain::Period;
+use skills_domain::indicators::{
+    Audience, CellCounters, CellIndicators, duncan_index, inclusion_shares, is_suppressed, publish,
+};
+use skills_domain::reference::{REGIONS, SKILLS};
+use skills_proto::v1 as pb;
+use skills_proto::v1::talent_gap_service_server::TalentGapService;
+use skills_runtime::Shutdown;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+const DEFAULT_TOP: u32 = 10;
+const MAX_TOP: u32 = 500;
+const MAX_TREND_POINTS: usize = 120;
+/// How long a request may wait for a slot before RESOURCE_EXHAUSTED.
+const QUEUE_WAIT: Duration = Duration::from_millis(100);
+const WATCH_BUFFER: usize = 4;
+
+pub struct TalentGapApi {
+    engine: Arc<IndicatorEngine>,
+    auth: Arc<Authorizer>,
+    limiter: Arc<Semaphore>,
+    shutdown: Shutdown,
+}
+
+impl TalentGapApi {
+    pub fn new(engine: Arc<IndicatorEngine>, auth: Authorizer, max_concurrent: usize, shutdown: Shutdown) -> Self {
+        TalentGapApi {
+            engine,
+            auth: Arc::new(auth),
+            limiter: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            shutdown,
+        }
+    }
+
+    async fn admit<T>(&self, request: &Request<T>) -> Result<(Audience, u32, OwnedSemaphorePermit), QueryError> {
+        let audience = self.auth.audience(request.metadata())?;
+        let k = audience.suppression_k(self.engine.settings().suppression_k);
+        let permit = tokio::time::timeout(QUEUE_WAIT, self.limiter.clone().acquire_owned())
+            .await
+            .map_err(|_| QueryError::Overloaded)?
+            .map_err(|_| QueryError::Overloaded)?;
+        Ok((audience, k, permit))
+    }
+
+    fn newest(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.engine.status().as_of
+    }
+}
+
+fn empty_cell(region: &str, skill: &str) -> CellIndicators {
+    CellIndicators::from_counters(&CellCounters {
+        region: region.to_string(),
+        skill: Some(skill.to_string()),
+        ..Default::default()
+    })
+}
+
+/// The 21 skills of a region, empty cells included.
+fn region_cells(snapshot: &PeriodCells, region: &str, k: u32) -> Vec<pb::CellIndicators> {
+    SKILLS
+        .iter()
+        .map(|skill| {
+            let cell = snapshot.cell(region, skill.code).cloned().unwrap_or_else(|| empty_cell(region, skill.code));
+            convert::cell(publish(&cell, k), snapshot.period)
+        })
+        .collect()
+}
+
+fn region_update(snapshot: &PeriodCells, region: Option<&str>, k: u32) -> pb::IndicatorUpdate {
+    let cells: Vec<pb::CellIndicators> = match region {
+        Some(region) => region_cells(snapshot, region, k),
+        None => snapshot.cells.iter().map(|cell| convert::cell(publish(cell, k), snapshot.period)).collect(),
+    };
+    pb::IndicatorUpdate { meta: Some(convert::meta_of(snapshot, k, &cells)), cells }
+}
+
+#[tonic::async_trait]
+impl TalentGapService for TalentGapApi {
+    async fn get_region_indicators(
+        &self,
+        request: Request<pb::GetRegionIndicatorsRequest>,
+    ) -> Result<Response<pb::GetRegionIndicatorsResponse>, Status> {
+        let (_audience, k, _permit) = self.admit(&request).await?;
+        let body = request.get_ref();
+        let region = request::region(&body.region)?;
+        let period = request::period("period", &body.period, self.newest())?;
+        let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
+        let cells = region_cells(&snapshot, region.code, k);
+        Ok(Response::new(pb::GetRegionIndicatorsResponse {
+            meta: Some(convert::meta_of(&snapshot, k, &cells)),
+            region: region.code.to_string(),
+            region_name: region.name.to_string(),
+            cells,
+        }))
+    }
+
+    async fn rank_shortages(
+        &self,
+        request: Request<pb::RankShortagesRequest>,
+    ) -> Result<Response<pb::RankShortagesResponse>, Status> {
+        let (_audience, k, _permit) = self.admit(&request).await?;
+        let body = request.get_ref();
+        let period = request::period("period", &body.period, self.newest())?;
+        let region = request::optional_region(&body.region)?;
+        let skill = request::optional_skill(&body.skill)?;
+        let top = match body.top {
+            0 => DEFAULT_TOP,
+            n if n <= MAX_TOP => n,
+            n => return Err(QueryError::invalid("top", format!("{n} is more than {MAX_TOP}")).into()),
+        };
+        let by_ratio = match pb::RankBy::try_from(body.rank_by) {
+            Ok(pb::RankBy::Unspecified | pb::RankBy::TalentGap) => false,
+            Ok(pb::RankBy::ShortageRatio) => true,
+            Err(_) => return Err(QueryError::invalid("rank_by", format!("unknown value {}", body.rank_by)).into()),
+        };
+        let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
+        // A withheld cell takes no place in a ranking: its rank would hint
+        // at the value.
+        let mut ranked: Vec<&CellIndicators> = snapshot
+            .cells
+            .iter()
+            .filter(|c| c.openings > 0 && !is_suppressed(c.learners, k))
+            .filter(|c| region.is_none_or(|r| c.region == r.code))
+            .filter(|c| skill.is_none_or(|s| c.skill.as_deref() == Some(s.code)))
+            .collect();
+        let measure = |c: &CellIndicators| if by_ratio { c.shortage_ratio } else { c.talent_gap };
+        ranked.sort_by(|a, b| {
+            measure(b).total_cmp(&measure(a)).then_with(|| (&a.region, &a.skill).cmp(&(&b.region, &b.skill)))
+        });
+        let cells: Vec<pb::CellIndicators> =
+            ranked.into_iter().take(top as usize).map(|c| convert::cell(publish(c, k), period)).collect();
+        Ok(Response::new(pb::RankShortagesResponse { meta: Some(convert::meta_of(&snapshot, k, &cells)), cells }))
+    }
+
+    async fn get_skill_across_regions(
+        &self,
+        request: Request<pb::GetSkillAcrossRegionsRequest>,
+    ) -> Result<Response<pb::GetSkillAcrossRegionsResponse>, Status> {
+        let (_audience, k, _permit) = self.admit(&request).await?;
+        let body = request.get_ref();
+        let skill = request::skill(&body.skill)?;
+        let period = request::period("period", &body.period, self.newest())?;
+        let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
+        let all: Vec<CellIndicators> = REGIONS
+            .iter()
+            .map(|r| snapshot.cell(r.code, skill.code).cloned().unwrap_or_else(|| empty_cell(r.code, skill.code)))
+            .collect();
+        // The index uses only what this caller may see.
+        let visible: Vec<(f64, f64)> = all
+            .iter()
+            .filter(|c| !is_suppressed(c.learners, k))
+            .map(|c| (c.openings as f64, c.qualified_supply()))
+            .collect();
+        let cells: Vec<pb::CellIndicators> = all.iter().map(|c| convert::cell(publish(c, k), period)).collect();
+        Ok(Response::new(pb::GetSkillAcrossRegionsResponse {
+            meta: Some(convert::meta_of(&snapshot, k, &cells)),
+            skill: skill.code.to_string(),
+            skill_name: skill.name.to_string(),
+            cells,
+            mismatch_index: duncan_index(&visible),
+        }))
+    }
+
+    async fn get_inclusion(
+        &self,
+        request: Request<pb::GetInclusionRequest>,
+    ) -> Result<Response<pb::GetInclusionResponse>, Status> {
+        let (_audience, k, _permit) = self.admit(&request).await?;
+        let body = request.get_ref();
+        let region = request::region(&body.region)?;
+        let period = request::period("period", &body.period, self.newest())?;
+        let snapshot = self.engine.regions(period).await.map_err(QueryError::from)?;
+        let counters = snapshot.regions.iter().find(|r| r.region == region.code).cloned().unwrap_or_default();
+        let suppressed = is_suppressed(counters.supply.learners, k);
+        let shares = if suppressed {
+            Vec::new()
+        } else {
+            inclusion_shares(&counters.supply, &self.engine.settings().inclusion_targets)
+                .into_iter()
+                .map(convert::inclusion_share)
+                .collect()
+        };
+        Ok(Response::new(pb::GetInclusionResponse {
+            meta: Some(convert::meta(&snapshot.status, snapshot.complete, period, k, &[])),
+            region: region.code.to_string(),
+            suppressed,
+            enrolled: (!suppressed).then_some(counters.supply.enrolled),
+            certified: (!suppressed).then_some(counters.supply.certified),
+            shares,
+        }))
+    }
+
+    async fn get_trend(&self, request: Request<pb::GetTrendRequest>) -> Result<Response<pb::GetTrendResponse>, Status> {
+        let (_audience, k, _permit) = self.admit(&request).await?;
+        let body = request.get_ref();
+        let region = request::region(&body.region)?;
+        let skill = request::skill(&body.skill)?;
+        let from: Period =
+            body.from.parse().map_err(|e: skills_domain::PeriodError| QueryError::invalid("from", e.to_string()))?;
+        let to: Period =
+            body.to.parse().map_err(|e: skills_domain::PeriodError| QueryError::invalid("to", e.to_string()))?;
+        if from.granularity() != to.granularity() {
+            return Err(QueryError::invalid("to", format!("{to} is not of the same granularity as from {from}")).into());
+        }
+        let periods = from.through(to);
+        if periods.is_empty() {
+            return Err(QueryError::invalid("to", format!("{to} is before from {from}")).into());
+        }
+        if periods.len() > MAX_TREND_POINTS {
+            return Err(QueryError::invalid(
+                "to",
+                format!("{} points requested, at most {MAX_TREND_POINTS}", periods.len()),
+            )
+            .into());
+        }
+        let mut points = Vec::with_capacity(periods.len());
+        let mut last = None;
+        for period in periods {
+            let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
+            let cell =
+                snapshot.cell(region.code, skill.code).cloned().unwrap_or_else(|| empty_cell(region.code, skill.code));
+            points.push(convert::cell(publish(&cell, k), period));
+            last = Some(snapshot);
+        }
+        let last = last.expect("at least one period");
+        let mut meta = convert::meta_of(&last, k, &points);
+        meta.period = format!("{from}..{to}");
+        Ok(Response::new(pb::GetTrendResponse { meta: Some(meta), points }))
+    }
+
+    async fn get_reference_data(
+        &self,
+        request: Request<pb::GetReferenceDataRequest>,
+    ) -> Result<Response<pb::GetReferenceDataResponse>, Status> {
+        let (_audience, _k, _permit) = self.admit(&request).await?;
+        Ok(Response::new(pb::GetReferenceDataResponse {
+            regions: REGIONS.iter().map(|r| pb::Region { code: r.code.into(), name: r.name.into() }).collect(),
+            skills: SKILLS
+                .iter()
+                .map(|s| pb::Skill {
+                    code: s.code.into(),
+                    name: s.name.into(),
+                    area: s.area.into(),
+                    target_level: s.target_level,
+                })
+                .collect(),
+        }))
+    }
+
+    type WatchIndicatorsStream = ReceiverStream<Result<pb::IndicatorUpdate, Status>>;
+
+    async fn watch_indicators(
+        &self,
+        request: Request<pb::WatchIndicatorsRequest>,
+    ) -> Result<Response<Self::WatchIndicatorsStream>, Status> {
+        let audience = self.auth.audience(request.metadata())?;
+        let k = audience.suppression_k(self.engine.settings().suppression_k);
+        let body = request.get_ref();
+        let region = request::optional_region(&body.region)?.map(|r| r.code);
+        let period = request::period("period", &body.period, self.newest())?;
+        let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
+        let engine = self.engine.clone();
+        let mut changes = engine.subscribe();
+        let mut shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                changes.borrow_and_update();
+                let update = engine.cells(period).await.map(|snapshot| region_update(&snapshot, region, k));
+                let message = update.map_err(|e| Status::from(QueryError::from(e)));
+                if sender.send(message).await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    _ = shutdown.wait() => return,
+                    _ = sender.closed() => return,
+                    changed = changes.changed() => if changed.is_err() { return },
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}

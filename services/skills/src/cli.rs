@@ -1,0 +1,129 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "skills", version, about = "Regional digital-skills monitor: talent-gap indicators.")]
+pub struct Cli {
+    /// Configuration file (TOML); SKILLS__SECTION__KEY variables override it.
+    #[arg(long, global = true, env = "SKILLS_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything in one process on the embedded default, seed the demo
+    /// data set if the store is empty, print the talent-gap report, and
+    /// serve gRPC until Ctrl-C (the default command).
+    Demo(DemoArgs),
+    /// Indicators of every skill of one region.
+    Gaps {
+        #[arg(long)]
+        region: String,
+        #[arg(long, default_value = "")]
+        period: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The biggest shortages across regions and skills.
+    Rank {
+        #[arg(long, default_value_t = 10)]
+        top: u32,
+        #[arg(long, value_enum, default_value_t = RankBy::Gap)]
+        by: RankBy,
+        #[arg(long, default_value = "")]
+        region: String,
+        #[arg(long, default_value = "")]
+        skill: String,
+        #[arg(long, default_value = "")]
+        period: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// One skill across all regions, with its geographic mismatch index.
+    Skill {
+        #[arg(long)]
+        skill: String,
+        #[arg(long, default_value = "")]
+        period: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Who is reached in a region: inclusion shares against targets.
+    Inclusion {
+        #[arg(long)]
+        region: String,
+        #[arg(long, default_value = "")]
+        period: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A region × skill over time (e.g. --from 2024-01 --to 2025-12).
+    Trend {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        skill: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Regions and skills known to the service.
+    Reference {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Print indicator updates as they happen.
+    Watch {
+        #[arg(long, default_value = "")]
+        region: String,
+        #[arg(long, default_value = "")]
+        period: String,
+        /// Stop after this many updates (0: never).
+        #[arg(long, default_value_t = 0)]
+        updates: u64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct DemoArgs {
+    /// Print the report and exit instead of serving.
+    #[arg(long)]
+    pub once: bool,
+    /// Learners in the synthetic data set (seeded only into an empty store).
+    #[arg(long, default_value_t = 20_000)]
+    pub learners: usize,
+    /// Where the store lives (overrides data_dir).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// gRPC address (overrides query.listen; --once uses a free port).
+    #[arg(long)]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Address of a running skills service.
+    #[arg(long, env = "SKILLS_ADDR", default_value = "http://127.0.0.1:50051")]
+    pub addr: String,
+    /// Bearer token (scopes: policy, partner:<id>, public).
+    #[arg(long, env = "SKILLS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RankBy {
+    Gap,
+    Ratio,
+}

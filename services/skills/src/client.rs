@@ -1,0 +1,81 @@
+//! The gRPC client the command line and the demo use.
+
+use skills_proto::v1 as pb;
+use skills_proto::v1::talent_gap_service_client::TalentGapServiceClient;
+use tonic::transport::Channel;
+use tonic::{Request, Status};
+
+pub struct Client {
+    inner: TalentGapServiceClient<Channel>,
+    token: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to {endpoint}: {error} (is `cargo run --release` running?)")]
+    Connect { endpoint: String, error: tonic::transport::Error },
+    #[error("{}: {}", .0.code(), .0.message())]
+    Call(#[from] Status),
+}
+
+impl Client {
+    pub async fn connect(endpoint: &str, token: Option<String>) -> Result<Self, ClientError> {
+        let inner = TalentGapServiceClient::connect(endpoint.to_string())
+            .await
+            .map_err(|error| ClientError::Connect { endpoint: endpoint.to_string(), error })?;
+        Ok(Client { inner, token })
+    }
+
+    fn request<T>(&self, body: T) -> Request<T> {
+        let mut request = Request::new(body);
+        if let Some(token) = &self.token
+            && let Ok(value) = format!("Bearer {token}").parse()
+        {
+            request.metadata_mut().insert("authorization", value);
+        }
+        request
+    }
+
+    pub async fn region(&mut self, region: &str, period: &str) -> Result<pb::GetRegionIndicatorsResponse, ClientError> {
+        let body = pb::GetRegionIndicatorsRequest { region: region.into(), period: period.into() };
+        Ok(self.inner.get_region_indicators(self.request(body)).await?.into_inner())
+    }
+
+    pub async fn rank(&mut self, body: pb::RankShortagesRequest) -> Result<pb::RankShortagesResponse, ClientError> {
+        Ok(self.inner.rank_shortages(self.request(body)).await?.into_inner())
+    }
+
+    pub async fn skill(&mut self, skill: &str, period: &str) -> Result<pb::GetSkillAcrossRegionsResponse, ClientError> {
+        let body = pb::GetSkillAcrossRegionsRequest { skill: skill.into(), period: period.into() };
+        Ok(self.inner.get_skill_across_regions(self.request(body)).await?.into_inner())
+    }
+
+    pub async fn inclusion(&mut self, region: &str, period: &str) -> Result<pb::GetInclusionResponse, ClientError> {
+        let body = pb::GetInclusionRequest { region: region.into(), period: period.into() };
+        Ok(self.inner.get_inclusion(self.request(body)).await?.into_inner())
+    }
+
+    pub async fn trend(
+        &mut self,
+        region: &str,
+        skill: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<pb::GetTrendResponse, ClientError> {
+        let body = pb::GetTrendRequest { region: region.into(), skill: skill.into(), from: from.into(), to: to.into() };
+        Ok(self.inner.get_trend(self.request(body)).await?.into_inner())
+    }
+
+    pub async fn reference(&mut self) -> Result<pb::GetReferenceDataResponse, ClientError> {
+        Ok(self.inner.get_reference_data(self.request(pb::GetReferenceDataRequest {})).await?.into_inner())
+    }
+
+    pub async fn watch(
+        &mut self,
+        region: &str,
+        period: &str,
+    ) -> Result<tonic::Streaming<pb::IndicatorUpdate>, ClientError> {
+        let body = pb::WatchIndicatorsRequest { region: region.into(), period: period.into() };
+        Ok(self.inner.watch_indicators(self.request(body)).await?.into_inner())
+    }
+}

@@ -1,0 +1,174 @@
+//! `cargo run --release`: the embedded stack, the demo data set, the
+//! talent-gap report, then serving until Ctrl-C.
+
+use crate::cli::DemoArgs;
+use crate::client::{Client, ClientError};
+use crate::config::SkillsConfig;
+use crate::render::{self, Table};
+use crate::seed;
+use crate::stack::{EmbeddedStack, StackError, bind};
+use skills_bus::Bus;
+use skills_domain::reference::REGIONS;
+use skills_ingest::IngestStats;
+use skills_proto::v1 as pb;
+use skills_store::MetricsStore;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+const SEED_MARK: &str = "demo_seed_learners";
+const SEED: u64 = 2016;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(900);
+
+#[derive(Debug, Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Stack(#[from] StackError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Store(#[from] skills_store::StoreError),
+}
+
+pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> {
+    let config = match &args.data_dir {
+        Some(dir) => config.in_dir(dir.clone()),
+        None => config,
+    };
+    let address = match (&args.listen, args.once) {
+        (Some(address), _) => address.clone(),
+        (None, true) => "127.0.0.1:0".to_string(),
+        (None, false) => config.query.listen.clone(),
+    };
+    let listener = bind(&address).await?;
+    let stack = EmbeddedStack::start(config.clone(), listener).await?;
+    eprintln!("store: {}", config.store_path().display());
+    seed_if_empty(&stack, args.learners).await?;
+    let mut client = Client::connect(&stack.endpoint(), Some(stack.policy_token().to_string())).await?;
+    print_report(&stack, &mut client).await?;
+    if args.once {
+        stack.stop().await?;
+        return Ok(());
+    }
+    println!("\nServing gRPC (skills.v1.TalentGapService) on {} — Ctrl-C to stop.", stack.address);
+    println!(
+        "Try, in another terminal:  cargo run --release -- rank --top 10   |   cargo run --release -- gaps --region 84"
+    );
+    stack.shutdown_trigger().trigger_on_signals().await;
+    stack.stop().await?;
+    Ok(())
+}
+
+async fn seed_if_empty(stack: &EmbeddedStack, learners: usize) -> Result<(), DemoError> {
+    if let Some(seeded) = stack.store.meta(SEED_MARK).await? {
+        eprintln!("store already holds the demo data set ({seeded} learners); not seeding again");
+        return Ok(());
+    }
+    let started = Instant::now();
+    let set = seed::synthetic(learners, SEED);
+    let total = set.messages.len();
+    eprintln!(
+        "seeding {learners} synthetic learners: {total} raw events ({} duplicates, {} invalid)…",
+        set.duplicates, set.invalid
+    );
+    let mut by_topic: BTreeMap<&str, Vec<skills_bus::Message>> = BTreeMap::new();
+    for (topic, message) in set.messages {
+        by_topic.entry(topic).or_default().push(message);
+    }
+    // Topics are fed concurrently, as partners would, so no topic waits
+    // on another's back-pressure.
+    let mut sends = tokio::task::JoinSet::new();
+    for (topic, messages) in by_topic {
+        let producer = stack.bus.producer();
+        sends.spawn(async move { producer.send(topic, messages).await });
+    }
+    while let Some(sent) = sends.join_next().await {
+        let sent = sent.map_err(|e| StackError::Task { task: "seed", message: e.to_string() })?;
+        sent.map_err(StackError::from)?;
+    }
+    stack.wait_idle(IDLE_TIMEOUT).await?;
+    stack.store.set_meta(SEED_MARK, learners as i64).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!("seeded in {seconds:.1} s ({:.0} events/s through ingest and aggregation)", total as f64 / seconds);
+    Ok(())
+}
+
+async fn print_report(stack: &EmbeddedStack, client: &mut Client) -> Result<(), DemoError> {
+    let period = seed::DEMO_PERIOD;
+    let status = stack.store.status().await?;
+    let reasons = stack.store.dead_letter_reasons().await?;
+    let reasons: Vec<String> = reasons.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
+    let ingest = &stack.ingest_stats;
+    println!("\nREGIONAL DIGITAL-SKILLS TALENT GAP — {period}");
+    println!(
+        "events counted: {} · dead-lettered: {}{} · duplicates dropped this run: {}",
+        status.events,
+        status.dead_letters,
+        if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) },
+        IngestStats::get(&ingest.duplicates),
+    );
+
+    let top = client
+        .rank(pb::RankShortagesRequest {
+            period: period.into(),
+            rank_by: pb::RankBy::TalentGap as i32,
+            top: 10,
+            ..Default::default()
+        })
+        .await?;
+    println!("\nTop 10 shortages (talent gap = openings − (certified at target + pipeline))");
+    println!("{}", render::meta_line(top.meta.as_ref()));
+    print!("{}", render::cells_table(&top.cells, render::by_region_and_skill));
+
+    println!("\nRegions — inclusion among enrolled learners, and each region's biggest gap");
+    let mut table = Table::new(
+        &[
+            "region",
+            "enrolled",
+            "certified",
+            "women",
+            "QPV",
+            "rural",
+            "<26",
+            "jobseekers",
+            "biggest gap",
+            "openings",
+            "gap",
+            "score",
+        ],
+        1,
+    );
+    for region in REGIONS {
+        let cells = client.region(region.code, period).await?;
+        let inclusion = client.inclusion(region.code, period).await?;
+        let share = |group: &str| {
+            render::percent(inclusion.shares.iter().find(|s| s.group == group).and_then(|s| s.share_enrolled))
+        };
+        let biggest = cells
+            .cells
+            .iter()
+            .filter(|c| c.talent_gap.is_some())
+            .max_by(|a, b| a.talent_gap.unwrap_or(f64::MIN).total_cmp(&b.talent_gap.unwrap_or(f64::MIN)));
+        table.row(vec![
+            render::region_name(region.code),
+            render::count(inclusion.enrolled),
+            render::count(inclusion.certified),
+            share("women"),
+            share("priority_neighbourhood"),
+            share("rural"),
+            share("under_26"),
+            share("jobseekers"),
+            biggest.map_or("–".into(), |c| render::skill_name(&c.skill)),
+            biggest.map_or("–".into(), |c| c.openings.to_string()),
+            biggest.map_or("–".into(), |c| render::number(c.talent_gap, 0)),
+            biggest.and_then(|c| c.shortage_score).map_or("–".into(), |s| s.to_string()),
+        ]);
+    }
+    print!("{}", table.render());
+    let programming = client.skill("3.4", period).await?;
+    println!(
+        "\nGeographic mismatch of 3.4 Programming (Duncan index, 0 = supply where the openings are): {}",
+        render::number(programming.mismatch_index, 3)
+    );
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! The all-in-one `skills` process and the command-line client.
+//!
+//! `stack` runs ingest, aggregator and query in one process over the
+//! embedded bus and store; `seed` makes the synthetic demo data set;
+//! `client` and `render` are the command-line client; `demo` ties them
+//! together for `cargo run --release`.
+
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod demo;
+pub mod render;
+pub mod seed;
+pub mod stack;
+
+pub use config::SkillsConfig;
+pub use stack::EmbeddedStack;
