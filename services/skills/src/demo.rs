@@ -89,7 +89,11 @@ async fn seed_if_empty(stack: &EmbeddedStack, learners: usize) -> Result<(), Dem
     stack.wait_idle(IDLE_TIMEOUT).await?;
     stack.store.set_meta(SEED_MARK, learners as i64).await?;
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!("seeded in {seconds:.1} s ({:.0} events/s through ingest and aggregation)", total as f64 / seconds);
+    eprintln!(
+        "seeded in {seconds:.1} s ({:.0} events/s through ingest and aggregation); duplicates dropped: {}",
+        total as f64 / seconds,
+        IngestStats::get(&stack.ingest_stats.duplicates)
+    );
     Ok(())
 }
 
@@ -98,14 +102,12 @@ async fn print_report(stack: &EmbeddedStack, client: &mut Client) -> Result<(), 
     let status = stack.store.status().await?;
     let reasons = stack.store.dead_letter_reasons().await?;
     let reasons: Vec<String> = reasons.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
-    let ingest = &stack.ingest_stats;
     println!("\nREGIONAL DIGITAL-SKILLS TALENT GAP — {period}");
     println!(
-        "events counted: {} · dead-lettered: {}{} · duplicates dropped this run: {}",
+        "events counted: {} · dead-lettered: {}{}",
         status.events,
         status.dead_letters,
         if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) },
-        IngestStats::get(&ingest.duplicates),
     );
 
     let top = client

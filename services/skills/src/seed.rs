@@ -164,7 +164,7 @@ impl Builder {
     /// Alternates encodings so both decoders are exercised: every third
     /// event goes as JSON, the rest as protobuf.
     fn push(&mut self, topic: &'static str, envelope: pb::EventEnvelope) {
-        let message = if self.valid_events % 3 == 0 {
+        let message = if self.valid_events.is_multiple_of(3) {
             Message::new(to_json(&envelope).into_bytes()).with_header(headers::CONTENT_TYPE, "application/json")
         } else {
             Message::new(envelope.encode_to_vec()).with_header(headers::CONTENT_TYPE, "application/x-protobuf")
@@ -327,7 +327,7 @@ fn add_demand(b: &mut Builder) {
             for (rome, per_head) in DEMAND_BY_OCCUPATION {
                 // Tenths of an opening, then a ±30% draw rounded at random so
                 // small regions still see occasional openings.
-                let tenths = u64::from(population * per_head * demand_multiplier(region)) / 10;
+                let tenths = u64::from(population * per_head * demand_multiplier(region)) / 100;
                 let openings = ((tenths * (70 + b.rng.below(61)) + b.rng.below(1000)) / 1000) as u32;
                 if openings == 0 {
                     continue;

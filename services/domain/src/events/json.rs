@@ -87,14 +87,11 @@ impl JsonEnvelope {
         if kinds.iter().filter(|present| **present).count() > 1 {
             return Err(Rejection::invalid("payload", "more than one of enrolment, assessment, labour_demand"));
         }
-        let payload = if let Some(enrolment) = self.enrolment {
-            Some(pb::event_envelope::Payload::Enrolment(enrolment.into_proto()?))
-        } else if let Some(assessment) = self.assessment {
-            Some(pb::event_envelope::Payload::Assessment(assessment.into_proto()?))
-        } else if let Some(demand) = self.labour_demand {
-            Some(pb::event_envelope::Payload::LabourDemand(demand.into_proto()))
-        } else {
-            None
+        let payload = match (self.enrolment, self.assessment, self.labour_demand) {
+            (Some(enrolment), _, _) => Some(pb::event_envelope::Payload::Enrolment(enrolment.into_proto()?)),
+            (None, Some(assessment), _) => Some(pb::event_envelope::Payload::Assessment(assessment.into_proto()?)),
+            (None, None, Some(demand)) => Some(pb::event_envelope::Payload::LabourDemand(demand.into_proto())),
+            (None, None, None) => None,
         };
         Ok(pb::EventEnvelope {
             event_id: self.event_id.unwrap_or_default(),
