@@ -102,7 +102,7 @@ async fn print_report(stack: &EmbeddedStack, client: &mut Client) -> Result<(), 
     let status = stack.store.status().await?;
     let reasons = stack.store.dead_letter_reasons().await?;
     let reasons: Vec<String> = reasons.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
-    println!("\nREGIONAL DIGITAL-SKILLS TALENT GAP — {period}");
+    println!("\nREGIONAL DIGITAL-SKILLS TALENT GAP — {period} (policy view: small cells are not withheld here)");
     println!(
         "events counted: {} · dead-lettered: {}{}",
         status.events,
