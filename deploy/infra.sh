@@ -3,6 +3,7 @@
 # 127.0.0.1, without Docker.
 #
 #   deploy/infra.sh up       install what is missing, start both, wait, print where they listen
+#                            (and, on stdout, the variables: eval "$(deploy/infra.sh up)")
 #   deploy/infra.sh down     stop what `up` started (by PID)
 #   deploy/infra.sh status   say what runs
 #   deploy/infra.sh env      print the variables the tests read
@@ -276,8 +277,9 @@ up)
     start_clickhouse
     wait_for "ClickHouse" 60 clickhouse_ready || die "ClickHouse did not answer within 60 s; see $CLICKHOUSE_RUN/log/"
     wait_for "Kafka" 120 kafka_ready || die "Kafka did not answer within 120 s; see $KAFKA_RUN/kafka.log"
-    echo "Kafka      127.0.0.1:$KAFKA_PORT (PLAINTEXT, KRaft, pid $(cat "$KAFKA_RUN/kafka.pid"))"
-    echo "ClickHouse http://127.0.0.1:$CLICKHOUSE_HTTP_PORT  native 127.0.0.1:$CLICKHOUSE_TCP_PORT (pid $(cat "$CLICKHOUSE_RUN/clickhouse.pid"))"
+    # Where they listen, for people (stderr); the variables, for `eval` (stdout).
+    echo "Kafka      127.0.0.1:$KAFKA_PORT (PLAINTEXT, KRaft, pid $(cat "$KAFKA_RUN/kafka.pid"))" >&2
+    echo "ClickHouse http://127.0.0.1:$CLICKHOUSE_HTTP_PORT  native 127.0.0.1:$CLICKHOUSE_TCP_PORT (pid $(cat "$CLICKHOUSE_RUN/clickhouse.pid"))" >&2
     print_env
     ;;
 down)

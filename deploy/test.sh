@@ -3,9 +3,15 @@
 #
 #   ./deploy/test.sh
 #
-# Installs what the build needs when it is missing (a C compiler and make
-# for the bundled SQLite), then runs every test of the workspace. Set
-# CARGO_TARGET_DIR to reuse a build directory between checkouts.
+# 1. installs the build tools when missing (C compiler, make, pkg-config:
+#    bundled SQLite and librdkafka are built from source);
+# 2. installs and starts a real Kafka broker and a real ClickHouse server on
+#    127.0.0.1 (deploy/infra.sh up; a second run reuses them);
+# 3. runs every test of the workspace, including those that need Kafka and
+#    ClickHouse (marked #[ignore] so a bare `cargo test` passes without them).
+#
+# The servers keep running afterwards for quick re-runs; stop them with
+# `deploy/infra.sh down`. Set SKILLS_TEST_STOP_INFRA=1 to stop them at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +26,7 @@ need_packages=()
 command -v cc >/dev/null 2>&1 || need_packages+=(build-essential)
 command -v make >/dev/null 2>&1 || need_packages+=(make)
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
+command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 if ((${#need_packages[@]})); then
     log "installing build tools: ${need_packages[*]}"
     if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
@@ -27,6 +34,12 @@ if ((${#need_packages[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_packages[@]}"
 fi
 
-log "running the workspace tests"
-cargo test --workspace --all-targets --locked
+log "starting Kafka and ClickHouse"
+eval "$(./deploy/infra.sh up)"
+if [[ "${SKILLS_TEST_STOP_INFRA:-0}" == 1 ]]; then
+    trap './deploy/infra.sh down' EXIT
+fi
+
+log "running the workspace tests (Kafka at $SKILLS_KAFKA_BROKERS, ClickHouse at $SKILLS_CLICKHOUSE_URL)"
+cargo test --workspace --all-targets --locked -- --include-ignored
 cargo test --workspace --doc --locked

@@ -12,7 +12,7 @@ use skills_store::MetricsStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 #[derive(Debug, Error)]
 pub enum AggregatorError {
@@ -30,21 +30,34 @@ pub async fn run(
     mut shutdown: Shutdown,
 ) -> Result<(), AggregatorError> {
     let topics = vec![config.normalized_topic.clone(), config.dead_letter_topic.clone()];
+    bus.ensure_topics(&topics).await?;
     let mut consumer = bus.consumer(&config.group_id, &topics)?;
     let wait = Duration::from_millis(config.batch_max_wait_ms);
     info!(topics = ?topics, group = %config.group_id, "aggregator started");
     loop {
-        let records = tokio::select! {
+        let polled = tokio::select! {
             biased;
             _ = shutdown.wait() => break,
-            polled = consumer.poll(config.batch_max_events, wait) => polled?,
+            polled = consumer.poll(config.batch_max_events, wait) => polled,
+        };
+        let records = match polled {
+            Ok(records) => records,
+            Err(error) => {
+                warn!(%error, "poll failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
         };
         if records.is_empty() {
             continue;
         }
         let batch = build_batch(&records, &config.normalized_topic, &config.group_id);
         store_batch(batch, &*store, &stats, &shutdown).await?;
-        consumer.commit(&positions_after(&records)).await?;
+        // The store already holds these offsets with the data; a failed bus
+        // commit only means a replay, which the store ignores.
+        if let Err(error) = consumer.commit(&positions_after(&records)).await {
+            warn!(%error, "commit failed; the batch will be replayed");
+        }
     }
     info!("aggregator stopped");
     Ok(())

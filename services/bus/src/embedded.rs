@@ -93,7 +93,15 @@ impl EmbeddedBus {
     }
 }
 
+#[async_trait]
 impl Bus for EmbeddedBus {
+    async fn ensure_topics(&self, topics: &[String]) -> Result<(), BusError> {
+        for topic in topics {
+            self.shared.topic(topic);
+        }
+        Ok(())
+    }
+
     fn producer(&self) -> Arc<dyn Producer> {
         Arc::new(EmbeddedProducer { shared: self.shared.clone() })
     }
@@ -201,6 +209,15 @@ impl Consumer for EmbeddedConsumer {
         }
     }
 
+    async fn lag(&mut self) -> Result<i64, BusError> {
+        let mut lag = 0;
+        for cursor in &self.cursors {
+            let log = cursor.topic.log.lock().expect("bus lock poisoned");
+            lag += log.end_offset() - log.committed.get(&self.group).copied().unwrap_or(0);
+        }
+        Ok(lag)
+    }
+
     async fn commit(&mut self, positions: &[(String, Position)]) -> Result<(), BusError> {
         for (topic_name, position) in positions {
             let cursor = self
@@ -271,6 +288,7 @@ mod tests {
         assert_eq!(payloads(&second), ["b", "c"]);
         assert_eq!(second[0].offset, 1);
         assert_eq!(bus.lag("t", "g"), 2);
+        assert_eq!(again.lag().await.unwrap(), 2);
     }
 
     #[tokio::test]

@@ -6,8 +6,12 @@
 //! made of a batch is safely downstream, and whatever was polled but not
 //! committed is delivered again after a restart.
 
+pub mod config;
 pub mod embedded;
+pub mod kafka;
 pub mod retry;
+
+pub use config::{BusConfig, BusKind, connect};
 
 /// Default topic names (configurable per service).
 pub mod topics {
@@ -106,6 +110,10 @@ pub enum BusError {
     UnknownTopic(String),
     #[error("consumer group {group:?} already reads topic {topic:?} in this process")]
     GroupBusy { group: String, topic: String },
+    #[error("bus configuration: {0}")]
+    Config(String),
+    #[error("kafka: {0}")]
+    Kafka(String),
     #[error("bus error: {0}")]
     Other(String),
 }
@@ -123,10 +131,15 @@ pub trait Consumer: Send {
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, BusError>;
     /// Marks everything before these positions as done for the group.
     async fn commit(&mut self, positions: &[(String, Position)]) -> Result<(), BusError>;
+    /// Records of this member's partitions not yet committed.
+    async fn lag(&mut self) -> Result<i64, BusError>;
 }
 
 /// A bus: hands out producers and consumers.
+#[async_trait]
 pub trait Bus: Send + Sync {
     fn producer(&self) -> std::sync::Arc<dyn Producer>;
     fn consumer(&self, group: &str, topics: &[String]) -> Result<Box<dyn Consumer>, BusError>;
+    /// Creates the topics that do not exist yet.
+    async fn ensure_topics(&self, topics: &[String]) -> Result<(), BusError>;
 }

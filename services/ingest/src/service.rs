@@ -2,8 +2,7 @@
 
 use crate::config::IngestConfig;
 use crate::dedup::DedupWindow;
-use crate::pipeline::BatchOutput;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{BatchOutput, Pipeline};
 use crate::stats::IngestStats;
 use chrono::Utc;
 use skills_bus::retry::{Backoff, retry_until};
@@ -12,9 +11,15 @@ use skills_domain::events::IngestPolicy;
 use skills_domain::pseudonym::Pseudonymiser;
 use skills_runtime::Shutdown;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::{info, warn};
+
+/// How often the consumer lag is measured for the metrics.
+const LAG_INTERVAL: Duration = Duration::from_secs(5);
+/// Pause after a failed poll, so a broker outage does not spin.
+const POLL_ERROR_PAUSE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -31,6 +36,9 @@ pub async fn run(
     stats: Arc<IngestStats>,
     mut shutdown: Shutdown,
 ) -> Result<(), IngestError> {
+    let mut topics = config.raw_topics.clone();
+    topics.extend([config.normalized_topic.clone(), config.dead_letter_topic.clone()]);
+    bus.ensure_topics(&topics).await?;
     let mut consumer = bus.consumer(&config.group_id, &config.raw_topics)?;
     let producer = bus.producer();
     let policy = IngestPolicy {
@@ -41,12 +49,29 @@ pub async fn run(
     let pipeline = Pipeline { policy: &policy, pseudonymiser: &pseudonymiser };
     let mut recent = DedupWindow::new(config.dedup_window);
     let wait = Duration::from_millis(config.batch_max_wait_ms);
+    let mut lag_measured = Instant::now() - LAG_INTERVAL;
     info!(topics = ?config.raw_topics, group = %config.group_id, "ingest started");
     loop {
-        let records = tokio::select! {
+        if lag_measured.elapsed() >= LAG_INTERVAL {
+            lag_measured = Instant::now();
+            match consumer.lag().await {
+                Ok(lag) => stats.lag.store(lag, Ordering::Relaxed),
+                Err(error) => warn!(%error, "cannot measure consumer lag"),
+            }
+        }
+        let polled = tokio::select! {
             biased;
             _ = shutdown.wait() => break,
-            polled = consumer.poll(config.batch_max_events, wait) => polled?,
+            polled = consumer.poll(config.batch_max_events, wait) => polled,
+        };
+        let records = match polled {
+            Ok(records) => records,
+            Err(error) => {
+                IngestStats::add(&stats.bus_errors, 1);
+                warn!(%error, "poll failed; retrying");
+                tokio::time::sleep(POLL_ERROR_PAUSE).await;
+                continue;
+            }
         };
         if records.is_empty() {
             continue;
@@ -54,8 +79,13 @@ pub async fn run(
         IngestStats::add(&stats.consumed, records.len() as u64);
         let BatchOutput { normalized, dead_letters, rejection_reasons, produced_ids, duplicates } =
             pipeline.process(&records, &recent, Utc::now());
-        let produced = publish(Outgoing { normalized, dead_letters }, &*producer, &config, &shutdown).await?;
-        consumer.commit(&positions_after(&records)).await?;
+        let produced = publish(Outgoing { normalized, dead_letters }, &*producer, &config, &stats, &shutdown).await?;
+        // A failed commit only means these records come again: downstream
+        // is idempotent, so it is logged, not fatal.
+        if let Err(error) = consumer.commit(&positions_after(&records)).await {
+            IngestStats::add(&stats.bus_errors, 1);
+            warn!(%error, "commit failed; the batch will be replayed");
+        }
         for reason in rejection_reasons {
             stats.add_dead_letter(reason);
         }
@@ -82,11 +112,12 @@ async fn publish(
     outgoing: Outgoing,
     producer: &dyn skills_bus::Producer,
     config: &IngestConfig,
+    stats: &IngestStats,
     shutdown: &Shutdown,
 ) -> Result<usize, IngestError> {
     let produced = outgoing.normalized.len();
-    send(producer, &config.normalized_topic, outgoing.normalized, shutdown).await?;
-    send(producer, &config.dead_letter_topic, outgoing.dead_letters, shutdown).await?;
+    send(producer, &config.normalized_topic, outgoing.normalized, stats, shutdown).await?;
+    send(producer, &config.dead_letter_topic, outgoing.dead_letters, stats, shutdown).await?;
     Ok(produced)
 }
 
@@ -95,6 +126,7 @@ async fn send(
     producer: &dyn skills_bus::Producer,
     topic: &str,
     messages: Vec<Message>,
+    stats: &IngestStats,
     shutdown: &Shutdown,
 ) -> Result<(), IngestError> {
     if messages.is_empty() {
@@ -104,7 +136,10 @@ async fn send(
     retry_until(
         Backoff::default(),
         || producer.send(topic, messages.clone()),
-        |attempt, error| warn!(topic, attempt, error = %error, "produce failed, retrying"),
+        |attempt, error| {
+            IngestStats::add(&stats.bus_errors, 1);
+            warn!(topic, attempt, error = %error, "produce failed, retrying");
+        },
         async move { stop.wait().await },
     )
     .await

@@ -2,6 +2,7 @@
 //! set-up and a shutdown signal. Nothing domain-specific lives here.
 
 pub mod config;
+pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
 

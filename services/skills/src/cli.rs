@@ -79,6 +79,9 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Produce events to the raw Kafka topics: a JSONL file of partner
+    /// events, or the synthetic data set, optionally at a fixed rate.
+    Send(SendArgs),
     /// Print indicator updates as they happen.
     Watch {
         #[arg(long, default_value = "")]
@@ -126,4 +129,31 @@ pub struct ClientArgs {
 pub enum RankBy {
     Gap,
     Ratio,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SendArgs {
+    /// Kafka bootstrap servers (overrides bus.kafka.brokers).
+    #[arg(long, env = "SKILLS_KAFKA_BROKERS")]
+    pub brokers: Option<String>,
+    /// A file of JSON events, one per line; each goes to the topic of its
+    /// kind (lines that are not events go to the enrolments topic, where
+    /// ingestion dead-letters them).
+    #[arg(long, conflicts_with = "synthetic")]
+    pub file: Option<PathBuf>,
+    /// Send the synthetic data set instead.
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Learners in the synthetic data set.
+    #[arg(long, default_value_t = 1_000)]
+    pub learners: usize,
+    /// Seed of the synthetic data set.
+    #[arg(long, default_value_t = 2016)]
+    pub seed: u64,
+    /// Events per second (0: as fast as the broker takes them).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Prefix for the raw topic names (tests use unique prefixes).
+    #[arg(long, default_value = "")]
+    pub topic_prefix: String,
 }

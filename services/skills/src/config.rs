@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use skills_aggregator::AggregatorConfig;
+use skills_bus::BusConfig;
 use skills_domain::indicators::IndicatorSettings;
 use skills_ingest::IngestConfig;
 use skills_ingest::config::PseudonymisationConfig;
@@ -23,21 +24,6 @@ pub struct SkillsConfig {
     pub query: QueryConfig,
     pub indicators: IndicatorSettings,
     pub pseudonymisation: PseudonymisationConfig,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BusConfig {
-    /// "embedded" (in-process); "kafka" comes with the Kafka bus.
-    pub kind: String,
-    /// Uncommitted records an embedded topic holds before producers wait.
-    pub capacity: usize,
-}
-
-impl Default for BusConfig {
-    fn default() -> Self {
-        BusConfig { kind: "embedded".into(), capacity: 50_000 }
-    }
 }
 
 impl Default for SkillsConfig {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod render;
 pub mod seed;
+pub mod send;
 pub mod stack;
 
 pub use config::SkillsConfig;

@@ -59,11 +59,12 @@ pub async fn bind(address: &str) -> Result<TcpListener, StackError> {
 
 impl EmbeddedStack {
     pub async fn start(config: SkillsConfig, listener: TcpListener) -> Result<Self, StackError> {
-        if config.bus.kind != "embedded" {
-            return Err(StackError::Config(format!(
-                "bus.kind = {:?}: the all-in-one process runs on the embedded bus only",
-                config.bus.kind
-            )));
+        if config.bus.kind != skills_bus::BusKind::Embedded {
+            return Err(StackError::Config(
+                "the all-in-one process runs on the embedded bus; on Kafka, run skills-ingest, \
+                 skills-aggregator and skills-query as separate processes"
+                    .into(),
+            ));
         }
         let address =
             listener.local_addr().map_err(|error| StackError::Listen { address: "listener".into(), error })?;

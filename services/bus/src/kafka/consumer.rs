@@ -1,0 +1,135 @@
+//! A consumer-group member that commits only when told to.
+
+use super::{KafkaConfig, kafka_error};
+use crate::{BusError, Consumer, Header, Message, Position, Record};
+use async_trait::async_trait;
+use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message as _};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Logs rebalances; offsets need no handling here because the service
+/// commits after every batch, before it polls again.
+pub(super) struct GroupContext {
+    group: String,
+}
+
+impl ClientContext for GroupContext {}
+
+impl ConsumerContext for GroupContext {
+    fn post_rebalance(&self, _: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                tracing::info!(group = %self.group, partitions = partitions.count(), "partitions assigned")
+            }
+            Rebalance::Revoke(partitions) => {
+                tracing::info!(group = %self.group, partitions = partitions.count(), "partitions revoked")
+            }
+            Rebalance::Error(error) => tracing::warn!(group = %self.group, %error, "rebalance error"),
+        }
+    }
+}
+
+pub(super) struct KafkaConsumer {
+    consumer: Arc<StreamConsumer<GroupContext>>,
+    linger: Duration,
+}
+
+impl KafkaConsumer {
+    pub(super) fn subscribe(config: &KafkaConfig, group: &str, topics: &[String]) -> Result<Self, BusError> {
+        let mut client = config.client_config();
+        client
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000");
+        let consumer: StreamConsumer<GroupContext> =
+            client.create_with_context(GroupContext { group: group.to_string() }).map_err(kafka_error)?;
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&names).map_err(kafka_error)?;
+        Ok(KafkaConsumer { consumer: Arc::new(consumer), linger: Duration::from_millis(config.batch_linger_ms) })
+    }
+}
+
+fn to_record(message: &BorrowedMessage<'_>) -> Record {
+    let headers = message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|h| Header { name: h.key.to_string(), value: h.value.map(<[u8]>::to_vec).unwrap_or_default() })
+                .collect()
+        })
+        .unwrap_or_default();
+    Record {
+        topic: message.topic().to_string(),
+        partition: message.partition(),
+        offset: message.offset(),
+        message: Message {
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            headers,
+        },
+    }
+}
+
+#[async_trait]
+impl Consumer for KafkaConsumer {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, BusError> {
+        let mut records = Vec::new();
+        match tokio::time::timeout(wait, self.consumer.recv()).await {
+            Err(_) => return Ok(records),
+            Ok(Err(error)) => return Err(kafka_error(error)),
+            Ok(Ok(message)) => records.push(to_record(&message)),
+        }
+        while records.len() < max {
+            match tokio::time::timeout(self.linger, self.consumer.recv()).await {
+                Ok(Ok(message)) => records.push(to_record(&message)),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "consumer error while gathering a batch");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(records)
+    }
+
+    async fn commit(&mut self, positions: &[(String, Position)]) -> Result<(), BusError> {
+        let mut list = TopicPartitionList::new();
+        for (topic, position) in positions {
+            list.add_partition_offset(topic, position.partition, Offset::Offset(position.next_offset))
+                .map_err(kafka_error)?;
+        }
+        let consumer = self.consumer.clone();
+        tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync))
+            .await
+            .map_err(|e| BusError::Kafka(format!("commit task failed: {e}")))?
+            .map_err(kafka_error)
+    }
+
+    async fn lag(&mut self) -> Result<i64, BusError> {
+        let consumer = self.consumer.clone();
+        tokio::task::spawn_blocking(move || {
+            let timeout = Duration::from_secs(5);
+            let committed = consumer.committed(timeout).map_err(kafka_error)?;
+            let mut lag = 0;
+            for element in committed.elements() {
+                let (low, high) =
+                    consumer.fetch_watermarks(element.topic(), element.partition(), timeout).map_err(kafka_error)?;
+                let done = match element.offset() {
+                    Offset::Offset(offset) => offset,
+                    _ => low,
+                };
+                lag += (high - done).max(0);
+            }
+            Ok(lag)
+        })
+        .await
+        .map_err(|e| BusError::Kafka(format!("lag task failed: {e}")))?
+    }
+}
