@@ -59,6 +59,7 @@ pub async fn run(
                 Err(error) => warn!(%error, "cannot measure consumer lag"),
             }
         }
+        let poll_started = Instant::now();
         let polled = tokio::select! {
             biased;
             _ = shutdown.wait() => break,
@@ -77,15 +78,26 @@ pub async fn run(
             continue;
         }
         IngestStats::add(&stats.consumed, records.len() as u64);
+        let polled_in = poll_started.elapsed();
         let BatchOutput { normalized, dead_letters, rejection_reasons, produced_ids, duplicates } =
             pipeline.process(&records, &recent, Utc::now());
+        let processed_in = poll_started.elapsed() - polled_in;
         let produced = publish(Outgoing { normalized, dead_letters }, &*producer, &config, &stats, &shutdown).await?;
+        let published_in = poll_started.elapsed() - polled_in - processed_in;
         // A failed commit only means these records come again: downstream
         // is idempotent, so it is logged, not fatal.
         if let Err(error) = consumer.commit(&positions_after(&records)).await {
             IngestStats::add(&stats.bus_errors, 1);
             warn!(%error, "commit failed; the batch will be replayed");
         }
+        tracing::debug!(
+            records = records.len(),
+            poll_ms = polled_in.as_millis() as u64,
+            process_ms = processed_in.as_millis() as u64,
+            produce_ms = published_in.as_millis() as u64,
+            commit_ms = (poll_started.elapsed() - polled_in - processed_in - published_in).as_millis() as u64,
+            "batch done"
+        );
         for reason in rejection_reasons {
             stats.add_dead_letter(reason);
         }

@@ -44,7 +44,11 @@ impl IngestStats {
         Exposition::default()
             .counter("skills_ingest_consumed_total", "Raw records read.", Self::get(&self.consumed))
             .counter("skills_ingest_produced_total", "Normalized events produced.", Self::get(&self.produced))
-            .counter("skills_ingest_duplicates_total", "Events dropped as duplicates of recent ones.", Self::get(&self.duplicates))
+            .counter(
+                "skills_ingest_duplicates_total",
+                "Events dropped as duplicates of recent ones.",
+                Self::get(&self.duplicates),
+            )
             .labelled_counter(
                 "skills_ingest_dead_lettered_total",
                 "Raw records sent to the dead-letter topic, by reason.",
@@ -52,8 +56,16 @@ impl IngestStats {
                 dead_lettered.iter().map(|(reason, n)| (*reason, *n)),
             )
             .counter("skills_ingest_batches_total", "Batches processed and committed.", Self::get(&self.batches))
-            .counter("skills_ingest_bus_errors_total", "Failed polls, produces and commits (retried).", Self::get(&self.bus_errors))
-            .gauge("skills_ingest_lag", "Raw records not yet committed by this member.", self.lag.load(Ordering::Relaxed))
+            .counter(
+                "skills_ingest_bus_errors_total",
+                "Failed polls, produces and commits (retried).",
+                Self::get(&self.bus_errors),
+            )
+            .gauge(
+                "skills_ingest_lag",
+                "Raw records not yet committed by this member.",
+                self.lag.load(Ordering::Relaxed),
+            )
             .finish()
     }
 }

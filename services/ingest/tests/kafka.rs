@@ -18,7 +18,11 @@ const NEEDS_KAFKA: &str = "SKILLS_KAFKA_BROKERS is not set: start a broker with 
 const KEY_HEX: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
 
 fn kafka() -> KafkaConfig {
-    KafkaConfig { brokers: std::env::var("SKILLS_KAFKA_BROKERS").expect(NEEDS_KAFKA), partitions: 3, ..Default::default() }
+    KafkaConfig {
+        brokers: std::env::var("SKILLS_KAFKA_BROKERS").expect(NEEDS_KAFKA),
+        partitions: 3,
+        ..Default::default()
+    }
 }
 
 fn unique(name: &str) -> String {
@@ -177,7 +181,11 @@ fn header(record: &Record, name: &str) -> String {
 async fn valid_events_of_every_kind_come_out_normalized_without_raw_learner_ids() {
     let topics = topics("valid");
     let ingest = start_ingest(ingest_config(&topics)).await;
-    produce(&topics.enrolments, vec![json_message(&enrolment(1, "raw-learner-alice")), protobuf_message(&enrolment(2, "raw-learner-bob"))]).await;
+    produce(
+        &topics.enrolments,
+        vec![json_message(&enrolment(1, "raw-learner-alice")), protobuf_message(&enrolment(2, "raw-learner-bob"))],
+    )
+    .await;
     produce(&topics.assessments, vec![protobuf_message(&assessment(3, "raw-learner-alice"))]).await;
     produce(&topics.demand, vec![json_message(&demand(4))]).await;
 
@@ -187,7 +195,12 @@ async fn valid_events_of_every_kind_come_out_normalized_without_raw_learner_ids(
         out.iter().map(|r| (normalized(r).event_id.clone(), normalized(r))).collect();
     for record in &out {
         let haystack = String::from_utf8_lossy(&record.message.payload).into_owned()
-            + &record.message.headers.iter().map(|h| String::from_utf8_lossy(&h.value).into_owned()).collect::<String>();
+            + &record
+                .message
+                .headers
+                .iter()
+                .map(|h| String::from_utf8_lossy(&h.value).into_owned())
+                .collect::<String>();
         assert!(!haystack.contains("raw-learner"), "a raw learner id leaked: {haystack:?}");
         assert_eq!(record.message.key.as_deref(), Some(normalized(record).region.as_bytes()), "keyed by region");
     }
@@ -392,7 +405,12 @@ async fn kill_9_mid_stream_then_restart_loses_nothing_and_sigterm_exits_cleanly(
     first.kill().await.expect("SIGKILL");
     let (ids_at_kill, _) = accounted(&topics, &reader.records);
     assert!(ids_at_kill.len() >= 1_000, "it had produced output before the kill");
-    assert!(ids_at_kill.len() < valid_ids.len(), "it was killed mid-stream ({} of {})", ids_at_kill.len(), valid_ids.len());
+    assert!(
+        ids_at_kill.len() < valid_ids.len(),
+        "it was killed mid-stream ({} of {})",
+        ids_at_kill.len(),
+        valid_ids.len()
+    );
 
     let mut second = spawn_binary(&topics, &group);
     sender.await.unwrap();

@@ -62,8 +62,10 @@ pub async fn run(config: SkillsConfig, args: SendArgs) -> Result<(), SendError> 
         kafka.brokers = brokers.clone();
     }
     let bus = KafkaBus::new(kafka)?;
-    let names: Vec<String> =
-        [topics::ENROLMENTS, topics::ASSESSMENTS, topics::DEMAND].iter().map(|t| format!("{}{t}", args.topic_prefix)).collect();
+    let names: Vec<String> = [topics::ENROLMENTS, topics::ASSESSMENTS, topics::DEMAND]
+        .iter()
+        .map(|t| format!("{}{t}", args.topic_prefix))
+        .collect();
     bus.ensure_topics(&names).await?;
     let producer = bus.producer();
     let total = messages.len();

@@ -14,7 +14,9 @@ pub(super) async fn ensure_topics(config: &KafkaConfig, topics: &[String]) -> Re
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .zip(&partitions)
-        .map(|(topic, partitions)| NewTopic::new(topic, *partitions, TopicReplication::Fixed(config.replication_factor)))
+        .map(|(topic, partitions)| {
+            NewTopic::new(topic, *partitions, TopicReplication::Fixed(config.replication_factor))
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin.create_topics(&new_topics, &options).await.map_err(kafka_error)?;

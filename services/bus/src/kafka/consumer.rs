@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message as _};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Logs rebalances; offsets need no handling here because the service
@@ -34,7 +35,13 @@ impl ConsumerContext for GroupContext {
 pub(super) struct KafkaConsumer {
     consumer: Arc<StreamConsumer<GroupContext>>,
     linger: Duration,
+    /// Refreshed by a background thread: measuring asks the broker, which
+    /// must never stall the poll loop.
+    lag: Arc<AtomicI64>,
 }
+
+/// How often the background thread measures the lag.
+const LAG_INTERVAL: Duration = Duration::from_secs(5);
 
 impl KafkaConsumer {
     pub(super) fn subscribe(config: &KafkaConfig, group: &str, topics: &[String]) -> Result<Self, BusError> {
@@ -51,8 +58,44 @@ impl KafkaConsumer {
             client.create_with_context(GroupContext { group: group.to_string() }).map_err(kafka_error)?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&names).map_err(kafka_error)?;
-        Ok(KafkaConsumer { consumer: Arc::new(consumer), linger: Duration::from_millis(config.batch_linger_ms) })
+        let consumer = Arc::new(consumer);
+        let lag = Arc::new(AtomicI64::new(0));
+        spawn_lag_thread(Arc::downgrade(&consumer), lag.clone());
+        Ok(KafkaConsumer { consumer, linger: Duration::from_millis(config.batch_linger_ms), lag })
     }
+}
+
+/// Measures the group member's lag until the consumer is dropped.
+fn spawn_lag_thread(consumer: Weak<StreamConsumer<GroupContext>>, lag: Arc<AtomicI64>) {
+    let spawned = std::thread::Builder::new().name("kafka-lag".into()).spawn(move || {
+        loop {
+            std::thread::sleep(LAG_INTERVAL);
+            let Some(consumer) = consumer.upgrade() else { return };
+            match measure_lag(&consumer) {
+                Ok(value) => lag.store(value, Ordering::Relaxed),
+                Err(error) => tracing::debug!(%error, "cannot measure consumer lag"),
+            }
+        }
+    });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "no lag measurement: cannot start its thread");
+    }
+}
+
+fn measure_lag(consumer: &StreamConsumer<GroupContext>) -> Result<i64, BusError> {
+    let timeout = Duration::from_secs(5);
+    let committed = consumer.committed(timeout).map_err(kafka_error)?;
+    let mut lag = 0;
+    for element in committed.elements() {
+        let (low, high) =
+            consumer.fetch_watermarks(element.topic(), element.partition(), timeout).map_err(kafka_error)?;
+        let done = match element.offset() {
+            Offset::Offset(offset) => offset,
+            _ => low,
+        };
+        lag += (high - done).max(0);
+    }
+    Ok(lag)
 }
 
 fn to_record(message: &BorrowedMessage<'_>) -> Record {
@@ -113,23 +156,6 @@ impl Consumer for KafkaConsumer {
     }
 
     async fn lag(&mut self) -> Result<i64, BusError> {
-        let consumer = self.consumer.clone();
-        tokio::task::spawn_blocking(move || {
-            let timeout = Duration::from_secs(5);
-            let committed = consumer.committed(timeout).map_err(kafka_error)?;
-            let mut lag = 0;
-            for element in committed.elements() {
-                let (low, high) =
-                    consumer.fetch_watermarks(element.topic(), element.partition(), timeout).map_err(kafka_error)?;
-                let done = match element.offset() {
-                    Offset::Offset(offset) => offset,
-                    _ => low,
-                };
-                lag += (high - done).max(0);
-            }
-            Ok(lag)
-        })
-        .await
-        .map_err(|e| BusError::Kafka(format!("lag task failed: {e}")))?
+        Ok(self.lag.load(Ordering::Relaxed))
     }
 }
