@@ -40,6 +40,20 @@ if [[ "${SKILLS_TEST_STOP_INFRA:-0}" == 1 ]]; then
     trap './deploy/infra.sh down' EXIT
 fi
 
+# A current ClickHouse engine in process (chdb, PyPI), to check that the
+# SQL also runs on what production uses, not only on Debian's 18.16.
+CHDB_VENV="${SKILLS_CACHE_DIR:-$HOME/.cache/skills-monitor}/chdb-venv"
+if ! "$CHDB_VENV/bin/python" -c 'import chdb' >/dev/null 2>&1; then
+    log "installing chdb into $CHDB_VENV"
+    python3 -m venv "$CHDB_VENV" 2>/dev/null || {
+        if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+        python3 -m venv "$CHDB_VENV"
+    }
+    "$CHDB_VENV/bin/pip" install -q chdb
+fi
+export SKILLS_CHDB_PYTHON="$CHDB_VENV/bin/python"
+
 log "running the workspace tests (Kafka at $SKILLS_KAFKA_BROKERS, ClickHouse at $SKILLS_CLICKHOUSE_URL)"
 cargo test --workspace --all-targets --locked -- --include-ignored
 cargo test --workspace --doc --locked

@@ -91,6 +91,7 @@ async fn store_batch(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "batch stored"
     );
+    AggregatorStats::add(&stats.store_write_micros, started.elapsed().as_micros() as u64);
     AggregatorStats::add(&stats.batches, 1);
     AggregatorStats::add(&stats.events_applied, outcome.new_events);
     AggregatorStats::add(&stats.duplicates, outcome.duplicate_events);

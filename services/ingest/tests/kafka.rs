@@ -438,3 +438,41 @@ async fn kill_9_mid_stream_then_restart_loses_nothing_and_sigterm_exits_cleanly(
     assert_eq!(reader.records.len(), before, "nothing replayed after a clean shutdown");
     third.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Kafka: ./deploy/test.sh"]
+async fn a_second_instance_joining_and_leaving_loses_nothing() {
+    let topics = topics("rebalance");
+    let config = ingest_config(&topics);
+    let (messages, valid_ids, invalid) = mixed_events(12_000);
+    let total = valid_ids.len() + invalid;
+    let mut reader = Reader::new(&[&topics.normalized, &topics.dead_letters]).await;
+    let mut waves: Vec<Vec<(u8, Message)>> = messages.chunks(2_000).map(|c| c.to_vec()).collect();
+
+    let first = start_ingest(IngestConfig { batch_max_events: 200, ..config.clone() }).await;
+    produce_mixed(&topics, waves.remove(0)).await;
+    reader.read_until(Duration::from_secs(60), |records| records.len() >= 500).await;
+    // A second member joins the group: partitions are rebalanced under load.
+    let second = start_ingest(IngestConfig { batch_max_events: 200, ..config.clone() }).await;
+    for wave in waves.drain(..3) {
+        produce_mixed(&topics, wave).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // ...and leaves again while events keep coming.
+    let second_stats = second.stop().await;
+    for wave in waves {
+        produce_mixed(&topics, wave).await;
+    }
+    reader
+        .read_until(Duration::from_secs(120), |records| {
+            let (ids, letters) = accounted(&topics, records);
+            ids.len() + letters.len() >= total
+        })
+        .await;
+    let first_stats = first.stop().await;
+    let (ids, letters) = accounted(&topics, &reader.records);
+    assert_eq!(ids, valid_ids, "every valid event came out across the rebalances");
+    assert_eq!(letters.len(), invalid);
+    let consumed = IngestStats::get(&first_stats.consumed) + IngestStats::get(&second_stats.consumed);
+    assert!(consumed >= total as u64, "each record consumed at least once ({consumed} of {total})");
+}

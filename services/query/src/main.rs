@@ -1,19 +1,20 @@
-//! skills-query as its own process, serving an existing store.
+//! skills-query as its own process, serving the configured store
+//! (`store.kind`: the embedded file, or ClickHouse at scale).
 
 use skills_query::auth::Authorizer;
 use skills_query::service::TalentGapApi;
 use skills_query::{IndicatorEngine, QueryConfig};
 use skills_runtime::telemetry::{LogFormat, init_tracing};
-use skills_store::EmbeddedStore;
+use skills_store::StoreConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
 struct Config {
     data_dir: Option<PathBuf>,
     log_format: LogFormat,
+    store: StoreConfig,
     query: QueryConfig,
     indicators: skills_domain::indicators::IndicatorSettings,
 }
@@ -40,7 +41,7 @@ async fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = config.data_dir.unwrap_or_else(|| PathBuf::from("data"));
-    let store = Arc::new(EmbeddedStore::open(&data_dir.join("skills.db"))?);
+    let store = skills_store::open(&config.store, &data_dir).await?;
     let engine = IndicatorEngine::new(store, config.indicators).await?;
     let mut auth = Authorizer::new(config.query.anonymous_scope.as_deref())?;
     if let Some(file) = &config.query.tokens_file {

@@ -2,10 +2,13 @@
 //! and consumer checkpoints, and returns counters; the indicator formulas
 //! stay in `skills_domain::indicators`.
 //!
-//! `embedded` is the single-machine default (SQLite, bundled). ClickHouse
-//! comes behind the same trait.
+//! `embedded` is the single-machine default (SQLite, bundled); `clickhouse`
+//! is the store at scale, behind the same trait.
 
+pub mod clickhouse;
+pub mod config;
 pub mod embedded;
+pub mod fixtures;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,6 +16,8 @@ use skills_domain::facts::EventFacts;
 use skills_domain::indicators::CellCounters;
 use thiserror::Error;
 
+pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
+pub use config::{StoreConfig, StoreKind, open};
 pub use embedded::EmbeddedStore;
 
 /// Which counters to compute: a time window [start, end), the horizon of

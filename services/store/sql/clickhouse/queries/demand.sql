@@ -1,0 +1,17 @@
+-- Openings posted inside the window, per cell; one row per event and skill
+-- even before merges. Inner aliases differ from column names: ClickHouse
+-- resolves aliases in WHERE, so reusing a name would filter on an aggregate.
+SELECT event_region AS region, skill AS cell_skill,
+    sum(event_openings),
+    sum(event_hard_to_fill)
+FROM (
+    SELECT event_id, skill,
+        any(region) AS event_region,
+        any(openings) AS event_openings,
+        any(hard_to_fill) AS event_hard_to_fill
+    FROM {db}.demand_facts
+    WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})
+      AND {region_filter} AND {skill_filter}
+    GROUP BY event_id, skill
+)
+GROUP BY region, cell_skill

@@ -1,0 +1,24 @@
+-- Proficiency gain per (learner, skill, framework): the latest final
+-- assessment inside the window minus the earliest initial one before its
+-- end. The cell is the region of the final assessment.
+SELECT region, {skill} AS cell_skill,
+    sum(toInt64(final_level) - toInt64(initial_level)),
+    count()
+FROM (
+    SELECT learner, skill, framework,
+        argMax(region, toUInt64(occurred_at)) AS region,
+        argMax(level, toUInt64(occurred_at)) AS final_level
+    FROM {db}.assessment_facts
+    WHERE phase = 3 AND occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})
+      AND {skill_filter}
+    GROUP BY learner, skill, framework
+) AS finals
+ANY INNER JOIN (
+    SELECT learner, skill, framework,
+        argMin(level, toUInt64(occurred_at)) AS initial_level
+    FROM {db}.assessment_facts
+    WHERE phase = 1 AND occurred_at < toDateTime({end}) AND {skill_filter}
+    GROUP BY learner, skill, framework
+) AS initials USING (learner, skill, framework)
+WHERE {region_filter}
+GROUP BY region, cell_skill

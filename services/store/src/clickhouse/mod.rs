@@ -1,0 +1,222 @@
+//! The ClickHouse store, for scale. Written for the SQL subset that
+//! ClickHouse 18.16 (Debian's package) and current ClickHouse both accept;
+//! the `clickhouse` crate runs with row validation off (18.16 lacks the
+//! format it uses), so the schema is checked here at start-up instead.
+//!
+//! Counted once: fact rows are keyed by event id in ReplacingMergeTree
+//! tables, and every counter query is written so that rows repeated by a
+//! replay and not yet merged cannot count twice. `applied_events` is written
+//! last in a batch, so an event listed there has all its facts stored.
+
+mod config;
+mod counters;
+mod rows;
+mod schema;
+
+pub use config::ClickHouseConfig;
+
+use crate::{ApplyOutcome, Batch, Checkpoint, CounterWindow, MetricsStore, StoreError, StoreStatus};
+use async_trait::async_trait;
+use chrono::DateTime;
+use clickhouse::Client;
+use rows::{AppliedEventRow, AssessmentRow, CheckpointRow, DeadLetterRow, DemandRow, EnrolmentRow};
+use skills_domain::indicators::CellCounters;
+use std::collections::HashSet;
+
+/// `('a', 'b')`: a bound array would be `['a', 'b']`, which 18.16 rejects
+/// after IN; a tuple literal also lets the primary key serve the lookup.
+fn string_tuple(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| counters::quoted(v)).collect();
+    format!("({})", quoted.join(", "))
+}
+
+#[derive(Clone)]
+pub struct ClickHouseStore {
+    client: Client,
+    database: String,
+}
+
+pub(crate) fn store_error(error: clickhouse::error::Error) -> StoreError {
+    use clickhouse::error::Error;
+    match error {
+        Error::Network(_) | Error::TimedOut => StoreError::Unavailable(error.to_string()),
+        other => StoreError::Query(other.to_string()),
+    }
+}
+
+impl ClickHouseStore {
+    /// Connects, applies pending migrations and checks the schema.
+    pub async fn connect(config: &ClickHouseConfig) -> Result<Self, StoreError> {
+        let database = config.database.clone();
+        if database.is_empty() || !database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Schema(format!("invalid database name {database:?} (letters, digits, _)")));
+        }
+        let mut client = Client::default().with_url(&config.url).with_user(&config.user).with_validation(false);
+        if let Some(password) = config.password()? {
+            client = client.with_password(password);
+        }
+        let store = ClickHouseStore { client, database };
+        schema::migrate(&store.client, &store.database).await?;
+        schema::check(&store.client, &store.database).await?;
+        Ok(store)
+    }
+
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    async fn insert<T>(&self, table: &str, rows: &[T]) -> Result<(), StoreError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowWrite + Send + Sync,
+    {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // Both names are checked identifiers; `insert` would quote "db.table" as one.
+        let mut insert =
+            self.client.insert_unescaped::<T>(&format!("{}.{table}", self.database)).await.map_err(store_error)?;
+        for row in rows {
+            insert.write(row).await.map_err(store_error)?;
+        }
+        insert.end().await.map_err(store_error)
+    }
+
+    /// Which of these event ids are already stored.
+    async fn known_events(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        let mut known = HashSet::new();
+        for chunk in ids.chunks(2_000) {
+            let found: Vec<String> = self
+                .client
+                .query(&format!(
+                    "SELECT DISTINCT event_id FROM {}.applied_events WHERE event_id IN {}",
+                    self.database,
+                    string_tuple(chunk)
+                ))
+                .fetch_all()
+                .await
+                .map_err(store_error)?;
+            known.extend(found);
+        }
+        Ok(known)
+    }
+}
+
+#[async_trait]
+impl MetricsStore for ClickHouseStore {
+    async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError> {
+        let ids: Vec<&str> = batch.events.iter().map(|e| e.event_id.as_str()).collect();
+        let known = self.known_events(&ids).await?;
+        let mut outcome = ApplyOutcome::default();
+        let mut seen = HashSet::new();
+        for event in &batch.events {
+            if known.contains(&event.event_id) || !seen.insert(event.event_id.as_str()) {
+                outcome.duplicate_events += 1;
+            } else {
+                outcome.new_events += 1;
+            }
+        }
+        // Facts first, the event list last: a crash in between leaves facts
+        // a replay writes again, never an event without its facts.
+        let fresh = |event_id: &str| !known.contains(event_id);
+        let events: Vec<_> = batch.events.iter().filter(|e| fresh(&e.event_id)).collect();
+        let enrolments: Vec<EnrolmentRow> =
+            events.iter().flat_map(|e| e.facts.enrolments.iter().map(EnrolmentRow::from)).collect();
+        let assessments: Vec<AssessmentRow> =
+            events.iter().flat_map(|e| e.facts.assessments.iter().map(AssessmentRow::from)).collect();
+        let demands: Vec<DemandRow> = events.iter().flat_map(|e| e.facts.demands.iter().map(DemandRow::from)).collect();
+        self.insert("enrolment_facts", &enrolments).await?;
+        self.insert("assessment_facts", &assessments).await?;
+        self.insert("demand_facts", &demands).await?;
+        let letters: Vec<DeadLetterRow> = batch.dead_letters.iter().map(DeadLetterRow::from).collect();
+        let known_letters = self.known_dead_letters(&letters).await?;
+        let new_letters: HashSet<&str> =
+            letters.iter().map(|l| l.dead_letter_id.as_str()).filter(|id| !known_letters.contains(*id)).collect();
+        outcome.new_dead_letters = new_letters.len() as u64;
+        self.insert("dead_letters", &letters).await?;
+        let applied: Vec<AppliedEventRow> = events.iter().map(|e| AppliedEventRow::from(*e)).collect();
+        self.insert("applied_events", &applied).await?;
+        let checkpoints: Vec<CheckpointRow> = batch.checkpoints.iter().map(CheckpointRow::from).collect();
+        self.insert("checkpoints", &checkpoints).await?;
+        Ok(outcome)
+    }
+
+    async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
+        counters::counters(&self.client, &self.database, window).await
+    }
+
+    async fn status(&self) -> Result<StoreStatus, StoreError> {
+        let db = &self.database;
+        let (events, rows, as_of): (u64, u64, u32) = self
+            .client
+            .query(&format!("SELECT uniqExact(event_id), count(), toUInt32(max(ingested_at)) FROM {db}.applied_events"))
+            .fetch_one()
+            .await
+            .map_err(store_error)?;
+        let (dead_letters, letter_rows): (u64, u64) = self
+            .client
+            .query(&format!("SELECT uniqExact(dead_letter_id), count() FROM {db}.dead_letters"))
+            .fetch_one()
+            .await
+            .map_err(store_error)?;
+        Ok(StoreStatus {
+            events,
+            dead_letters,
+            as_of: (events > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
+            version: rows + letter_rows,
+        })
+    }
+
+    async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        let rows: Vec<(String, i32, i64)> = self
+            .client
+            .query(&format!(
+                "SELECT topic, partition, max(next_offset) FROM {}.checkpoints WHERE consumer = ? \
+                 GROUP BY topic, partition ORDER BY topic, partition",
+                self.database
+            ))
+            .bind(consumer)
+            .fetch_all()
+            .await
+            .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(topic, partition, next_offset)| Checkpoint {
+                consumer: consumer.to_string(),
+                topic,
+                partition,
+                next_offset,
+            })
+            .collect())
+    }
+
+    async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.client
+            .query(&format!(
+                "SELECT reason, uniqExact(dead_letter_id) FROM {}.dead_letters GROUP BY reason ORDER BY reason",
+                self.database
+            ))
+            .fetch_all()
+            .await
+            .map_err(store_error)
+    }
+}
+
+impl ClickHouseStore {
+    async fn known_dead_letters(&self, letters: &[DeadLetterRow]) -> Result<HashSet<String>, StoreError> {
+        if letters.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let ids: Vec<&str> = letters.iter().map(|l| l.dead_letter_id.as_str()).collect();
+        let found: Vec<String> = self
+            .client
+            .query(&format!(
+                "SELECT DISTINCT dead_letter_id FROM {}.dead_letters WHERE dead_letter_id IN {}",
+                self.database,
+                string_tuple(&ids)
+            ))
+            .fetch_all()
+            .await
+            .map_err(store_error)?;
+        Ok(found.into_iter().collect())
+    }
+}

@@ -1,0 +1,180 @@
+//! Rows as written in RowBinary: field order is column order.
+
+use crate::{Checkpoint, DeadLetter};
+use clickhouse::Row;
+use serde::Serialize;
+use skills_domain::facts::{AssessmentFact, DemandFact, EnrolmentFact, EventFacts};
+
+/// Seconds for a DateTime column; out-of-range instants clamp.
+fn seconds(unix: i64) -> u32 {
+    unix.clamp(0, i64::from(u32::MAX)) as u32
+}
+
+#[derive(Row, Serialize)]
+pub(super) struct AppliedEventRow {
+    event_id: String,
+    kind: String,
+    partner_id: String,
+    region: String,
+    occurred_at: u32,
+    ingested_at: u32,
+}
+
+impl From<&EventFacts> for AppliedEventRow {
+    fn from(event: &EventFacts) -> Self {
+        AppliedEventRow {
+            event_id: event.event_id.clone(),
+            kind: event.kind.to_string(),
+            partner_id: event.partner_id.clone(),
+            region: event.region.clone(),
+            occurred_at: seconds(event.occurred_at),
+            ingested_at: seconds(event.ingested_at),
+        }
+    }
+}
+
+#[derive(Row, Serialize)]
+pub(super) struct EnrolmentRow {
+    event_id: String,
+    skill: String,
+    learner: String,
+    course_id: String,
+    region: String,
+    occurred_at: u32,
+    status: u8,
+    planned_end: u32,
+    certified_level: u8,
+    at_target: u8,
+    woman: u8,
+    priority: u8,
+    rural: u8,
+    under_26: u8,
+    jobseeker: u8,
+}
+
+impl From<&EnrolmentFact> for EnrolmentRow {
+    fn from(fact: &EnrolmentFact) -> Self {
+        EnrolmentRow {
+            event_id: fact.event_id.clone(),
+            skill: fact.skill.clone(),
+            learner: fact.learner.clone(),
+            course_id: fact.course_id.clone(),
+            region: fact.region.clone(),
+            occurred_at: seconds(fact.occurred_at),
+            status: fact.status as u8,
+            planned_end: fact.planned_end.map_or(0, seconds),
+            certified_level: fact.certified_level.unwrap_or(0) as u8,
+            at_target: fact.at_target.into(),
+            woman: fact.groups.woman.into(),
+            priority: fact.groups.priority_neighbourhood.into(),
+            rural: fact.groups.rural.into(),
+            under_26: fact.groups.under_26.into(),
+            jobseeker: fact.groups.jobseeker.into(),
+        }
+    }
+}
+
+#[derive(Row, Serialize)]
+pub(super) struct AssessmentRow {
+    event_id: String,
+    learner: String,
+    skill: String,
+    region: String,
+    occurred_at: u32,
+    framework: u8,
+    level: u8,
+    phase: u8,
+}
+
+impl From<&AssessmentFact> for AssessmentRow {
+    fn from(fact: &AssessmentFact) -> Self {
+        AssessmentRow {
+            event_id: fact.event_id.clone(),
+            learner: fact.learner.clone(),
+            skill: fact.skill.clone(),
+            region: fact.region.clone(),
+            occurred_at: seconds(fact.occurred_at),
+            framework: fact.framework as u8,
+            level: fact.level as u8,
+            phase: fact.phase as u8,
+        }
+    }
+}
+
+#[derive(Row, Serialize)]
+pub(super) struct DemandRow {
+    event_id: String,
+    skill: String,
+    region: String,
+    occurred_at: u32,
+    openings: u32,
+    hard_to_fill: u32,
+}
+
+impl From<&DemandFact> for DemandRow {
+    fn from(fact: &DemandFact) -> Self {
+        DemandRow {
+            event_id: fact.event_id.clone(),
+            skill: fact.skill.clone(),
+            region: fact.region.clone(),
+            occurred_at: seconds(fact.occurred_at),
+            openings: fact.openings,
+            hard_to_fill: fact.hard_to_fill,
+        }
+    }
+}
+
+#[derive(Row, Serialize)]
+pub(super) struct DeadLetterRow {
+    pub(super) dead_letter_id: String,
+    source_topic: String,
+    source_partition: i32,
+    source_offset: i64,
+    reason: String,
+    message: String,
+    recorded_at: u32,
+    /// String in ClickHouse holds any bytes.
+    #[serde(with = "serde_bytes_as_string")]
+    payload: Vec<u8>,
+}
+
+impl From<&DeadLetter> for DeadLetterRow {
+    fn from(letter: &DeadLetter) -> Self {
+        DeadLetterRow {
+            dead_letter_id: letter.id.clone(),
+            source_topic: letter.source_topic.clone(),
+            source_partition: letter.source_partition,
+            source_offset: letter.source_offset,
+            reason: letter.reason.clone(),
+            message: letter.message.clone(),
+            recorded_at: seconds(chrono::Utc::now().timestamp()),
+            payload: letter.payload.clone(),
+        }
+    }
+}
+
+/// RowBinary writes a String as its length and bytes, like a byte slice.
+mod serde_bytes_as_string {
+    pub fn serialize<S: serde::Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+}
+
+#[derive(Row, Serialize)]
+pub(super) struct CheckpointRow {
+    consumer: String,
+    topic: String,
+    partition: i32,
+    next_offset: i64,
+}
+
+impl From<&Checkpoint> for CheckpointRow {
+    fn from(checkpoint: &Checkpoint) -> Self {
+        CheckpointRow {
+            consumer: checkpoint.consumer.clone(),
+            topic: checkpoint.topic.clone(),
+            partition: checkpoint.partition,
+            next_offset: checkpoint.next_offset,
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The ClickHouse store against the real server that `deploy/infra.sh up`
+//! starts (SKILLS_CLICKHOUSE_URL, ClickHouse 18.16 from Debian), each test
+//! in its own database; and the same SQL through a current ClickHouse
+//! engine (chdb, SKILLS_CHDB_PYTHON).
+
+use skills_store::fixtures::{demand, quarter_2025, story, year_2025};
+use skills_store::{
+    Batch, Checkpoint, ClickHouseConfig, ClickHouseStore, CounterWindow, DeadLetter, EmbeddedStore, MetricsStore,
+    StoreError,
+};
+
+const NEEDS_CLICKHOUSE: &str = "SKILLS_CLICKHOUSE_URL is not set: start ClickHouse with ./deploy/infra.sh up";
+
+fn config(name: &str) -> ClickHouseConfig {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    ClickHouseConfig {
+        url: std::env::var("SKILLS_CLICKHOUSE_URL").expect(NEEDS_CLICKHOUSE),
+        database: format!("test_{name}_{}_{nanos}", std::process::id()),
+        ..ClickHouseConfig::default()
+    }
+}
+
+async fn drop_database(config: &ClickHouseConfig) {
+    let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
+    client.query(&format!("DROP DATABASE IF EXISTS {}", config.database)).execute().await.unwrap();
+}
+
+fn windows() -> Vec<CounterWindow> {
+    let mut windows = vec![year_2025(true), year_2025(false)];
+    for month in [1, 4, 7, 10] {
+        windows.push(quarter_2025(month, true));
+        windows.push(quarter_2025(month, false));
+    }
+    windows.push(CounterWindow { region: Some("11".into()), ..year_2025(true) });
+    windows.push(CounterWindow { skill: Some("2.1".into()), ..year_2025(true) });
+    windows.push(CounterWindow { region: Some("84".into()), ..year_2025(true) });
+    windows
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn counters_equal_the_embedded_stores_on_the_same_story() {
+    let config = config("counters");
+    let clickhouse = ClickHouseStore::connect(&config).await.unwrap();
+    let embedded = EmbeddedStore::in_memory().unwrap();
+    for store in [&clickhouse as &dyn MetricsStore, &embedded] {
+        let outcome = store.apply(Batch { events: story(), ..Default::default() }).await.unwrap();
+        assert_eq!(outcome.new_events, 23);
+    }
+    for window in windows() {
+        let expected = embedded.counters(&window).await.unwrap();
+        let actual = clickhouse.counters(&window).await.unwrap();
+        assert_eq!(actual, expected, "window {window:?}");
+    }
+    // And by hand, for the main cell (see the fixture).
+    let cells = clickhouse.counters(&year_2025(true)).await.unwrap();
+    let cell = cells.iter().find(|c| c.region == "11" && c.skill.as_deref() == Some("3.4")).unwrap();
+    assert_eq!((cell.supply.enrolled, cell.supply.completed, cell.supply.dropped_out), (3, 3, 1));
+    assert_eq!((cell.supply.certified, cell.supply.certified_at_target), (2, 1));
+    assert_eq!((cell.supply.active, cell.supply.active_finishing, cell.supply.learners), (1, 1, 5));
+    assert_eq!((cell.supply.gain_sum, cell.supply.gain_learners), (4, 2));
+    assert_eq!((cell.demand.openings, cell.demand.hard_to_fill), (15, 5));
+    drop_database(&config).await;
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn replays_and_unmerged_duplicates_change_nothing() {
+    let config = config("replay");
+    let store = ClickHouseStore::connect(&config).await.unwrap();
+    store.apply(Batch { events: story(), ..Default::default() }).await.unwrap();
+    let before: Vec<_> = {
+        let mut all = Vec::new();
+        for window in windows() {
+            all.push(store.counters(&window).await.unwrap());
+        }
+        all
+    };
+    let outcome = store.apply(Batch { events: story(), ..Default::default() }).await.unwrap();
+    assert_eq!((outcome.new_events, outcome.duplicate_events), (0, 23));
+    // Rows written twice by a crash between a batch's inserts, before any
+    // merge: insert the facts again behind the store's back.
+    let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
+    for table in ["enrolment_facts", "assessment_facts", "demand_facts", "applied_events"] {
+        let db = &config.database;
+        client.query(&format!("INSERT INTO {db}.{table} SELECT * FROM {db}.{table}")).execute().await.unwrap();
+    }
+    for (window, expected) in windows().iter().zip(&before) {
+        assert_eq!(&store.counters(window).await.unwrap(), expected, "window {window:?}");
+    }
+    assert_eq!(store.status().await.unwrap().events, 23);
+    // A late event lands in its own quarter only.
+    let q1 = store.counters(&quarter_2025(1, true)).await.unwrap();
+    store.apply(Batch { events: vec![demand(60, 7, 2, "2025-05-20")], ..Default::default() }).await.unwrap();
+    let q2 = store.counters(&quarter_2025(4, true)).await.unwrap();
+    let openings = |cells: &[skills_domain::indicators::CellCounters]| {
+        cells.iter().find(|c| c.region == "11" && c.skill.as_deref() == Some("3.4")).map_or(0, |c| c.demand.openings)
+    };
+    assert_eq!(openings(&q2), 10 + 7);
+    assert_eq!(store.counters(&quarter_2025(1, true)).await.unwrap(), q1);
+    drop_database(&config).await;
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn dead_letters_checkpoints_and_status() {
+    let config = config("letters");
+    let store = ClickHouseStore::connect(&config).await.unwrap();
+    let letter = DeadLetter {
+        id: "d1".into(),
+        source_topic: "raw".into(),
+        source_partition: 2,
+        source_offset: 9,
+        reason: "unknown_skill".into(),
+        message: "unknown skill code \"9.9\"".into(),
+        payload: vec![0xff, 0x00, b'{'],
+    };
+    let checkpoint = |next_offset| Checkpoint { consumer: "agg".into(), topic: "t".into(), partition: 0, next_offset };
+    let outcome = store
+        .apply(Batch {
+            events: vec![demand(50, 3, 1, "2025-02-01")],
+            dead_letters: vec![letter.clone(), letter.clone()],
+            checkpoints: vec![checkpoint(12)],
+        })
+        .await
+        .unwrap();
+    assert_eq!((outcome.new_events, outcome.new_dead_letters), (1, 1));
+    let again = store
+        .apply(Batch { dead_letters: vec![letter], checkpoints: vec![checkpoint(20)], ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(again.new_dead_letters, 0);
+    let status = store.status().await.unwrap();
+    assert_eq!((status.events, status.dead_letters), (1, 1));
+    assert_eq!(status.as_of, Some("2026-01-02T12:00:00Z".parse().unwrap()));
+    assert_eq!(store.dead_letter_reasons().await.unwrap(), [("unknown_skill".to_string(), 1)]);
+    assert_eq!(store.checkpoints("agg").await.unwrap()[0].next_offset, 20);
+    drop_database(&config).await;
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn migrations_are_idempotent_and_a_schema_mismatch_is_a_clear_error() {
+    let config = config("schema");
+    ClickHouseStore::connect(&config).await.unwrap();
+    ClickHouseStore::connect(&config).await.expect("a second start applies nothing and passes the check");
+    let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
+    let versions: u64 =
+        client.query(&format!("SELECT count() FROM {}.schema_migrations", config.database)).fetch_one().await.unwrap();
+    assert_eq!(versions, 1, "migration 1 recorded once");
+    client
+        .query(&format!("ALTER TABLE {}.enrolment_facts DROP COLUMN rural", config.database))
+        .execute()
+        .await
+        .unwrap();
+    match ClickHouseStore::connect(&config).await {
+        Err(StoreError::Schema(message)) => {
+            assert!(message.contains("enrolment_facts") && message.contains("rural UInt8"), "{message}")
+        }
+        Err(other) => panic!("expected a schema error, got {other}"),
+        Ok(_) => panic!("expected a schema error"),
+    }
+    drop_database(&config).await;
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn an_unreachable_server_is_reported_as_unavailable() {
+    let config = ClickHouseConfig { url: "http://127.0.0.1:9".into(), ..ClickHouseConfig::default() };
+    match ClickHouseStore::connect(&config).await {
+        Err(StoreError::Unavailable(_)) => {}
+        Err(other) => panic!("expected Unavailable, got {other}"),
+        Ok(_) => panic!("nothing listens on port 9"),
+    }
+}
+
+#[test]
+#[ignore = "needs chdb: ./deploy/test.sh"]
+fn every_migration_and_query_runs_on_a_current_clickhouse() {
+    let python = std::env::var("SKILLS_CHDB_PYTHON").expect("SKILLS_CHDB_PYTHON: ./deploy/test.sh installs chdb");
+    let sql_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sql/clickhouse");
+    let output = std::process::Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/clickhouse/check_current.py"))
+        .arg(sql_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("engine 2"), "a current engine, not 18.x: {stdout}");
+    assert!(stdout.contains("all statements ran"), "{stdout}");
+}
