@@ -51,7 +51,15 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A PID file names a live server only if that PID still runs the server's
+# program (after a reboot or a kill, the number may belong to anything).
+alive() {
+    local file="$1" pid
+    [[ -f "$file" ]] || return 1
+    pid="$(cat "$file")"
+    kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'kafka\.Kafka|clickhouse-server'
+}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
