@@ -48,24 +48,11 @@ impl Default for MetricsConfig {
     }
 }
 
-fn config_file() -> Option<PathBuf> {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--config" {
-            return args.next().map(PathBuf::from);
-        }
-    }
-    std::env::var_os("SKILLS_CONFIG").map(PathBuf::from)
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config: Config = match skills_runtime::load_config(config_file().as_deref()) {
+    let config: Config = match skills_runtime::config::load_or_explain("skills-aggregator") {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("skills-aggregator: {error}");
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     init_tracing(config.log_format);
     match run(config).await {

@@ -21,13 +21,9 @@ struct Config {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config_file = std::env::var_os("SKILLS_CONFIG").map(PathBuf::from);
-    let config: Config = match skills_runtime::load_config(config_file.as_deref()) {
+    let config: Config = match skills_runtime::config::load_or_explain("skills-query") {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("skills-query: {error}");
-            return ExitCode::from(2);
-        }
+        Err(exit) => return exit,
     };
     init_tracing(config.log_format);
     match run(config).await {
