@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use skills_aggregator::{AggregatorConfig, AggregatorStats};
-use skills_bus::{BusConfig, BusKind};
+use skills_bus::BusConfig;
 use skills_runtime::telemetry::{LogFormat, init_tracing};
 use skills_store::StoreConfig;
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ struct Config {
     bus: BusConfig,
     store: StoreConfig,
     aggregator: AggregatorConfig,
-    metrics: MetricsConfig,
+    metrics: skills_runtime::metrics::MetricsConfig,
 }
 
 impl Default for Config {
@@ -30,21 +30,8 @@ impl Default for Config {
             bus: BusConfig::default(),
             store: StoreConfig::default(),
             aggregator: AggregatorConfig::default(),
-            metrics: MetricsConfig::default(),
+            metrics: Default::default(),
         }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(default)]
-struct MetricsConfig {
-    /// Prometheus endpoint of this process; empty to disable.
-    aggregator_listen: String,
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig { aggregator_listen: "127.0.0.1:9102".into() }
     }
 }
 
@@ -55,32 +42,18 @@ async fn main() -> ExitCode {
         Err(exit) => return exit,
     };
     init_tracing(config.log_format);
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("skills-aggregator: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    skills_runtime::exit_code("skills-aggregator", run(config).await)
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    if config.bus.kind == BusKind::Embedded {
-        return Err("bus.kind = \"embedded\" works only inside the all-in-one `skills` process; \
-                    set bus.kind = \"kafka\" (SKILLS__BUS__KIND=kafka)"
-            .into());
-    }
-    let bus = skills_bus::connect(&config.bus)?;
+    let bus = skills_bus::connect_shared(&config.bus)?;
     let store = skills_store::open(&config.store, &config.data_dir).await?;
     let stats = Arc::new(AggregatorStats::default());
     let (trigger, shutdown) = skills_runtime::shutdown_pair();
     tokio::spawn(trigger.trigger_on_signals());
-    if !config.metrics.aggregator_listen.is_empty() {
-        let listener = tokio::net::TcpListener::bind(&config.metrics.aggregator_listen).await?;
-        let render_stats = stats.clone();
-        let render = Arc::new(move || render_stats.render());
-        tokio::spawn(skills_runtime::metrics::serve(listener, render, shutdown.clone()));
-    }
+    let render_stats = stats.clone();
+    let render = Arc::new(move || render_stats.render());
+    skills_runtime::metrics::spawn_endpoint(&config.metrics.aggregator_listen, render, shutdown.clone()).await?;
     skills_aggregator::run(config.aggregator, bus, store, stats, shutdown).await?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use crate::batch::build_batch;
 use crate::config::AggregatorConfig;
 use crate::stats::AggregatorStats;
 use skills_bus::retry::{Backoff, retry_until};
-use skills_bus::{Bus, BusError, positions_after};
+use skills_bus::{Bus, BusError, next_batch, positions_after};
 use skills_runtime::Shutdown;
 use skills_store::Batch;
 use skills_store::MetricsStore;
@@ -35,22 +35,15 @@ pub async fn run(
     let wait = Duration::from_millis(config.batch_max_wait_ms);
     info!(topics = ?topics, group = %config.group_id, "aggregator started");
     loop {
-        let polled = tokio::select! {
-            biased;
-            _ = shutdown.wait() => break,
-            polled = consumer.poll(config.batch_max_events, wait) => polled,
-        };
-        let records = match polled {
-            Ok(records) => records,
-            Err(error) => {
+        let records = match next_batch(&mut *consumer, config.batch_max_events, wait, shutdown.wait()).await {
+            None => break,
+            Some(Ok(records)) if records.is_empty() => continue,
+            Some(Ok(records)) => records,
+            Some(Err(error)) => {
                 warn!(%error, "poll failed; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
         };
-        if records.is_empty() {
-            continue;
-        }
         let batch = build_batch(&records, &config.normalized_topic, &config.group_id);
         store_batch(batch, &*store, &stats, &shutdown).await?;
         // The store already holds these offsets with the data; a failed bus

@@ -36,3 +36,16 @@ pub fn connect(config: &BusConfig) -> Result<Arc<dyn Bus>, BusError> {
         BusKind::Kafka => Arc::new(KafkaBus::new(config.kafka.clone())?),
     })
 }
+
+/// The bus of a service running as its own process: the embedded bus only
+/// exists inside one process, so it is refused here with the fix named.
+pub fn connect_shared(config: &BusConfig) -> Result<Arc<dyn Bus>, BusError> {
+    if config.kind == BusKind::Embedded {
+        return Err(BusError::Config(
+            "bus.kind = \"embedded\" works only inside the all-in-one `skills` process; \
+             set bus.kind = \"kafka\" (SKILLS__BUS__KIND=kafka)"
+                .into(),
+        ));
+    }
+    connect(config)
+}

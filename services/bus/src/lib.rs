@@ -11,7 +11,7 @@ pub mod embedded;
 pub mod kafka;
 pub mod retry;
 
-pub use config::{BusConfig, BusKind, connect};
+pub use config::{BusConfig, BusKind, connect, connect_shared};
 
 /// Default topic names (configurable per service).
 pub mod topics {
@@ -118,6 +118,29 @@ pub enum BusError {
     Other(String),
 }
 
+/// Pause after a failed poll, so a broker outage does not spin a loop.
+const POLL_ERROR_PAUSE: Duration = Duration::from_millis(500);
+
+/// The next batch of a service loop, or None once `stop` resolves first.
+/// A failed poll is returned after a short pause; the caller logs it and
+/// polls again.
+pub async fn next_batch(
+    consumer: &mut dyn Consumer,
+    max: usize,
+    wait: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> Option<Result<Vec<Record>, BusError>> {
+    let polled = tokio::select! {
+        biased;
+        _ = stop => return None,
+        polled = consumer.poll(max, wait) => polled,
+    };
+    if polled.is_err() {
+        tokio::time::sleep(POLL_ERROR_PAUSE).await;
+    }
+    Some(polled)
+}
+
 /// Produces batches; returns once every message is acknowledged.
 #[async_trait]
 pub trait Producer: Send + Sync {
@@ -131,7 +154,8 @@ pub trait Consumer: Send {
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, BusError>;
     /// Marks everything before these positions as done for the group.
     async fn commit(&mut self, positions: &[(String, Position)]) -> Result<(), BusError>;
-    /// Records of this member's partitions not yet committed.
+    /// Records of this member's partitions not yet committed, as last
+    /// measured; cheap enough to call on every loop turn.
     async fn lag(&mut self) -> Result<i64, BusError>;
 }
 

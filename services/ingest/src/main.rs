@@ -3,12 +3,11 @@
 //! SKILLS_CONFIG, then SKILLS__* variables (see the README).
 
 use serde::Deserialize;
-use skills_bus::{BusConfig, BusKind};
+use skills_bus::BusConfig;
 use skills_ingest::config::PseudonymisationConfig;
 use skills_ingest::keys::load_pseudonymiser;
 use skills_ingest::{IngestConfig, IngestStats};
 use skills_runtime::telemetry::{LogFormat, init_tracing};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -19,20 +18,7 @@ struct Config {
     bus: BusConfig,
     ingest: IngestConfig,
     pseudonymisation: PseudonymisationConfig,
-    metrics: MetricsConfig,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct MetricsConfig {
-    /// Prometheus endpoint of this process; empty to disable.
-    ingest_listen: String,
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig { ingest_listen: "127.0.0.1:9101".into() }
-    }
+    metrics: skills_runtime::metrics::MetricsConfig,
 }
 
 #[tokio::main]
@@ -42,32 +28,18 @@ async fn main() -> ExitCode {
         Err(exit) => return exit,
     };
     init_tracing(config.log_format);
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("skills-ingest: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    skills_runtime::exit_code("skills-ingest", run(config).await)
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    if config.bus.kind == BusKind::Embedded {
-        return Err("bus.kind = \"embedded\" works only inside the all-in-one `skills` process; \
-                    set bus.kind = \"kafka\" (SKILLS__BUS__KIND=kafka)"
-            .into());
-    }
-    let bus = skills_bus::connect(&config.bus)?;
+    let bus = skills_bus::connect_shared(&config.bus)?;
     let pseudonymiser = load_pseudonymiser(&config.pseudonymisation)?;
     let stats = Arc::new(IngestStats::default());
     let (trigger, shutdown) = skills_runtime::shutdown_pair();
     tokio::spawn(trigger.trigger_on_signals());
-    if !config.metrics.ingest_listen.is_empty() {
-        let listener = tokio::net::TcpListener::bind(&config.metrics.ingest_listen).await?;
-        let render_stats = stats.clone();
-        let render = Arc::new(move || render_stats.render());
-        tokio::spawn(skills_runtime::metrics::serve(listener, render, shutdown.clone()));
-    }
+    let render_stats = stats.clone();
+    let render = Arc::new(move || render_stats.render());
+    skills_runtime::metrics::spawn_endpoint(&config.metrics.ingest_listen, render, shutdown.clone()).await?;
     skills_ingest::run(config.ingest, bus, pseudonymiser, stats, shutdown).await?;
     Ok(())
 }

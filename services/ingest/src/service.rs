@@ -6,7 +6,7 @@ use crate::pipeline::{BatchOutput, Pipeline};
 use crate::stats::IngestStats;
 use chrono::Utc;
 use skills_bus::retry::{Backoff, retry_until};
-use skills_bus::{Bus, BusError, Message, positions_after};
+use skills_bus::{Bus, BusError, Message, next_batch, positions_after};
 use skills_domain::events::IngestPolicy;
 use skills_domain::pseudonym::Pseudonymiser;
 use skills_runtime::Shutdown;
@@ -15,11 +15,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::{info, warn};
-
-/// How often the consumer lag is measured for the metrics.
-const LAG_INTERVAL: Duration = Duration::from_secs(5);
-/// Pause after a failed poll, so a broker outage does not spin.
-const POLL_ERROR_PAUSE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -49,34 +44,23 @@ pub async fn run(
     let pipeline = Pipeline { policy: &policy, pseudonymiser: &pseudonymiser };
     let mut recent = DedupWindow::new(config.dedup_window);
     let wait = Duration::from_millis(config.batch_max_wait_ms);
-    let mut lag_measured = Instant::now() - LAG_INTERVAL;
     info!(topics = ?config.raw_topics, group = %config.group_id, "ingest started");
     loop {
-        if lag_measured.elapsed() >= LAG_INTERVAL {
-            lag_measured = Instant::now();
-            match consumer.lag().await {
-                Ok(lag) => stats.lag.store(lag, Ordering::Relaxed),
-                Err(error) => warn!(%error, "cannot measure consumer lag"),
-            }
+        // Cheap: the bus keeps the lag current off this loop.
+        if let Ok(lag) = consumer.lag().await {
+            stats.lag.store(lag, Ordering::Relaxed);
         }
         let poll_started = Instant::now();
-        let polled = tokio::select! {
-            biased;
-            _ = shutdown.wait() => break,
-            polled = consumer.poll(config.batch_max_events, wait) => polled,
-        };
-        let records = match polled {
-            Ok(records) => records,
-            Err(error) => {
+        let records = match next_batch(&mut *consumer, config.batch_max_events, wait, shutdown.wait()).await {
+            None => break,
+            Some(Ok(records)) if records.is_empty() => continue,
+            Some(Ok(records)) => records,
+            Some(Err(error)) => {
                 IngestStats::add(&stats.bus_errors, 1);
                 warn!(%error, "poll failed; retrying");
-                tokio::time::sleep(POLL_ERROR_PAUSE).await;
                 continue;
             }
         };
-        if records.is_empty() {
-            continue;
-        }
         IngestStats::add(&stats.consumed, records.len() as u64);
         let polled_in = poll_started.elapsed();
         let BatchOutput { normalized, dead_letters, rejection_reasons, produced_ids, duplicates } =

@@ -26,13 +26,7 @@ async fn main() -> ExitCode {
         Err(exit) => return exit,
     };
     init_tracing(config.log_format);
-    match run(config).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("skills-query: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    skills_runtime::exit_code("skills-query", run(config).await)
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {

@@ -10,6 +10,31 @@ use tokio::net::TcpListener;
 
 pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
 
+/// `[metrics]`: where each service binary serves its counters ("" = off).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub ingest_listen: String,
+    pub aggregator_listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { ingest_listen: "127.0.0.1:9101".into(), aggregator_listen: "127.0.0.1:9102".into() }
+    }
+}
+
+/// Binds `listen` and serves the endpoint in the background; nothing when
+/// `listen` is empty.
+pub async fn spawn_endpoint(listen: &str, render: Render, shutdown: Shutdown) -> std::io::Result<()> {
+    if listen.is_empty() {
+        return Ok(());
+    }
+    let listener = TcpListener::bind(listen).await?;
+    tokio::spawn(serve(listener, render, shutdown));
+    Ok(())
+}
+
 /// Serves until shutdown.
 pub async fn serve(listener: TcpListener, render: Render, mut shutdown: Shutdown) -> std::io::Result<()> {
     let app = Router::new()
