@@ -3,27 +3,51 @@
 //! dead-lettered, never dropped.
 
 use skills_bus::{Record, headers};
-use skills_domain::facts::{dead_letter_id, facts_of};
+use skills_domain::facts::{EventFacts, dead_letter_id, facts_of};
 use skills_proto::Message as _;
 use skills_proto::v1::NormalizedEvent;
 use skills_store::{Batch, Checkpoint, DeadLetter};
 
-pub fn build_batch(records: &[Record], normalized_topic: &str, consumer: &str) -> Batch {
-    let mut batch = Batch::default();
-    for record in records {
-        if record.topic == normalized_topic {
+/// One unit of a store batch, remembering the record it came from so that
+/// an event the store refuses can be dead-lettered with its origin.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Event { facts: EventFacts, record: usize },
+    Letter(DeadLetter),
+}
+
+impl Item {
+    pub fn describe(&self) -> String {
+        match self {
+            Item::Event { facts, .. } => format!("event {}", facts.event_id),
+            Item::Letter(letter) => format!("dead letter {}", letter.id),
+        }
+    }
+}
+
+/// Sorts records into events and dead letters.
+pub fn items_of(records: &[Record], normalized_topic: &str) -> Vec<Item> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(index, record)| {
+            if record.topic != normalized_topic {
+                return Item::Letter(from_dead_letter_topic(record));
+            }
             let facts = NormalizedEvent::decode(record.message.payload.as_slice())
                 .map_err(|e| format!("normalized record is not a NormalizedEvent: {e}"))
                 .and_then(|event| facts_of(&event).map_err(|e| e.to_string()));
             match facts {
-                Ok(facts) => batch.events.push(facts),
-                Err(message) => batch.dead_letters.push(letter(record, "invalid_normalized", message)),
+                Ok(facts) => Item::Event { facts, record: index },
+                Err(message) => Item::Letter(letter(record, "invalid_normalized", message)),
             }
-        } else {
-            batch.dead_letters.push(from_dead_letter_topic(record));
-        }
-    }
-    batch.checkpoints = skills_bus::positions_after(records)
+        })
+        .collect()
+}
+
+/// Where the consumer is after these records, to store with the data.
+pub fn checkpoints_of(records: &[Record], consumer: &str) -> Vec<Checkpoint> {
+    skills_bus::positions_after(records)
         .into_iter()
         .map(|(topic, position)| Checkpoint {
             consumer: consumer.to_string(),
@@ -31,8 +55,46 @@ pub fn build_batch(records: &[Record], normalized_topic: &str, consumer: &str) -
             partition: position.partition,
             next_offset: position.next_offset,
         })
-        .collect();
+        .collect()
+}
+
+pub fn batch_of(items: &[Item], checkpoints: Vec<Checkpoint>) -> Batch {
+    let mut batch = Batch { checkpoints, ..Batch::default() };
+    for item in items {
+        match item {
+            Item::Event { facts, .. } => batch.events.push(facts.clone()),
+            Item::Letter(letter) => batch.dead_letters.push(letter.clone()),
+        }
+    }
     batch
+}
+
+/// The dead letter for an item the store refuses.
+pub fn rejected_letter(item: &Item, records: &[Record], reason: &str) -> DeadLetter {
+    let message: String = format!("the store refused it: {reason}").chars().take(1_000).collect();
+    match item {
+        Item::Event { record, .. } => letter(&records[*record], "store_rejected", message),
+        Item::Letter(original) => DeadLetter { reason: "store_rejected".into(), message, ..original.clone() },
+    }
+}
+
+/// Consecutive slices of at most `max_bytes` of payload each (at least one
+/// record per slice), so one store write stays bounded in bytes too.
+pub fn chunks_by_bytes(records: &[Record], max_bytes: usize) -> Vec<&[Record]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (index, record) in records.iter().enumerate() {
+        let size = record.message.payload.len();
+        if index > start && bytes + size > max_bytes {
+            chunks.push(&records[start..index]);
+            (start, bytes) = (index, 0);
+        }
+        bytes += size;
+    }
+    if start < records.len() {
+        chunks.push(&records[start..]);
+    }
+    chunks
 }
 
 fn text_header(record: &Record, name: &str) -> Option<String> {
@@ -61,13 +123,24 @@ fn from_dead_letter_topic(record: &Record) -> DeadLetter {
     }
 }
 
-/// A dead letter for a record the aggregator itself could not use.
+/// A dead letter for a record the aggregator itself could not use. It is
+/// filed under the raw message the record was made from (headers set by
+/// ingestion), so that reconciliation finds it; else under the record.
 fn letter(record: &Record, reason: &str, message: String) -> DeadLetter {
+    let source = (
+        text_header(record, headers::SOURCE_TOPIC),
+        text_header(record, headers::SOURCE_PARTITION).and_then(|v| v.parse().ok()),
+        text_header(record, headers::SOURCE_OFFSET).and_then(|v| v.parse().ok()),
+    );
+    let (topic, partition, offset) = match source {
+        (Some(topic), Some(partition), Some(offset)) => (topic, partition, offset),
+        _ => (record.topic.clone(), record.partition, record.offset),
+    };
     DeadLetter {
-        id: dead_letter_id(&record.topic, record.partition, record.offset, &record.message.payload),
-        source_topic: record.topic.clone(),
-        source_partition: record.partition,
-        source_offset: record.offset,
+        id: dead_letter_id(&topic, partition, offset, &record.message.payload),
+        source_topic: topic,
+        source_partition: partition,
+        source_offset: offset,
         reason: reason.to_string(),
         message,
         payload: record.message.payload.clone(),
@@ -110,7 +183,8 @@ mod tests {
             record("dlq", 7, dlq),
             record("dlq", 8, Message::new(b"no headers".to_vec())),
         ];
-        let batch = build_batch(&records, "norm", "agg");
+        let items = items_of(&records, "norm");
+        let batch = batch_of(&items, checkpoints_of(&records, "agg"));
         assert_eq!(batch.events.len(), 1);
         assert_eq!(batch.events[0].facts.demands[0].openings, 3);
         let reasons: Vec<_> = batch.dead_letters.iter().map(|d| d.reason.as_str()).collect();
@@ -120,5 +194,35 @@ mod tests {
         let mut next: Vec<_> = batch.checkpoints.iter().map(|c| (c.topic.as_str(), c.next_offset)).collect();
         next.sort();
         assert_eq!(next, [("dlq", 9), ("norm", 2)]);
+    }
+
+    #[test]
+    fn a_letter_for_a_normalized_record_names_its_raw_source() {
+        let message = Message::new(b"junk".to_vec())
+            .with_header(headers::SOURCE_TOPIC, "skills.demand.v1")
+            .with_header(headers::SOURCE_PARTITION, "3")
+            .with_header(headers::SOURCE_OFFSET, "77");
+        let items = items_of(&[record("norm", 5, message)], "norm");
+        let Item::Letter(letter) = &items[0] else { panic!("expected a dead letter, got {items:?}") };
+        assert_eq!(
+            (letter.source_topic.as_str(), letter.source_partition, letter.source_offset),
+            ("skills.demand.v1", 3, 77)
+        );
+        let rejected = rejected_letter(&items[0], &[], "Code: 1");
+        assert_eq!(rejected.reason, "store_rejected");
+        assert_eq!(rejected.id, letter.id, "same identity, so a replay records it once");
+    }
+
+    #[test]
+    fn chunks_stay_under_the_byte_bound_but_hold_at_least_one_record() {
+        let records: Vec<Record> = [10, 10, 10, 50, 5]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| record("t", i as i64, Message::new(vec![0; *n])))
+            .collect();
+        let sizes: Vec<usize> = chunks_by_bytes(&records, 25).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [2, 1, 1, 1]);
+        assert_eq!(chunks_by_bytes(&records, 1_000).len(), 1);
+        assert!(chunks_by_bytes(&[], 10).is_empty());
     }
 }

@@ -11,6 +11,8 @@ pub struct AggregatorConfig {
     pub dead_letter_topic: String,
     /// Largest batch written to the store at once.
     pub batch_max_events: usize,
+    /// Largest payload written to the store at once, in bytes.
+    pub batch_max_bytes: usize,
     /// How long a poll waits for the first event, in milliseconds; bounds
     /// how stale the served indicators can be under light load.
     pub batch_max_wait_ms: u64,
@@ -23,6 +25,7 @@ impl Default for AggregatorConfig {
             normalized_topic: topics::NORMALIZED.into(),
             dead_letter_topic: topics::DEAD_LETTERS.into(),
             batch_max_events: 5_000,
+            batch_max_bytes: 8 << 20,
             batch_max_wait_ms: 200,
         }
     }

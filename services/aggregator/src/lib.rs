@@ -5,12 +5,14 @@
 //! consumer's offsets; offsets are committed to the bus only afterwards.
 //! Facts are keyed by event id, so a batch replayed after a crash changes
 //! nothing. While the store is down the loop retries the same batch and
-//! polls nothing new: back-pressure, not loss.
+//! polls nothing new: back-pressure, not loss. `write` tells an outage from
+//! data the store refuses, which is dead-lettered instead of retried forever.
 
 pub mod batch;
 pub mod config;
 pub mod service;
 pub mod stats;
+pub mod write;
 
 pub use config::AggregatorConfig;
 pub use service::{AggregatorError, run};

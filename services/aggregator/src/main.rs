@@ -47,10 +47,12 @@ async fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let bus = skills_bus::connect_shared(&config.bus)?;
-    let store = skills_store::open(&config.store, &config.data_dir).await?;
-    let stats = Arc::new(AggregatorStats::default());
     let (trigger, shutdown) = skills_runtime::shutdown_pair();
     tokio::spawn(trigger.trigger_on_signals());
+    let mut stop = shutdown.clone();
+    let store =
+        skills_store::open_when_ready(&config.store, &config.data_dir, async move { stop.wait().await }).await?;
+    let stats = Arc::new(AggregatorStats::default());
     let render_stats = stats.clone();
     let render = Arc::new(move || render_stats.render());
     skills_runtime::metrics::spawn_endpoint(&config.metrics.aggregator_listen, render, shutdown.clone()).await?;

@@ -33,6 +33,10 @@ pub mod headers {
     pub const DLQ_SOURCE_TOPIC: &str = "dlq-source-topic";
     pub const DLQ_SOURCE_PARTITION: &str = "dlq-source-partition";
     pub const DLQ_SOURCE_OFFSET: &str = "dlq-source-offset";
+    /// Normalized events: the raw message they were made from.
+    pub const SOURCE_TOPIC: &str = "source-topic";
+    pub const SOURCE_PARTITION: &str = "source-partition";
+    pub const SOURCE_OFFSET: &str = "source-offset";
 }
 
 use async_trait::async_trait;

@@ -41,7 +41,11 @@ impl Pipeline<'_> {
                         output.duplicates += 1;
                         continue;
                     }
-                    let message = Message::new(event.encode_to_vec()).with_key(event.region.clone());
+                    let message = Message::new(event.encode_to_vec())
+                        .with_key(event.region.clone())
+                        .with_header(headers::SOURCE_TOPIC, record.topic.as_str())
+                        .with_header(headers::SOURCE_PARTITION, record.partition.to_string())
+                        .with_header(headers::SOURCE_OFFSET, record.offset.to_string());
                     output.produced_ids.push(event.event_id);
                     output.normalized.push(message);
                 }
@@ -99,6 +103,7 @@ mod tests {
         assert_eq!(output.normalized.len(), 1);
         assert_eq!(output.duplicates, 2, "one within the batch, one remembered");
         assert_eq!(output.normalized[0].key.as_deref(), Some(&b"53"[..]), "keyed by region");
+        assert_eq!(output.normalized[0].header(headers::SOURCE_OFFSET), Some(&b"0"[..]), "names its raw source");
         let event = NormalizedEvent::decode(output.normalized[0].payload.as_slice()).unwrap();
         assert_eq!(event.region, "53");
         let letter = &output.dead_letters[0];

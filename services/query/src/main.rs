@@ -31,14 +31,15 @@ async fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = config.data_dir.unwrap_or_else(|| PathBuf::from("data"));
-    let store = skills_store::open(&config.store, &data_dir).await?;
-    let engine = IndicatorEngine::new(store, config.indicators).await?;
     let mut auth = Authorizer::new(config.query.anonymous_scope.as_deref())?;
     if let Some(file) = &config.query.tokens_file {
         auth.add_tokens_file(file)?;
     }
     let (trigger, shutdown) = skills_runtime::shutdown_pair();
     tokio::spawn(trigger.trigger_on_signals());
+    let mut stop = shutdown.clone();
+    let store = skills_store::open_when_ready(&config.store, &data_dir, async move { stop.wait().await }).await?;
+    let engine = IndicatorEngine::new(store, config.indicators).await?;
     let interval = std::time::Duration::from_millis(config.query.refresh_interval_ms);
     tokio::spawn(engine.clone().refresh_every(interval, shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(&config.query.listen).await?;

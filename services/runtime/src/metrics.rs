@@ -6,6 +6,8 @@ use axum::Router;
 use axum::routing::get;
 use std::fmt::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
@@ -50,6 +52,28 @@ pub async fn serve(listener: TcpListener, render: Render, mut shutdown: Shutdown
     axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await
 }
 
+/// Upper bounds of the latency buckets, in seconds.
+pub const LATENCY_BOUNDS_SECONDS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// Latencies counted into fixed buckets, lock-free.
+#[derive(Debug, Default)]
+pub struct LatencyHistogram {
+    buckets: [AtomicU64; LATENCY_BOUNDS_SECONDS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl LatencyHistogram {
+    pub fn observe(&self, latency: Duration) {
+        let seconds = latency.as_secs_f64();
+        if let Some(index) = LATENCY_BOUNDS_SECONDS.iter().position(|bound| seconds <= *bound) {
+            self.buckets[index].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
 /// Builds Prometheus text exposition.
 #[derive(Default)]
 pub struct Exposition {
@@ -82,6 +106,20 @@ impl Exposition {
         self
     }
 
+    /// A latency histogram, in seconds.
+    pub fn histogram(&mut self, name: &str, help: &str, histogram: &LatencyHistogram) -> &mut Self {
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, count) in LATENCY_BOUNDS_SECONDS.iter().zip(&histogram.buckets) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(self.text, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = histogram.count.load(Ordering::Relaxed);
+        let sum = histogram.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(self.text, "{name}_bucket{{le=\"+Inf\"}} {count}\n{name}_sum {sum}\n{name}_count {count}");
+        self
+    }
+
     pub fn finish(&mut self) -> String {
         std::mem::take(&mut self.text)
     }
@@ -101,6 +139,19 @@ mod tests {
         assert!(text.contains("# TYPE skills_ingest_consumed_total counter\nskills_ingest_consumed_total 7\n"));
         assert!(text.contains("skills_ingest_dead_lettered_total{reason=\"undecodable\"} 2\n"));
         assert!(text.contains("# TYPE skills_ingest_lag gauge\nskills_ingest_lag 3\n"));
+    }
+
+    #[test]
+    fn renders_a_cumulative_histogram() {
+        let histogram = LatencyHistogram::default();
+        histogram.observe(Duration::from_micros(800));
+        histogram.observe(Duration::from_millis(30));
+        histogram.observe(Duration::from_secs(60));
+        let text = Exposition::default().histogram("w", "Write latency.", &histogram).finish();
+        assert!(text.contains("w_bucket{le=\"0.001\"} 1\n"), "{text}");
+        assert!(text.contains("w_bucket{le=\"0.025\"} 1\n"), "{text}");
+        assert!(text.contains("w_bucket{le=\"0.05\"} 2\n"), "{text}");
+        assert!(text.contains("w_bucket{le=\"10\"} 2\nw_bucket{le=\"+Inf\"} 3\nw_sum 60.0308\nw_count 3\n"), "{text}");
     }
 
     #[tokio::test]

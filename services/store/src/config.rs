@@ -4,6 +4,7 @@ use crate::{ClickHouseConfig, ClickHouseStore, EmbeddedStore, MetricsStore, Stor
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,4 +39,30 @@ pub async fn open(config: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Metri
         }
         StoreKind::ClickHouse => Arc::new(ClickHouseStore::connect(&config.clickhouse).await?),
     })
+}
+
+/// Opens the configured store, waiting while it is unreachable: a service
+/// may start before its database. Gives up on errors that waiting cannot
+/// fix (schema mismatch, bad settings), or with the last error once `stop`
+/// resolves.
+pub async fn open_when_ready(
+    config: &StoreConfig,
+    data_dir: &Path,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Arc<dyn MetricsStore>, StoreError> {
+    tokio::pin!(stop);
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match open(config, data_dir).await {
+            Err(StoreError::Unavailable(reason)) => {
+                tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "store unreachable; waiting for it");
+                tokio::select! {
+                    _ = &mut stop => return Err(StoreError::Unavailable(reason)),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
 }

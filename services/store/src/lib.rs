@@ -17,7 +17,7 @@ use skills_domain::indicators::CellCounters;
 use thiserror::Error;
 
 pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
-pub use config::{StoreConfig, StoreKind, open};
+pub use config::{StoreConfig, StoreKind, open, open_when_ready};
 pub use embedded::EmbeddedStore;
 
 /// Which counters to compute: a time window [start, end), the horizon of
