@@ -5,6 +5,7 @@
 #   deploy/infra.sh up       install what is missing, start both, wait, print where they listen
 #                            (and, on stdout, the variables: eval "$(deploy/infra.sh up)")
 #   deploy/infra.sh down     stop what `up` started (by PID)
+#   deploy/infra.sh up|down kafka|clickhouse   one of them only
 #   deploy/infra.sh status   say what runs
 #   deploy/infra.sh env      print the variables the tests read
 #
@@ -49,6 +50,12 @@ apt_install() {
         APT_UPDATED=1
     fi
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The process we just started still runs (right after the start it may not
+# have exec'd the server yet, so its command line proves nothing).
+running() {
+    [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
 # A PID file names a live server only if that PID still runs the server's
@@ -153,7 +160,7 @@ start_kafka() {
 }
 
 kafka_ready() {
-    alive "$KAFKA_RUN/kafka.pid" || die "Kafka exited; see $KAFKA_RUN/kafka.log"
+    running "$KAFKA_RUN/kafka.pid" || die "Kafka exited; see $KAFKA_RUN/kafka.log"
     kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 2 >/dev/null 2>&1
 }
 
@@ -251,7 +258,7 @@ start_clickhouse() {
 }
 
 clickhouse_ready() {
-    alive "$CLICKHOUSE_RUN/clickhouse.pid" || die "ClickHouse exited; see $CLICKHOUSE_RUN/log/"
+    running "$CLICKHOUSE_RUN/clickhouse.pid" || die "ClickHouse exited; see $CLICKHOUSE_RUN/log/"
     [[ "$(curl -fsS "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT/ping" 2>/dev/null)" == "Ok." ]]
 }
 
@@ -278,21 +285,35 @@ stop_pid() {
     rm -f "$file"
 }
 
+# `up`/`down` take an optional component; tests start a private ClickHouse
+# this way (other SKILLS_RUN_DIR and ports) to stop it without disturbing
+# the shared one.
+COMPONENT="${2:-all}"
+case "$COMPONENT" in
+all | kafka | clickhouse) ;;
+*) die "unknown component $COMPONENT (kafka, clickhouse)" ;;
+esac
+wants() { [[ "$COMPONENT" == all || "$COMPONENT" == "$1" ]]; }
+
 case "${1:-}" in
 up)
     command -v curl >/dev/null 2>&1 || apt_install curl
-    start_kafka
-    start_clickhouse
-    wait_for "ClickHouse" 60 clickhouse_ready || die "ClickHouse did not answer within 60 s; see $CLICKHOUSE_RUN/log/"
-    wait_for "Kafka" 120 kafka_ready || die "Kafka did not answer within 120 s; see $KAFKA_RUN/kafka.log"
-    # Where they listen, for people (stderr); the variables, for `eval` (stdout).
-    echo "Kafka      127.0.0.1:$KAFKA_PORT (PLAINTEXT, KRaft, pid $(cat "$KAFKA_RUN/kafka.pid"))" >&2
-    echo "ClickHouse http://127.0.0.1:$CLICKHOUSE_HTTP_PORT  native 127.0.0.1:$CLICKHOUSE_TCP_PORT (pid $(cat "$CLICKHOUSE_RUN/clickhouse.pid"))" >&2
+    if wants kafka; then start_kafka; fi
+    if wants clickhouse; then
+        start_clickhouse
+        wait_for "ClickHouse" 60 clickhouse_ready || die "ClickHouse did not answer within 60 s; see $CLICKHOUSE_RUN/log/"
+        echo "ClickHouse http://127.0.0.1:$CLICKHOUSE_HTTP_PORT  native 127.0.0.1:$CLICKHOUSE_TCP_PORT (pid $(cat "$CLICKHOUSE_RUN/clickhouse.pid"))" >&2
+    fi
+    if wants kafka; then
+        wait_for "Kafka" 120 kafka_ready || die "Kafka did not answer within 120 s; see $KAFKA_RUN/kafka.log"
+        echo "Kafka      127.0.0.1:$KAFKA_PORT (PLAINTEXT, KRaft, pid $(cat "$KAFKA_RUN/kafka.pid"))" >&2
+    fi
+    # Where they listen, for people (stderr, above); the variables, for `eval` (stdout).
     print_env
     ;;
 down)
-    stop_pid Kafka "$KAFKA_RUN/kafka.pid"
-    stop_pid ClickHouse "$CLICKHOUSE_RUN/clickhouse.pid"
+    if wants kafka; then stop_pid Kafka "$KAFKA_RUN/kafka.pid"; fi
+    if wants clickhouse; then stop_pid ClickHouse "$CLICKHOUSE_RUN/clickhouse.pid"; fi
     ;;
 status)
     alive "$KAFKA_RUN/kafka.pid" && echo "Kafka running (pid $(cat "$KAFKA_RUN/kafka.pid")) on 127.0.0.1:$KAFKA_PORT" || echo "Kafka stopped"
@@ -302,7 +323,7 @@ env)
     print_env
     ;;
 *)
-    echo "usage: $0 up|down|status|env" >&2
+    echo "usage: $0 up|down [kafka|clickhouse] | status | env" >&2
     exit 2
     ;;
 esac

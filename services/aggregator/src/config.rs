@@ -16,6 +16,8 @@ pub struct AggregatorConfig {
     /// How long a poll waits for the first event, in milliseconds; bounds
     /// how stale the served indicators can be under light load.
     pub batch_max_wait_ms: u64,
+    /// A store write without an answer by then is retried as an outage.
+    pub store_timeout_ms: u64,
 }
 
 impl Default for AggregatorConfig {
@@ -27,6 +29,7 @@ impl Default for AggregatorConfig {
             batch_max_events: 5_000,
             batch_max_bytes: 8 << 20,
             batch_max_wait_ms: 200,
+            store_timeout_ms: 30_000,
         }
     }
 }

@@ -45,7 +45,13 @@ pub async fn run(
     bus.ensure_topics(&topics).await?;
     let mut consumer = bus.consumer(&config.group_id, &topics)?;
     let wait = Duration::from_millis(config.batch_max_wait_ms);
-    let writer = Writer { store: &*store, stats: &stats, shutdown: shutdown.clone(), backoff: Backoff::default() };
+    let writer = Writer {
+        store: &*store,
+        stats: &stats,
+        shutdown: shutdown.clone(),
+        backoff: Backoff::default(),
+        timeout: Duration::from_millis(config.store_timeout_ms),
+    };
     info!(topics = ?topics, group = %config.group_id, "aggregator started");
     loop {
         let records = match next_batch(&mut *consumer, config.batch_max_events, wait, shutdown.wait()).await {

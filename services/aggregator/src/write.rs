@@ -41,6 +41,9 @@ pub struct Writer<'a> {
     pub stats: &'a AggregatorStats,
     pub shutdown: Shutdown,
     pub backoff: Backoff,
+    /// A store call without an answer by then counts as an outage (a server
+    /// stopped mid-request may never answer).
+    pub timeout: Duration,
 }
 
 impl Writer<'_> {
@@ -97,7 +100,7 @@ impl Writer<'_> {
         let mut delay = self.backoff.first;
         let mut refusals = 0;
         loop {
-            let error = match self.store.apply(batch.clone()).await {
+            let error = match self.bounded(self.store.apply(batch.clone())).await {
                 Ok(outcome) => return Ok(Attempt::Stored(outcome)),
                 Err(error) => error,
             };
@@ -109,7 +112,7 @@ impl Writer<'_> {
                 }
                 StoreError::Query(message) => {
                     // A read that fails too means an outage, not bad data.
-                    if let Err(probe) = self.store.status().await {
+                    if let Err(probe) = self.bounded(self.store.status()).await {
                         warn!(error = %message, probe = %probe, "store write and read fail; holding the batch");
                     } else {
                         refusals += 1;
@@ -123,6 +126,15 @@ impl Writer<'_> {
             self.pause(delay).await?;
             delay = (delay * 2).min(self.backoff.max);
         }
+    }
+
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.timeout, call).await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!("no answer within {} ms", self.timeout.as_millis())))
+        })
     }
 
     async fn pause(&self, delay: Duration) -> Result<(), WriteError> {

@@ -14,6 +14,8 @@ use skills_proto::v1::{NormalizedDemand, NormalizedEvent, normalized_event::Payl
 use skills_store::{
     ApplyOutcome, Batch, Checkpoint, CounterWindow, EmbeddedStore, MetricsStore, StoreError, StoreStatus,
 };
+use std::collections::HashSet;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -62,6 +64,17 @@ impl MetricsStore for FaultyStore {
     }
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError> {
         self.inner.dead_letter_reasons().await
+    }
+    async fn counted_events(&self, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+        self.inner.counted_events(ids).await
+    }
+    async fn dead_lettered_offsets(
+        &self,
+        topic: &str,
+        partition: i32,
+        offsets: Range<i64>,
+    ) -> Result<HashSet<i64>, StoreError> {
+        self.inner.dead_lettered_offsets(topic, partition, offsets).await
     }
 }
 

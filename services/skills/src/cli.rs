@@ -82,6 +82,10 @@ pub enum Command {
     /// Produce events to the raw Kafka topics: a JSONL file of partner
     /// events, or the synthetic data set, optionally at a fixed rate.
     Send(SendArgs),
+    /// Account for every raw event of a time range, per partition: counted,
+    /// duplicate of a counted event, dead-lettered, or missing. Reads the
+    /// raw Kafka topics and the configured store; exits 1 when unbalanced.
+    Reconcile(ReconcileArgs),
     /// Print indicator updates as they happen.
     Watch {
         #[arg(long, default_value = "")]
@@ -156,4 +160,23 @@ pub struct SendArgs {
     /// Prefix for the raw topic names (tests use unique prefixes).
     #[arg(long, default_value = "")]
     pub topic_prefix: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    /// Kafka bootstrap servers (overrides bus.kafka.brokers).
+    #[arg(long, env = "SKILLS_KAFKA_BROKERS")]
+    pub brokers: Option<String>,
+    /// Raw events produced at or after this time (RFC 3339; default: all).
+    #[arg(long)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Raw events produced before this time (RFC 3339; default: now).
+    #[arg(long)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Prefix of the raw topic names (as given to `skills send`).
+    #[arg(long, default_value = "")]
+    pub topic_prefix: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

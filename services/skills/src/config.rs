@@ -9,7 +9,9 @@ use skills_domain::indicators::IndicatorSettings;
 use skills_ingest::IngestConfig;
 use skills_ingest::config::PseudonymisationConfig;
 use skills_query::QueryConfig;
+use skills_runtime::metrics::MetricsConfig;
 use skills_runtime::telemetry::LogFormat;
+use skills_store::StoreConfig;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -22,6 +24,11 @@ pub struct SkillsConfig {
     pub ingest: IngestConfig,
     pub aggregator: AggregatorConfig,
     pub query: QueryConfig,
+    /// The store of the service binaries and `skills reconcile`; the demo
+    /// always uses the embedded store in `data_dir`.
+    pub store: StoreConfig,
+    /// Where the service binaries serve their counters.
+    pub metrics: MetricsConfig,
     pub indicators: IndicatorSettings,
     pub pseudonymisation: PseudonymisationConfig,
 }
@@ -41,6 +48,8 @@ impl Default for SkillsConfig {
             ingest: IngestConfig::default(),
             aggregator: AggregatorConfig::default(),
             query: QueryConfig::default(),
+            store: StoreConfig::default(),
+            metrics: MetricsConfig::default(),
             indicators: IndicatorSettings::default(),
         }
     }

@@ -2,13 +2,15 @@
 //!
 //! `stack` runs ingest, aggregator and query in one process over the
 //! embedded bus and store; `seed` makes the synthetic demo data set;
-//! `client` and `render` are the command-line client; `demo` ties them
+//! `client` and `render` are the command-line client; `reconcile` audits
+//! the pipeline; `demo` ties them
 //! together for `cargo run --release`.
 
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod reconcile;
 pub mod render;
 pub mod seed;
 pub mod send;

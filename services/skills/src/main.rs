@@ -29,6 +29,10 @@ async fn main() -> ExitCode {
             skills_runtime::telemetry::init_tracing(config.log_format);
             skills::send::run(config, args).await.map_err(|e| e.to_string())
         }
+        Command::Reconcile(args) => {
+            skills_runtime::telemetry::init_tracing(config.log_format);
+            skills::reconcile::run(config, args).await.map_err(|e| e.to_string())
+        }
         client_command => run_client(client_command).await.map_err(|e| e.to_string()),
     };
     match outcome {
@@ -50,7 +54,7 @@ async fn connect(args: &ClientArgs) -> Result<Client, ClientError> {
 
 async fn run_client(command: Command) -> Result<(), ClientError> {
     match command {
-        Command::Demo(_) | Command::Send(_) => unreachable!("handled by main"),
+        Command::Demo(_) | Command::Send(_) | Command::Reconcile(_) => unreachable!("handled by main"),
         Command::Gaps { region, period, client } => {
             let response = connect(&client).await?.region(&region, &period).await?;
             if client.json {

@@ -165,3 +165,21 @@ pub fn quarter_2025(month: u32, by_skill: bool) -> CounterWindow {
     let end = start + chrono::Months::new(3);
     CounterWindow { start, end, ..year_2025(by_skill) }
 }
+
+/// What reconciliation asks a store, checked alike for every store: `event`
+/// is counted and `letter` was dead-lettered (both already applied).
+pub async fn check_reconciliation_lookups(
+    store: &dyn crate::MetricsStore,
+    event: &EventFacts,
+    letter: &crate::DeadLetter,
+) {
+    let absent = "00000000-0000-4000-8000-999999999999".to_string();
+    let counted = store.counted_events(&[event.event_id.clone(), absent]).await.unwrap();
+    assert_eq!(counted, std::collections::HashSet::from([event.event_id.clone()]));
+    let (topic, partition, offset) = (letter.source_topic.as_str(), letter.source_partition, letter.source_offset);
+    let found = store.dead_lettered_offsets(topic, partition, offset..offset + 1).await.unwrap();
+    assert_eq!(found, std::collections::HashSet::from([offset]));
+    assert!(store.dead_lettered_offsets(topic, partition, 0..offset).await.unwrap().is_empty(), "range end excluded");
+    assert!(store.dead_lettered_offsets(topic, partition + 1, 0..i64::MAX).await.unwrap().is_empty());
+    assert!(store.dead_lettered_offsets("other", partition, 0..i64::MAX).await.unwrap().is_empty());
+}

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use skills_domain::facts::EventFacts;
 use skills_domain::indicators::CellCounters;
+use std::collections::HashSet;
 use thiserror::Error;
 
 pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
@@ -97,4 +98,14 @@ pub trait MetricsStore: Send + Sync {
     async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError>;
     /// Dead letters per reason code.
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Which of these event ids are counted (reconciliation).
+    async fn counted_events(&self, ids: &[String]) -> Result<HashSet<String>, StoreError>;
+    /// Offsets in `offsets` of one source partition that have a dead letter
+    /// (reconciliation).
+    async fn dead_lettered_offsets(
+        &self,
+        topic: &str,
+        partition: i32,
+        offsets: std::ops::Range<i64>,
+    ) -> Result<HashSet<i64>, StoreError>;
 }

@@ -126,7 +126,7 @@ async fn dead_letters_checkpoints_and_status() {
         .unwrap();
     assert_eq!((outcome.new_events, outcome.new_dead_letters), (1, 1));
     let again = store
-        .apply(Batch { dead_letters: vec![letter], checkpoints: vec![checkpoint(20)], ..Default::default() })
+        .apply(Batch { dead_letters: vec![letter.clone()], checkpoints: vec![checkpoint(20)], ..Default::default() })
         .await
         .unwrap();
     assert_eq!(again.new_dead_letters, 0);
@@ -135,6 +135,7 @@ async fn dead_letters_checkpoints_and_status() {
     assert_eq!(status.as_of, Some("2026-01-02T12:00:00Z".parse().unwrap()));
     assert_eq!(store.dead_letter_reasons().await.unwrap(), [("unknown_skill".to_string(), 1)]);
     assert_eq!(store.checkpoints("agg").await.unwrap()[0].next_offset, 20);
+    skills_store::fixtures::check_reconciliation_lookups(&store, &demand(50, 3, 1, "2025-02-01"), &letter).await;
     drop_database(&config).await;
 }
 

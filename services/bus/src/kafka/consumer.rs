@@ -54,6 +54,9 @@ impl KafkaConsumer {
             .set("enable.partition.eof", "false")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000");
+        if !config.instance_id.is_empty() {
+            client.set("group.instance.id", &config.instance_id);
+        }
         let consumer: StreamConsumer<GroupContext> =
             client.create_with_context(GroupContext { group: group.to_string() }).map_err(kafka_error)?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -98,7 +101,7 @@ fn measure_lag(consumer: &StreamConsumer<GroupContext>) -> Result<i64, BusError>
     Ok(lag)
 }
 
-fn to_record(message: &BorrowedMessage<'_>) -> Record {
+pub(super) fn to_record(message: &BorrowedMessage<'_>) -> Record {
     let headers = message
         .headers()
         .map(|headers| {

@@ -12,6 +12,7 @@
 mod admin;
 mod consumer;
 mod producer;
+pub mod scan;
 
 use crate::{Bus, BusError, Consumer, Producer};
 use async_trait::async_trait;
@@ -37,6 +38,11 @@ pub struct KafkaConfig {
     pub create_topics: bool,
     /// After the first record, how long a poll keeps gathering a batch.
     pub batch_linger_ms: u64,
+    /// Static group membership (`group.instance.id`): a stable name per
+    /// replica (a pod name, a host name). A replica restarted under the same
+    /// name gets its partitions back at once instead of after a rebalance
+    /// that waits out the dead member's session. Empty: dynamic membership.
+    pub instance_id: String,
 }
 
 impl Default for KafkaConfig {
@@ -49,6 +55,7 @@ impl Default for KafkaConfig {
             replication_factor: 1,
             create_topics: true,
             batch_linger_ms: 5,
+            instance_id: String::new(),
         }
     }
 }

@@ -11,7 +11,7 @@ mod validate;
 
 pub use decode::{ContentType, decode};
 pub use rejection::{RejectReason, Rejection};
-pub use validate::{IngestPolicy, ValidEvent, validate};
+pub use validate::{IngestPolicy, ValidEvent, canonical_event_id, validate};
 
 use crate::pseudonym::Pseudonymiser;
 use chrono::{DateTime, Utc};
@@ -34,6 +34,13 @@ pub fn normalize(
     let envelope = decode(payload, content_type)?;
     let valid = validate(envelope, policy, now)?;
     Ok(valid.into_normalized(pseudonymiser, now))
+}
+
+/// The id a raw message would be counted under, if it has one: what
+/// reconciliation matches raw messages against counted events with.
+pub fn event_id_of(payload: &[u8], content_type: Option<ContentType>) -> Option<String> {
+    let envelope = decode(payload, content_type).ok()?;
+    canonical_event_id(&envelope.event_id).ok()
 }
 
 /// Seconds since the Unix epoch of a protobuf timestamp.

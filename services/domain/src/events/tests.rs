@@ -224,3 +224,16 @@ fn every_reason_has_a_distinct_code() {
     codes.dedup();
     assert_eq!(codes.len(), RejectReason::ALL.len());
 }
+
+#[test]
+fn reconciliation_finds_the_id_ingestion_counts_under() {
+    let mut json = example(DEMAND);
+    json["event_id"] = "6F9619FF-8B86-D011-B42D-00C04FC964FF".into();
+    let normalized = run_json(json.clone()).unwrap();
+    let id = event_id_of(json.to_string().as_bytes(), Some(ContentType::Json));
+    assert_eq!(id.as_deref(), Some(normalized.event_id.as_str()));
+    assert_eq!(id.as_deref(), Some("6f9619ff-8b86-d011-b42d-00c04fc964ff"));
+    assert_eq!(event_id_of(b"not an event", None), None);
+    json["event_id"] = "42".into();
+    assert_eq!(event_id_of(json.to_string().as_bytes(), None), None);
+}

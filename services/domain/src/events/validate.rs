@@ -45,16 +45,21 @@ pub struct ValidEvent {
     pub skills: Vec<&'static str>,
 }
 
+/// The event id as every stage stores it: a UUID, hyphenated, lower case.
+pub fn canonical_event_id(text: &str) -> Result<String, Rejection> {
+    let event_id = required_text("event_id", text)?;
+    Ok(uuid::Uuid::parse_str(event_id)
+        .map_err(|_| Rejection::invalid("event_id", format!("{event_id:?} is not a UUID")))?
+        .hyphenated()
+        .to_string())
+}
+
 pub fn validate(
     envelope: pb::EventEnvelope,
     policy: &IngestPolicy,
     now: DateTime<Utc>,
 ) -> Result<ValidEvent, Rejection> {
-    let event_id = required_text("event_id", &envelope.event_id)?;
-    let event_id = uuid::Uuid::parse_str(event_id)
-        .map_err(|_| Rejection::invalid("event_id", format!("{event_id:?} is not a UUID")))?
-        .hyphenated()
-        .to_string();
+    let event_id = canonical_event_id(&envelope.event_id)?;
     let occurred_at = envelope.occurred_at.as_ref().ok_or_else(|| Rejection::missing("occurred_at"))?;
     let occurred_at =
         to_datetime(occurred_at).ok_or_else(|| Rejection::invalid("occurred_at", "timestamp out of range"))?;

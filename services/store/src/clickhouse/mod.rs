@@ -189,6 +189,34 @@ impl MetricsStore for ClickHouseStore {
             .collect())
     }
 
+    async fn counted_events(&self, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        self.known_events(&ids).await
+    }
+
+    async fn dead_lettered_offsets(
+        &self,
+        topic: &str,
+        partition: i32,
+        offsets: std::ops::Range<i64>,
+    ) -> Result<HashSet<i64>, StoreError> {
+        let found: Vec<i64> = self
+            .client
+            .query(&format!(
+                "SELECT DISTINCT source_offset FROM {}.dead_letters WHERE source_topic = ? \
+                 AND source_partition = ? AND source_offset >= ? AND source_offset < ?",
+                self.database
+            ))
+            .bind(topic)
+            .bind(partition)
+            .bind(offsets.start)
+            .bind(offsets.end)
+            .fetch_all()
+            .await
+            .map_err(store_error)?;
+        Ok(found.into_iter().collect())
+    }
+
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError> {
         self.client
             .query(&format!(

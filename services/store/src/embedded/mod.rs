@@ -10,11 +10,13 @@ use async_trait::async_trait;
 use chrono::DateTime;
 use rusqlite::Connection;
 use skills_domain::indicators::CellCounters;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 1] = [include_str!("../../sql/sqlite/0001_init.sql")];
+const MIGRATIONS: [&str; 2] =
+    [include_str!("../../sql/sqlite/0001_init.sql"), include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql")];
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -155,6 +157,41 @@ impl MetricsStore for EmbeddedStore {
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn counted_events(&self, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+        let ids = ids.to_vec();
+        self.with(move |c| {
+            let mut statement = c.prepare_cached("SELECT 1 FROM applied_events WHERE event_id = ?1")?;
+            let mut counted = HashSet::new();
+            for id in ids {
+                if statement.exists([&id])? {
+                    counted.insert(id);
+                }
+            }
+            Ok(counted)
+        })
+        .await
+    }
+
+    async fn dead_lettered_offsets(
+        &self,
+        topic: &str,
+        partition: i32,
+        offsets: std::ops::Range<i64>,
+    ) -> Result<HashSet<i64>, StoreError> {
+        let topic = topic.to_string();
+        self.with(move |c| {
+            let mut statement = c.prepare_cached(
+                "SELECT DISTINCT source_offset FROM dead_letters \
+                 WHERE source_topic = ?1 AND source_partition = ?2 AND source_offset >= ?3 AND source_offset < ?4",
+            )?;
+            let rows = statement.query_map(rusqlite::params![topic, partition, offsets.start, offsets.end], |row| {
+                row.get::<_, i64>(0)
+            })?;
+            Ok(rows.collect::<Result<HashSet<_>, _>>()?)
         })
         .await
     }

@@ -108,7 +108,7 @@ async fn dead_letters_checkpoints_and_status_persist_across_reopen() {
         };
         let batch = Batch {
             events: vec![demand(50, 3, 1, "2025-02-01")],
-            dead_letters: vec![letter.clone(), letter],
+            dead_letters: vec![letter.clone(), letter.clone()],
             checkpoints: vec![crate::Checkpoint {
                 consumer: "agg".into(),
                 topic: "t".into(),
@@ -118,6 +118,7 @@ async fn dead_letters_checkpoints_and_status_persist_across_reopen() {
         };
         let outcome = store.apply(batch).await.unwrap();
         assert_eq!(outcome.new_dead_letters, 1);
+        crate::fixtures::check_reconciliation_lookups(&store, &demand(50, 3, 1, "2025-02-01"), &letter).await;
     }
     let store = EmbeddedStore::open(&path).unwrap();
     let status = store.status().await.unwrap();

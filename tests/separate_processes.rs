@@ -1,0 +1,468 @@
+//! The product as it runs at scale: skills-ingest, skills-aggregator and
+//! skills-query as separate processes on the real Kafka broker and a real
+//! ClickHouse server, fed by `skills send`, audited by `skills reconcile`.
+//!
+//! While the synthetic data set streams in, the aggregator is killed with
+//! SIGKILL at random moments and restarted, and ClickHouse is stopped for
+//! 10 s (once with the aggregator running, which must hold its batch and
+//! retry; once across an aggregator restart, which must wait for the store
+//! at start-up). The final counters must equal those of one clean run of
+//! the same events (computed here through the same domain code into the
+//! embedded store), every raw event must reconcile, and a new event must
+//! show in the served indicators. The freshness seen is printed.
+//!
+//! ClickHouse here is a private instance (its own run directory and ports,
+//! started by deploy/infra.sh) so that stopping it does not disturb the
+//! tests running beside this one.
+
+mod common;
+
+use common::cell;
+use skills::client::Client;
+use skills_bus::headers;
+use skills_bus::kafka::{KafkaBus, KafkaConfig};
+use skills_bus::{Bus, Message, topics};
+use skills_domain::events::{ContentType, IngestPolicy, normalize};
+use skills_domain::facts::facts_of;
+use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
+use skills_store::fixtures::{quarter_2025, year_2025};
+use skills_store::{Batch, ClickHouseConfig, ClickHouseStore, CounterWindow, EmbeddedStore, MetricsStore};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LEARNERS: usize = 2_000;
+const SEED: u64 = 77;
+const POLICY_TOKEN: &str = "separate-processes-policy-token";
+
+/// A built binary of the workspace, next to this test's own directory.
+fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    let path = exe.parent().and_then(Path::parent).expect("target dir").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run `cargo build --workspace --bins` (deploy/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A ClickHouse server of this test only, through deploy/infra.sh.
+struct PrivateClickHouse {
+    run_dir: PathBuf,
+    http_port: u16,
+    tcp_port: u16,
+}
+
+impl PrivateClickHouse {
+    fn infra(&self, action: &str) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/infra.sh");
+        let status = Command::new(script)
+            .args([action, "clickhouse"])
+            .env("SKILLS_RUN_DIR", &self.run_dir)
+            .env("SKILLS_CLICKHOUSE_HTTP_PORT", self.http_port.to_string())
+            .env("SKILLS_CLICKHOUSE_TCP_PORT", self.tcp_port.to_string())
+            .stdout(Stdio::null())
+            .status()
+            .expect("deploy/infra.sh runs");
+        assert!(status.success(), "infra.sh {action} clickhouse failed");
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+}
+
+impl Drop for PrivateClickHouse {
+    fn drop(&mut self) {
+        self.infra("down");
+    }
+}
+
+/// The services, their shared configuration file and their logs.
+struct Services {
+    dir: PathBuf,
+    config: PathBuf,
+    prefix: String,
+    ingest: Child,
+    aggregator: Child,
+    query: Child,
+    aggregator_starts: u32,
+    query_endpoint: String,
+    aggregator_metrics: String,
+    ingest_metrics: String,
+}
+
+impl Services {
+    fn spawn(&self, name: &str, log: &str) -> Child {
+        let log = std::fs::File::create(self.dir.join(log)).unwrap();
+        Command::new(binary(name))
+            .arg("--config")
+            .arg(&self.config)
+            .env("RUST_LOG", "info,skills_aggregator=debug")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"))
+    }
+
+    fn skills(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary("skills"));
+        command.arg("--config").arg(&self.config).args(args);
+        command
+    }
+
+    fn kill_aggregator(&mut self) {
+        self.aggregator.kill().unwrap(); // SIGKILL
+        self.aggregator.wait().unwrap();
+    }
+
+    fn restart_aggregator(&mut self) {
+        self.aggregator_starts += 1;
+        self.aggregator = self.spawn("skills-aggregator", &format!("aggregator-{}.log", self.aggregator_starts));
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(child: &mut Child) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no exit within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        for child in [&mut self.ingest, &mut self.aggregator, &mut self.query] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        eprintln!("service logs: {}", self.dir.display());
+    }
+}
+
+fn write_config(dir: &Path, prefix: &str, clickhouse: &str, query_port: u16, metrics: [u16; 2]) -> PathBuf {
+    let brokers = std::env::var("SKILLS_KAFKA_BROKERS").expect("SKILLS_KAFKA_BROKERS: ./deploy/infra.sh up");
+    std::fs::write(dir.join("tokens"), format!("policy {POLICY_TOKEN}\n")).unwrap();
+    let config = format!(
+        r#"data_dir = "{dir}"
+
+[bus]
+kind = "kafka"
+
+[bus.kafka]
+brokers = "{brokers}"
+partitions = 3
+# Static membership: a restarted process gets its partitions back at once.
+instance_id = "{prefix}replica-1"
+
+[ingest]
+group_id = "{prefix}ingest"
+raw_topics = ["{prefix}{enrolments}", "{prefix}{assessments}", "{prefix}{demand}"]
+normalized_topic = "{prefix}{normalized}"
+dead_letter_topic = "{prefix}{dlq}"
+
+[aggregator]
+group_id = "{prefix}aggregator"
+normalized_topic = "{prefix}{normalized}"
+dead_letter_topic = "{prefix}{dlq}"
+
+[query]
+listen = "127.0.0.1:{query_port}"
+tokens_file = "{dir}/tokens"
+
+[store]
+kind = "clickhouse"
+
+[store.clickhouse]
+url = "{clickhouse}"
+database = "{database}"
+
+[metrics]
+ingest_listen = "127.0.0.1:{ingest_metrics}"
+aggregator_listen = "127.0.0.1:{aggregator_metrics}"
+
+[pseudonymisation]
+key_file = "{dir}/pseudonym.key"
+generate_if_missing = true
+"#,
+        dir = dir.display(),
+        enrolments = topics::ENROLMENTS,
+        assessments = topics::ASSESSMENTS,
+        demand = topics::DEMAND,
+        normalized = topics::NORMALIZED,
+        dlq = topics::DEAD_LETTERS,
+        database = prefix.trim_end_matches('.'),
+        ingest_metrics = metrics[0],
+        aggregator_metrics = metrics[1],
+    );
+    let path = dir.join("skills.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// One clean run of the same events: the domain's own normalization and
+/// facts, straight into the embedded store.
+async fn clean_run(messages: &[(&'static str, Message)]) -> (EmbeddedStore, u64) {
+    let store = EmbeddedStore::in_memory().unwrap();
+    let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![5; 32]).unwrap(), 1);
+    let now = chrono::Utc::now();
+    let mut events = Vec::new();
+    let mut rejected = 0;
+    for (_, message) in messages {
+        let content_type = message
+            .header(headers::CONTENT_TYPE)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(ContentType::from_header);
+        match normalize(&message.payload, content_type, &IngestPolicy::default(), &pseudonymiser, now) {
+            Ok(event) => events.push(facts_of(&event).unwrap()),
+            Err(_) => rejected += 1,
+        }
+    }
+    store.apply(Batch { events, ..Default::default() }).await.unwrap();
+    (store, rejected)
+}
+
+fn windows() -> Vec<CounterWindow> {
+    let year_2024 = CounterWindow {
+        start: "2024-01-01T00:00:00Z".parse().unwrap(),
+        end: "2025-01-01T00:00:00Z".parse().unwrap(),
+        horizon_end: "2025-07-01T00:00:00Z".parse().unwrap(),
+        ..year_2025(true)
+    };
+    let mut windows = vec![year_2025(true), year_2025(false), year_2024];
+    windows.extend([1, 4, 7, 10].map(|month| quarter_2025(month, true)));
+    windows
+}
+
+/// A tiny xorshift, seeded from the clock and printed, for kill moments.
+struct Moments(u64);
+
+impl Moments {
+    fn next_ms(&mut self, low: u64, high: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        low + self.0 % (high - low)
+    }
+}
+
+async fn wait_until_counted(store: &ClickHouseStore, events: u64, letters: u64, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(status) = store.status().await {
+            if status.events >= events && status.dead_letters >= letters {
+                assert_eq!((status.events, status.dead_letters), (events, letters), "nothing counted twice");
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {events} events, {letters} letters: {status:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn scrape(address: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("{name} not in {text}"))
+}
+
+async fn policy_client(endpoint: &str) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match Client::connect(endpoint, Some(POLICY_TOKEN.into())).await {
+            Ok(client) => return client,
+            Err(error) => assert!(Instant::now() < deadline, "skills-query does not answer: {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Kafka and ClickHouse: ./deploy/test.sh"]
+async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_event_once() {
+    let dir = std::env::temp_dir().join(format!("skills-processes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let clickhouse =
+        PrivateClickHouse { run_dir: dir.join("clickhouse-run"), http_port: free_port(), tcp_port: free_port() };
+    clickhouse.infra("up");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let prefix = format!("proc{}x{}.", std::process::id(), nanos % 1_000_000_007);
+    let query_port = free_port();
+    let metrics = [free_port(), free_port()];
+    let config = write_config(&dir, &prefix, &clickhouse.url(), query_port, metrics);
+
+    let mut services = Services {
+        dir: dir.clone(),
+        config,
+        prefix: prefix.clone(),
+        ingest: Command::new("true").spawn().unwrap(),
+        aggregator: Command::new("true").spawn().unwrap(),
+        query: Command::new("true").spawn().unwrap(),
+        aggregator_starts: 0,
+        query_endpoint: format!("http://127.0.0.1:{query_port}"),
+        aggregator_metrics: format!("127.0.0.1:{}", metrics[1]),
+        ingest_metrics: format!("127.0.0.1:{}", metrics[0]),
+    };
+    services.ingest = services.spawn("skills-ingest", "ingest.log");
+    services.restart_aggregator();
+    services.query = services.spawn("skills-query", "query.log");
+
+    let set = skills::seed::synthetic(LEARNERS, SEED);
+    let (reference, rejected) = clean_run(&set.messages).await;
+    assert_eq!(rejected as usize, set.invalid, "the clean run rejects exactly the planted mistakes");
+
+    let send_log = std::fs::File::create(dir.join("send.log")).unwrap();
+    let learners = LEARNERS.to_string();
+    let seed = SEED.to_string();
+    let mut sender = services
+        .skills(&["send", "--synthetic", "--learners", &learners, "--seed", &seed, "--rate", "500"])
+        .args(["--topic-prefix", &services.prefix])
+        .stdout(send_log.try_clone().unwrap())
+        .stderr(send_log)
+        .spawn()
+        .unwrap();
+
+    // SIGKILL the aggregator at random moments while events stream in.
+    let seed = nanos | 1;
+    eprintln!("kill moments seeded with {seed}");
+    let mut moments = Moments(seed);
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(moments.next_ms(500, 2_500))).await;
+        services.kill_aggregator();
+        tokio::time::sleep(Duration::from_millis(moments.next_ms(0, 500))).await;
+        services.restart_aggregator();
+    }
+
+    // ClickHouse stopped for 10 s: the running aggregator holds its batch
+    // and retries; one restarted meanwhile waits for the store at start-up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    clickhouse.infra("down");
+    let outage = Instant::now();
+    loop {
+        let during = scrape(&services.aggregator_metrics).await;
+        if metric(&during, "skills_aggregator_store_errors_total") > 0 {
+            break;
+        }
+        if outage.elapsed() > Duration::from_secs(8) {
+            let ingest = scrape(&services.ingest_metrics).await;
+            panic!("the running aggregator never hit the outage: {during}\ningest: {ingest}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    eprintln!("aggregator retrying {} ms into the outage", outage.elapsed().as_millis());
+    services.kill_aggregator();
+    services.restart_aggregator();
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(outage.elapsed())).await;
+    clickhouse.infra("up");
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let sent = loop {
+        if let Some(status) = sender.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "skills send did not finish");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(sent.success(), "skills send failed; see {}/send.log", dir.display());
+
+    let store = ClickHouseStore::connect(&ClickHouseConfig {
+        url: clickhouse.url(),
+        database: prefix.trim_end_matches('.').to_string(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let drain = Instant::now();
+    wait_until_counted(&store, set.valid_events as u64, set.invalid as u64, Duration::from_secs(240)).await;
+    eprintln!("drained {} s after the last event was sent", drain.elapsed().as_secs_f64());
+    // One more kill after the drain: whatever it replays changes nothing.
+    services.kill_aggregator();
+    services.restart_aggregator();
+
+    for window in windows() {
+        let expected = reference.counters(&window).await.unwrap();
+        assert_eq!(store.counters(&window).await.unwrap(), expected, "window {window:?}");
+    }
+
+    // Every raw event accounted for, by the operator's own tool.
+    let output = services.skills(&["reconcile", "--json"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "reconcile: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["raw"], set.messages.len() as u64);
+    assert_eq!(report["counted"], set.valid_events as u64);
+    assert_eq!(report["duplicates"], set.duplicates as u64);
+    assert_eq!(report["dead_lettered"], set.invalid as u64);
+    assert_eq!(report["missing"], 0);
+    assert_eq!(report["partitions"].as_array().unwrap().len(), 9, "3 raw topics × 3 partitions");
+
+    // Served through gRPC by the query process: equal to the clean run.
+    let mut policy = policy_client(&services.query_endpoint).await;
+    let served = policy.region("11", "2025").await.unwrap();
+    let expected = reference.counters(&CounterWindow { region: Some("11".into()), ..year_2025(true) }).await.unwrap();
+    assert!(!served.cells.is_empty());
+    for counters in &expected {
+        let skill = counters.skill.as_deref().unwrap();
+        let cell = cell(&served.cells, "11", skill);
+        assert_eq!(cell.openings, counters.demand.openings, "openings of 11 × {skill}");
+        assert_eq!(cell.enrolled, Some(counters.supply.enrolled), "enrolled of 11 × {skill}");
+    }
+
+    // Freshness: a new posting, until the served openings move.
+    let bus = KafkaBus::new(KafkaConfig {
+        brokers: std::env::var("SKILLS_KAFKA_BROKERS").unwrap(),
+        partitions: 3,
+        ..Default::default()
+    })
+    .unwrap();
+    let demand_topic = format!("{prefix}{}", topics::DEMAND);
+    let mut samples = Vec::new();
+    for n in 0..5u32 {
+        let before = cell(&policy.region("11", "2025").await.unwrap().cells, "11", "3.4").openings;
+        let event =
+            common::demand(900_000 + n, "11", serde_json::json!({"skill": "3.4"}), 1, 0, "2025-06-15T00:00:00Z");
+        let sent_at = Instant::now();
+        bus.producer().send(&demand_topic, vec![common::as_json(&event)]).await.unwrap();
+        let deadline = sent_at + Duration::from_secs(60);
+        loop {
+            let now = cell(&policy.region("11", "2025").await.unwrap().cells, "11", "3.4").openings;
+            if now == before + 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the new posting never showed (openings {now}, before {before})");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        samples.push(sent_at.elapsed().as_millis());
+    }
+    samples.sort();
+    eprintln!("freshness (send → served), ms, 5 samples sorted: {samples:?}");
+
+    // A clean stop: SIGTERM finishes the batch and exits 0.
+    for (name, child) in [("ingest", &mut services.ingest), ("aggregator", &mut services.aggregator)] {
+        let status = Services::terminate(child);
+        assert!(status.success(), "{name} exit status {status}");
+    }
+    drop(services);
+    drop(clickhouse);
+    let _ = std::fs::remove_dir_all(&dir);
+}
