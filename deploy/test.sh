@@ -54,6 +54,10 @@ if ! "$CHDB_VENV/bin/python" -c 'import chdb' >/dev/null 2>&1; then
 fi
 export SKILLS_CHDB_PYTHON="$CHDB_VENV/bin/python"
 
+# The process-level tests start the service binaries themselves.
+log "building the service binaries"
+cargo build --workspace --bins --locked
+
 log "running the workspace tests (Kafka at $SKILLS_KAFKA_BROKERS, ClickHouse at $SKILLS_CLICKHOUSE_URL)"
 cargo test --workspace --all-targets --locked -- --include-ignored
 cargo test --workspace --doc --locked

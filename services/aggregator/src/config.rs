@@ -26,8 +26,8 @@ impl Default for AggregatorConfig {
             group_id: "skills-aggregator".into(),
             normalized_topic: topics::NORMALIZED.into(),
             dead_letter_topic: topics::DEAD_LETTERS.into(),
-            batch_max_events: 5_000,
-            batch_max_bytes: 8 << 20,
+            batch_max_events: 20_000,
+            batch_max_bytes: 16 << 20,
             batch_max_wait_ms: 200,
             store_timeout_ms: 30_000,
         }

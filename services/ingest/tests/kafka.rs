@@ -237,7 +237,7 @@ async fn each_class_of_bad_input_is_dead_lettered_with_its_reason_and_the_partit
     future["occurred_at"] = json!("2099-01-01T00:00:00Z");
     let mut oversized = enrolment(16, "x");
     oversized["enrolment"]["programme"] = json!("p".repeat(5000));
-    let bad = vec![
+    let bad = [
         (Message::new(vec![0xff, 0x00, 0x13, 0x37]), "undecodable"),
         (json_message(&no_payload), "unknown_kind"),
         (json_message(&missing), "missing_field"),

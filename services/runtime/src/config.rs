@@ -70,6 +70,27 @@ fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Res
     Ok(())
 }
 
+/// The configuration file of a service binary: `--config FILE` on the
+/// command line, else the SKILLS_CONFIG variable, else none (defaults and
+/// SKILLS__* variables only).
+pub fn config_file_from_args() -> Option<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+    }
+    std::env::var_os("SKILLS_CONFIG").map(PathBuf::from)
+}
+
+/// Loads a service's configuration or explains, on stderr, why not.
+pub fn load_or_explain<T: DeserializeOwned>(service: &str) -> Result<T, std::process::ExitCode> {
+    load_config(config_file_from_args().as_deref()).map_err(|error| {
+        eprintln!("{service}: {error}");
+        std::process::ExitCode::from(2)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,25 +150,4 @@ mod tests {
             "{wrong_type}"
         );
     }
-}
-
-/// The configuration file of a service binary: `--config FILE` on the
-/// command line, else the SKILLS_CONFIG variable, else none (defaults and
-/// SKILLS__* variables only).
-pub fn config_file_from_args() -> Option<PathBuf> {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--config" {
-            return args.next().map(PathBuf::from);
-        }
-    }
-    std::env::var_os("SKILLS_CONFIG").map(PathBuf::from)
-}
-
-/// Loads a service's configuration or explains, on stderr, why not.
-pub fn load_or_explain<T: DeserializeOwned>(service: &str) -> Result<T, std::process::ExitCode> {
-    load_config(config_file_from_args().as_deref()).map_err(|error| {
-        eprintln!("{service}: {error}");
-        std::process::ExitCode::from(2)
-    })
 }

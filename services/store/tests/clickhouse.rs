@@ -65,6 +65,33 @@ async fn counters_equal_the_embedded_stores_on_the_same_story() {
 
 #[tokio::test]
 #[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn counters_do_not_depend_on_arrival_order() {
+    // The story has a learner assessed before enrolling and a completion
+    // arriving before the start; here every event arrives alone, newest
+    // first, then in an interleaved order.
+    let config = config("order");
+    let reversed = ClickHouseStore::connect(&config).await.unwrap();
+    for event in story().into_iter().rev() {
+        reversed.apply(Batch { events: vec![event], ..Default::default() }).await.unwrap();
+    }
+    let embedded = EmbeddedStore::in_memory().unwrap();
+    let (even, odd): (Vec<_>, Vec<_>) = story().into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    for half in [odd, even] {
+        let events = half.into_iter().map(|(_, event)| event).collect();
+        embedded.apply(Batch { events, ..Default::default() }).await.unwrap();
+    }
+    let in_order = EmbeddedStore::in_memory().unwrap();
+    in_order.apply(Batch { events: story(), ..Default::default() }).await.unwrap();
+    for window in windows() {
+        let expected = in_order.counters(&window).await.unwrap();
+        assert_eq!(reversed.counters(&window).await.unwrap(), expected, "ClickHouse, window {window:?}");
+        assert_eq!(embedded.counters(&window).await.unwrap(), expected, "embedded, window {window:?}");
+    }
+    drop_database(&config).await;
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
 async fn replays_and_unmerged_duplicates_change_nothing() {
     let config = config("replay");
     let store = ClickHouseStore::connect(&config).await.unwrap();
