@@ -1,6 +1,6 @@
 //! Generates the skills.v1 Rust code from the .proto contracts, with no
 //! system `protoc`: protox parses the files, tonic-prost-build emits code.
-const SERIALIZABLE_RESPONSES: [&str; 12] = [
+const SERIALIZABLE_RESPONSES: [&str; 14] = [
     "ResponseMeta",
     "CellIndicators",
     "GetRegionIndicatorsResponse",
@@ -13,6 +13,8 @@ const SERIALIZABLE_RESPONSES: [&str; 12] = [
     "Skill",
     "GetReferenceDataResponse",
     "IndicatorUpdate",
+    "DeadLetterCount",
+    "GetPipelineStatusResponse",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,6 +32,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     builder
         .field_attribute(".skills.v1.ResponseMeta.as_of", "#[serde(serialize_with = \"crate::serialize_timestamp\")]")
+        .field_attribute(
+            ".skills.v1.GetPipelineStatusResponse.as_of",
+            "#[serde(serialize_with = \"crate::serialize_timestamp\")]",
+        )
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -82,7 +82,7 @@ async fn start_pipeline(name: &str) -> Pipeline {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let api = TalentGapApi::new(engine, auth, 64, shutdown.clone());
-    tokio::spawn(skills_query::serve(listener, api, shutdown));
+    tokio::spawn(skills_query::serve(listener, api, Default::default(), shutdown));
     Pipeline { prefix, store, endpoint, trigger, ingest_stats, aggregator_stats }
 }
 

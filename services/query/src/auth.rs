@@ -24,6 +24,15 @@ pub fn parse_scope(scope: &str) -> Result<Audience, String> {
     }
 }
 
+/// How a scope is written in token files and error messages.
+pub fn scope_name(audience: &Audience) -> String {
+    match audience {
+        Audience::Policy => "policy".into(),
+        Audience::Public => "public".into(),
+        Audience::Partner(id) => format!("partner:{id}"),
+    }
+}
+
 impl Authorizer {
     pub fn new(anonymous_scope: Option<&str>) -> Result<Self, String> {
         let anonymous = anonymous_scope.map(parse_scope).transpose()?;
@@ -88,6 +97,13 @@ mod tests {
         assert!(matches!(auth.audience(&metadata(Some("Basic abc"))), Err(QueryError::Unauthenticated)));
         let strict = Authorizer::new(None).unwrap();
         assert!(matches!(strict.audience(&metadata(None)), Err(QueryError::Unauthenticated)));
+    }
+
+    #[test]
+    fn scope_names_read_back() {
+        for scope in ["policy", "public", "partner:p1"] {
+            assert_eq!(scope_name(&parse_scope(scope).unwrap()), scope);
+        }
     }
 
     #[test]

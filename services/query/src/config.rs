@@ -18,6 +18,27 @@ pub struct QueryConfig {
     pub refresh_interval_ms: u64,
     /// Requests served at once; more wait briefly, then get RESOURCE_EXHAUSTED.
     pub max_concurrent_requests: usize,
+    /// Browser origins allowed to call through gRPC-web ("*": any). Empty:
+    /// gRPC-web still works for same-origin pages and non-browser clients.
+    pub cors_allowed_origins: Vec<String>,
+    /// Longest a call may run, in milliseconds; a client's shorter deadline
+    /// (grpc-timeout) wins. Work past it is dropped, not finished.
+    pub request_timeout_ms: u64,
+    /// PEM certificate chain and key: the server speaks TLS when both are set.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+}
+
+impl QueryConfig {
+    pub fn serve_options(&self) -> crate::server::ServeOptions {
+        crate::server::ServeOptions {
+            cors_allowed_origins: self.cors_allowed_origins.clone(),
+            request_timeout: (self.request_timeout_ms > 0)
+                .then(|| std::time::Duration::from_millis(self.request_timeout_ms)),
+            tls_cert_file: self.tls_cert_file.clone(),
+            tls_key_file: self.tls_key_file.clone(),
+        }
+    }
 }
 
 impl Default for QueryConfig {
@@ -28,6 +49,10 @@ impl Default for QueryConfig {
             anonymous_scope: Some("public".into()),
             refresh_interval_ms: 500,
             max_concurrent_requests: 256,
+            cors_allowed_origins: Vec::new(),
+            request_timeout_ms: 10_000,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct IndicatorEngine {
     settings: IndicatorSettings,
     cache: Mutex<Cache>,
     status: watch::Sender<StoreStatus>,
+    /// Whether the last status refresh reached the store (health checks).
+    reachable: std::sync::atomic::AtomicBool,
 }
 
 impl IndicatorEngine {
@@ -66,7 +68,21 @@ impl IndicatorEngine {
             settings,
             cache: Mutex::new(Cache { version: status.version, entries: HashMap::new() }),
             status: watch::channel(status).0,
+            reachable: std::sync::atomic::AtomicBool::new(true),
         }))
+    }
+
+    /// Whether the store answered the last status refresh.
+    pub fn store_reachable(&self) -> bool {
+        self.reachable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What the store holds, and its dead letters per reason (not cached:
+    /// an operator's question, asked rarely).
+    pub async fn pipeline_status(&self) -> Result<(StoreStatus, Vec<(String, u64)>), StoreError> {
+        let status = self.store.status().await?;
+        let reasons = self.store.dead_letter_reasons().await?;
+        Ok((status, reasons))
     }
 
     pub fn settings(&self) -> &IndicatorSettings {
@@ -110,7 +126,9 @@ impl IndicatorEngine {
                 _ = shutdown.wait() => return,
                 _ = ticker.tick() => {}
             }
-            if let Err(error) = self.refresh().await {
+            let refreshed = self.refresh().await;
+            self.reachable.store(refreshed.is_ok(), std::sync::atomic::Ordering::Relaxed);
+            if let Err(error) = refreshed {
                 tracing::warn!(error = %error, "store status refresh failed");
             }
         }

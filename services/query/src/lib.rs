@@ -10,10 +10,11 @@ pub mod config;
 pub mod convert;
 pub mod engine;
 pub mod error;
+pub mod paging;
 pub mod request;
 pub mod server;
 pub mod service;
 
 pub use config::QueryConfig;
 pub use engine::IndicatorEngine;
-pub use server::serve;
+pub use server::{ServeOptions, serve};

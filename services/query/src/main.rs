@@ -44,6 +44,6 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(engine.clone().refresh_every(interval, shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(&config.query.listen).await?;
     let api = TalentGapApi::new(engine, auth, config.query.max_concurrent_requests, shutdown.clone());
-    skills_query::serve(listener, api, shutdown).await?;
+    skills_query::serve(listener, api, config.query.serve_options(), shutdown).await?;
     Ok(())
 }

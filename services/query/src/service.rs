@@ -5,6 +5,7 @@ use crate::auth::Authorizer;
 use crate::convert;
 use crate::engine::{IndicatorEngine, PeriodCells};
 use crate::error::QueryError;
+use crate::paging;
 use crate::request;
 use skills_domain::Period;
 use skills_domain::indicators::{
@@ -52,6 +53,10 @@ impl TalentGapApi {
             .map_err(|_| QueryError::Overloaded)?
             .map_err(|_| QueryError::Overloaded)?;
         Ok((audience, k, permit))
+    }
+
+    pub fn engine(&self) -> Arc<IndicatorEngine> {
+        self.engine.clone()
     }
 
     fn newest(&self) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -139,9 +144,19 @@ impl TalentGapService for TalentGapApi {
         ranked.sort_by(|a, b| {
             measure(b).total_cmp(&measure(a)).then_with(|| (&a.region, &a.skill).cmp(&(&b.region, &b.skill)))
         });
-        let cells: Vec<pb::CellIndicators> =
-            ranked.into_iter().take(top as usize).map(|c| convert::cell(publish(c, k), period)).collect();
-        Ok(Response::new(pb::RankShortagesResponse { meta: Some(convert::meta_of(&snapshot, k, &cells)), cells }))
+        ranked.truncate(top as usize);
+        let size = paging::page_size(body.page_size, top)?;
+        let listing =
+            [period.to_string(), by_ratio.to_string(), top.to_string(), body.region.clone(), body.skill.clone()];
+        let print = paging::fingerprint(&listing.each_ref().map(String::as_str));
+        let offset = paging::decode(&body.page_token, print)?;
+        let (page, next_page_token) = paging::page(&ranked, offset, size, print);
+        let cells: Vec<pb::CellIndicators> = page.into_iter().map(|c| convert::cell(publish(c, k), period)).collect();
+        Ok(Response::new(pb::RankShortagesResponse {
+            meta: Some(convert::meta_of(&snapshot, k, &cells)),
+            cells,
+            next_page_token,
+        }))
     }
 
     async fn get_skill_across_regions(
@@ -256,6 +271,27 @@ impl TalentGapService for TalentGapApi {
                     target_level: s.target_level,
                 })
                 .collect(),
+        }))
+    }
+
+    async fn get_pipeline_status(
+        &self,
+        request: Request<pb::GetPipelineStatusRequest>,
+    ) -> Result<Response<pb::GetPipelineStatusResponse>, Status> {
+        let (audience, _k, _permit) = self.admit(&request).await?;
+        if audience != Audience::Policy {
+            let scope = crate::auth::scope_name(&audience);
+            return Err(QueryError::PermissionDenied { scope, action: "read the pipeline status" }.into());
+        }
+        let (status, reasons) = self.engine.pipeline_status().await.map_err(QueryError::from)?;
+        Ok(Response::new(pb::GetPipelineStatusResponse {
+            events: status.events,
+            dead_letters: status.dead_letters,
+            dead_letters_by_reason: reasons
+                .into_iter()
+                .map(|(reason, count)| pb::DeadLetterCount { reason, count })
+                .collect(),
+            as_of: status.as_of.map(skills_domain::events::to_timestamp),
         }))
     }
 

@@ -40,6 +40,12 @@ pub enum Command {
         skill: String,
         #[arg(long, default_value = "")]
         period: String,
+        /// Cells per page (1..100; default: the whole ranking up to 100).
+        #[arg(long, default_value_t = 0)]
+        page_size: u32,
+        /// The next_page_token of the previous page.
+        #[arg(long, default_value = "")]
+        page_token: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -71,6 +77,12 @@ pub enum Command {
         from: String,
         #[arg(long)]
         to: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// What the pipeline has counted and dead-lettered, by reason, and how
+    /// fresh it is (policy scope only).
+    Status {
         #[command(flatten)]
         client: ClientArgs,
     },

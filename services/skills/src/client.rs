@@ -70,6 +70,10 @@ impl Client {
         Ok(self.inner.get_reference_data(self.request(pb::GetReferenceDataRequest {})).await?.into_inner())
     }
 
+    pub async fn pipeline_status(&mut self) -> Result<pb::GetPipelineStatusResponse, ClientError> {
+        Ok(self.inner.get_pipeline_status(self.request(pb::GetPipelineStatusRequest {})).await?.into_inner())
+    }
+
     pub async fn watch(
         &mut self,
         region: &str,

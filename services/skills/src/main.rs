@@ -64,18 +64,39 @@ async fn run_client(command: Command) -> Result<(), ClientError> {
                 print!("{}", render::cells_table(&response.cells, render::by_skill));
             }
         }
-        Command::Rank { top, by, region, skill, period, client } => {
+        Command::Rank { top, by, region, skill, period, page_size, page_token, client } => {
             let rank_by = match by {
                 RankBy::Gap => pb::RankBy::TalentGap,
                 RankBy::Ratio => pb::RankBy::ShortageRatio,
             };
-            let request = pb::RankShortagesRequest { period, rank_by: rank_by as i32, top, region, skill };
+            let request =
+                pb::RankShortagesRequest { period, rank_by: rank_by as i32, top, region, skill, page_size, page_token };
             let response = connect(&client).await?.rank(request).await?;
             if client.json {
                 print_json(&response);
             } else {
                 println!("{}", render::meta_line(response.meta.as_ref()));
                 print!("{}", render::cells_table(&response.cells, render::by_region_and_skill));
+                if !response.next_page_token.is_empty() {
+                    println!("next page: --page-token {}", response.next_page_token);
+                }
+            }
+        }
+        Command::Status { client } => {
+            let response = connect(&client).await?.pipeline_status().await?;
+            if client.json {
+                print_json(&response);
+            } else {
+                let as_of = response.as_of.map(|t| t.to_string()).unwrap_or_else(|| "no data yet".into());
+                println!(
+                    "{} events counted, {} dead letters; newest data {as_of}",
+                    response.events, response.dead_letters
+                );
+                let mut reasons = render::Table::new(&["dead-letter reason", "count"], 1);
+                for r in &response.dead_letters_by_reason {
+                    reasons.row(vec![r.reason.clone(), r.count.to_string()]);
+                }
+                print!("{}", reasons.render());
             }
         }
         Command::Skill { skill, period, client } => {

@@ -123,9 +123,12 @@ impl EmbeddedStack {
             }),
         ));
         let api = TalentGapApi::new(engine.clone(), auth, config.query.max_concurrent_requests, shutdown.clone());
+        let options = config.query.serve_options();
         tasks.push((
             "query",
-            tokio::spawn(async move { skills_query::serve(listener, api, shutdown).await.map_err(|e| e.to_string()) }),
+            tokio::spawn(async move {
+                skills_query::serve(listener, api, options, shutdown).await.map_err(|e| e.to_string())
+            }),
         ));
         Ok(EmbeddedStack {
             address,
