@@ -54,6 +54,11 @@ if ! "$CHDB_VENV/bin/python" -c 'import chdb' >/dev/null 2>&1; then
 fi
 export SKILLS_CHDB_PYTHON="$CHDB_VENV/bin/python"
 
+# External gRPC clients (grpcurl for the tests, ghz for the benches), built
+# from the Go module proxy and cached.
+TOOLS_BIN="$(./deploy/tools.sh grpcurl ghz)"
+export SKILLS_GRPCURL="$TOOLS_BIN/grpcurl"
+
 # The process-level tests start the service binaries themselves.
 log "building the service binaries"
 cargo build --workspace --bins --locked
