@@ -243,3 +243,50 @@ async fn a_late_event_reaches_watchers_and_its_own_period_and_data_survives_a_re
     restarted.stop().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Region 53: 2 learners on 3.4 (under k = 3), 4 on 5.1, 5 on 1.1, all
+/// enrolled in March 2025. The region total (GetInclusion) minus the
+/// visible cells must not give the small cell back: 5.1 is withheld with
+/// it (secondary suppression), so the difference is only their sum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_difference_of_two_calls_does_not_reveal_a_withheld_cell() {
+    let dir = temp_dir("differencing");
+    let stack = start(config(dir.clone())).await;
+    let mut events = Vec::new();
+    let mut n = 5_000;
+    for (skill, learners) in [("3.4", 2), ("5.1", 4), ("1.1", 5)] {
+        for i in 0..learners {
+            n += 1;
+            let learner = format!("R{skill}-{i}");
+            let extra = json!({"skills": [skill], "course_id": format!("c-{skill}")});
+            events.push((
+                topics::ENROLMENTS,
+                as_json(&common::enrolment(n, "53", &learner, "ENROLLED", "2025-03-03T09:00:00Z", extra)),
+            ));
+        }
+    }
+    feed(&stack, events).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut public = Client::connect(&stack.endpoint(), None).await.unwrap();
+    let row = public.region("53", "2025").await.unwrap();
+    let withheld: Vec<&str> = row.cells.iter().filter(|c| c.suppressed).map(|c| c.skill.as_str()).collect();
+    assert_eq!(withheld, ["3.4", "5.1"], "the small cell and the next smallest of its row");
+    let visible: u64 = row.cells.iter().filter_map(|c| c.enrolled).sum();
+    let total = public.inclusion("53", "2025").await.unwrap().enrolled.expect("11 learners: the total is shown");
+    assert_eq!((total, visible), (11, 5));
+    assert_ne!(total - visible, 2, "the difference is the sum of two withheld cells, not the small one");
+
+    // The same decisions in every call: the quarter's trend point agrees.
+    let trend = public.trend("53", "3.4", "2025-Q1", "2025-Q1").await.unwrap();
+    assert!(trend.points[0].suppressed);
+    let policy = Client::connect(&stack.endpoint(), Some(stack.policy_token().into()))
+        .await
+        .unwrap()
+        .region("53", "2025")
+        .await
+        .unwrap();
+    assert_eq!(common::cell(&policy.cells, "53", "3.4").enrolled, Some(2), "policy sees everything");
+    stack.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -80,6 +80,16 @@ impl Period {
         self.start() <= instant && instant < self.end()
     }
 
+    /// The periods of the same granularity in this period's year (the year
+    /// itself for a year).
+    pub fn siblings(self) -> Vec<Period> {
+        match self {
+            Period::Year(_) => vec![self],
+            Period::Quarter(year, _) => (1..=4).map(|q| Period::Quarter(year, q)).collect(),
+            Period::Month(year, _) => (1..=12).map(|m| Period::Month(year, m)).collect(),
+        }
+    }
+
     pub fn next(self) -> Period {
         Period::containing(self.granularity(), self.end())
     }

@@ -5,24 +5,42 @@
 
 use chrono::{Duration, Months, Utc};
 use skills_domain::Period;
-use skills_domain::indicators::{CellCounters, CellIndicators, IndicatorSettings, is_complete, period_cells};
+use skills_domain::indicators::{
+    CellCounters, CellIndicators, GridCell, IndicatorSettings, PublishedCell, is_complete, period_cells,
+    publish_withheld, withheld_cells,
+};
 use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OnceCell, watch};
 
-/// Every cell of one period with data, with shortage scores.
+/// Every cell of one period with data, with shortage scores, and which of
+/// them are withheld from audiences with suppression (primary and
+/// secondary: see `skills_domain::indicators::withheld_cells`).
 #[derive(Debug)]
 pub struct PeriodCells {
     pub period: Period,
     pub cells: Vec<CellIndicators>,
     pub status: StoreStatus,
     pub complete: bool,
+    /// (region, skill) of the cells withheld under the configured k.
+    withheld: HashSet<(String, String)>,
 }
 
 impl PeriodCells {
     pub fn cell(&self, region: &str, skill: &str) -> Option<&CellIndicators> {
         self.cells.iter().find(|c| c.region == region && c.skill.as_deref() == Some(skill))
+    }
+
+    /// Whether this cell's learner values are withheld from a caller whose
+    /// k is `k` (0 for policy, else the configured k).
+    pub fn withholds(&self, cell: &CellIndicators, k: u32) -> bool {
+        k > 0 && self.withheld.contains(&(cell.region.clone(), cell.skill.clone().unwrap_or_default()))
+    }
+
+    /// The cell as served to a caller whose k is `k`.
+    pub fn publish(&self, cell: &CellIndicators, k: u32) -> PublishedCell {
+        publish_withheld(cell, self.withholds(cell, k))
     }
 }
 
@@ -37,11 +55,14 @@ pub struct PeriodRegions {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
+    /// Cells as computed from the store, before suppression decisions.
+    Raw(Period),
     Cells(Period),
     Regions(Period),
 }
 
 enum Entry {
+    Raw(Arc<Vec<CellIndicators>>),
     Cells(Arc<PeriodCells>),
     Regions(Arc<PeriodRegions>),
 }
@@ -155,24 +176,63 @@ impl IndicatorEngine {
         is_complete(period.end(), Duration::days(i64::from(self.settings.late_allowance_days)), Utc::now())
     }
 
+    async fn raw_cells(&self, period: Period) -> Result<Arc<Vec<CellIndicators>>, StoreError> {
+        let slot = self.slot(Key::Raw(period));
+        let entry = slot
+            .get_or_try_init(|| async {
+                let counters = self.store.counters(&self.window(period, true)).await?;
+                Ok::<_, StoreError>(Entry::Raw(Arc::new(period_cells(&counters))))
+            })
+            .await?;
+        match entry {
+            Entry::Raw(cells) => Ok(cells.clone()),
+            _ => unreachable!("raw key holds raw cells"),
+        }
+    }
+
+    /// The cells of a period with their suppression decisions, taken over
+    /// the whole year's grid of that granularity so that every call agrees.
     pub async fn cells(&self, period: Period) -> Result<Arc<PeriodCells>, StoreError> {
         let slot = self.slot(Key::Cells(period));
         let entry = slot
             .get_or_try_init(|| async {
                 let status = self.status();
-                let counters = self.store.counters(&self.window(period, true)).await?;
-                let cells = period_cells(&counters);
+                let siblings = period.siblings();
+                let mut grid = Vec::new();
+                let mut own = Vec::new();
+                for (index, sibling) in siblings.iter().enumerate() {
+                    let raw = self.raw_cells(*sibling).await?;
+                    for cell in raw.iter() {
+                        grid.push(GridCell {
+                            period: index,
+                            region: cell.region.clone(),
+                            skill: cell.skill.clone().unwrap_or_default(),
+                            learners: cell.learners,
+                        });
+                    }
+                    if *sibling == period {
+                        own = raw.as_ref().clone();
+                    }
+                }
+                let mine = siblings.iter().position(|p| *p == period).expect("a period is its own sibling");
+                let withheld = withheld_cells(&grid, self.settings.suppression_k)
+                    .into_iter()
+                    .map(|i| &grid[i])
+                    .filter(|cell| cell.period == mine)
+                    .map(|cell| (cell.region.clone(), cell.skill.clone()))
+                    .collect();
                 Ok::<_, StoreError>(Entry::Cells(Arc::new(PeriodCells {
                     period,
-                    cells,
+                    cells: own,
                     status,
                     complete: self.complete(period),
+                    withheld,
                 })))
             })
             .await?;
         match entry {
             Entry::Cells(cells) => Ok(cells.clone()),
-            Entry::Regions(_) => unreachable!("cells key holds cells"),
+            _ => unreachable!("cells key holds cells"),
         }
     }
 
@@ -192,7 +252,7 @@ impl IndicatorEngine {
             .await?;
         match entry {
             Entry::Regions(regions) => Ok(regions.clone()),
-            Entry::Cells(_) => unreachable!("regions key holds regions"),
+            _ => unreachable!("regions key holds regions"),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::paging;
 use crate::request;
 use skills_domain::Period;
 use skills_domain::indicators::{
-    Audience, CellCounters, CellIndicators, duncan_index, inclusion_shares, is_suppressed, publish,
+    Audience, CellCounters, CellIndicators, duncan_index, inclusion_shares, is_suppressed,
 };
 use skills_domain::reference::{REGIONS, SKILLS};
 use skills_proto::v1 as pb;
@@ -78,7 +78,7 @@ fn region_cells(snapshot: &PeriodCells, region: &str, k: u32) -> Vec<pb::CellInd
         .iter()
         .map(|skill| {
             let cell = snapshot.cell(region, skill.code).cloned().unwrap_or_else(|| empty_cell(region, skill.code));
-            convert::cell(publish(&cell, k), snapshot.period)
+            convert::cell(snapshot.publish(&cell, k), snapshot.period)
         })
         .collect()
 }
@@ -86,7 +86,7 @@ fn region_cells(snapshot: &PeriodCells, region: &str, k: u32) -> Vec<pb::CellInd
 fn region_update(snapshot: &PeriodCells, region: Option<&str>, k: u32) -> pb::IndicatorUpdate {
     let cells: Vec<pb::CellIndicators> = match region {
         Some(region) => region_cells(snapshot, region, k),
-        None => snapshot.cells.iter().map(|cell| convert::cell(publish(cell, k), snapshot.period)).collect(),
+        None => snapshot.cells.iter().map(|cell| convert::cell(snapshot.publish(cell, k), snapshot.period)).collect(),
     };
     pb::IndicatorUpdate { meta: Some(convert::meta_of(snapshot, k, &cells)), cells }
 }
@@ -136,7 +136,7 @@ impl TalentGapService for TalentGapApi {
         let mut ranked: Vec<&CellIndicators> = snapshot
             .cells
             .iter()
-            .filter(|c| c.openings > 0 && !is_suppressed(c.learners, k))
+            .filter(|c| c.openings > 0 && !snapshot.withholds(c, k))
             .filter(|c| region.is_none_or(|r| c.region == r.code))
             .filter(|c| skill.is_none_or(|s| c.skill.as_deref() == Some(s.code)))
             .collect();
@@ -151,7 +151,8 @@ impl TalentGapService for TalentGapApi {
         let print = paging::fingerprint(&listing.each_ref().map(String::as_str));
         let offset = paging::decode(&body.page_token, print)?;
         let (page, next_page_token) = paging::page(&ranked, offset, size, print);
-        let cells: Vec<pb::CellIndicators> = page.into_iter().map(|c| convert::cell(publish(c, k), period)).collect();
+        let cells: Vec<pb::CellIndicators> =
+            page.into_iter().map(|c| convert::cell(snapshot.publish(c, k), period)).collect();
         Ok(Response::new(pb::RankShortagesResponse {
             meta: Some(convert::meta_of(&snapshot, k, &cells)),
             cells,
@@ -175,10 +176,11 @@ impl TalentGapService for TalentGapApi {
         // The index uses only what this caller may see.
         let visible: Vec<(f64, f64)> = all
             .iter()
-            .filter(|c| !is_suppressed(c.learners, k))
+            .filter(|c| !snapshot.withholds(c, k))
             .map(|c| (c.openings as f64, c.qualified_supply()))
             .collect();
-        let cells: Vec<pb::CellIndicators> = all.iter().map(|c| convert::cell(publish(c, k), period)).collect();
+        let cells: Vec<pb::CellIndicators> =
+            all.iter().map(|c| convert::cell(snapshot.publish(c, k), period)).collect();
         Ok(Response::new(pb::GetSkillAcrossRegionsResponse {
             meta: Some(convert::meta_of(&snapshot, k, &cells)),
             skill: skill.code.to_string(),
@@ -246,7 +248,7 @@ impl TalentGapService for TalentGapApi {
             let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
             let cell =
                 snapshot.cell(region.code, skill.code).cloned().unwrap_or_else(|| empty_cell(region.code, skill.code));
-            points.push(convert::cell(publish(&cell, k), period));
+            points.push(convert::cell(snapshot.publish(&cell, k), period));
             last = Some(snapshot);
         }
         let last = last.expect("at least one period");

@@ -6,6 +6,7 @@ mod counters;
 mod inclusion;
 mod mismatch;
 mod score;
+mod secondary;
 mod settings;
 mod suppression;
 
@@ -14,8 +15,9 @@ pub use counters::{CellCounters, DemandCounters, GroupCounts, SupplyCounters};
 pub use inclusion::{INCLUSION_GROUPS, InclusionShare, InclusionTargets, inclusion_shares};
 pub use mismatch::duncan_index;
 pub use score::quintile_scores;
+pub use secondary::{GridCell, withheld_cells};
 pub use settings::IndicatorSettings;
-pub use suppression::{Audience, PublishedCell, is_suppressed, publish};
+pub use suppression::{Audience, PublishedCell, is_suppressed, publish, publish_withheld};
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -51,8 +51,14 @@ pub struct PublishedCell {
     pub shortage_score: Option<u8>,
 }
 
+/// A cell as served under primary suppression alone.
 pub fn publish(cell: &CellIndicators, k: u32) -> PublishedCell {
-    let suppressed = is_suppressed(cell.learners, k);
+    publish_withheld(cell, is_suppressed(cell.learners, k))
+}
+
+/// A cell as served, its learner-derived values withheld when `suppressed`
+/// (primary or secondary suppression, decided by the caller).
+pub fn publish_withheld(cell: &CellIndicators, suppressed: bool) -> PublishedCell {
     let shown = |value| if suppressed { None } else { Some(value) };
     PublishedCell {
         region: cell.region.clone(),
