@@ -12,19 +12,8 @@ eval "$(./deploy/infra.sh up 2>/dev/null)"
 cargo build --release --locked -p skills -p skills-ingest >&2
 PREFIX="bench-$(date +%s)."
 export_bench_topics "$PREFIX"
-METRICS=127.0.0.1:9191
 
-SENT=$(./target/release/skills send --synthetic --learners "$LEARNERS" --brokers "$SKILLS_KAFKA_BROKERS" --topic-prefix "$PREFIX")
-echo "$SENT"
-TOTAL=$(sed -n 's/^sent \([0-9]*\) events.*/\1/p' <<<"$SENT")
-
-SKILLS__METRICS__INGEST_LISTEN="$METRICS" SKILLS_PSEUDONYM_KEY=$(printf "ab%.0s" $(seq 1 32)) RUST_LOG=warn \
-    ./target/release/skills-ingest 2>/tmp/bench-ingest.log &
-PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
-wait_for_counter "$METRICS" skills_ingest_consumed_total "$TOTAL"
-process_usage $PID
-kill -TERM $PID; wait $PID || true
-trap - EXIT
+send_synthetic "$LEARNERS" "$PREFIX"
+ingest_all 127.0.0.1:9191
 awk -v n="$TOTAL" -v first="$FIRST" -v s="$START" -v e="$END" -v cpu="$CPU" -v rss="$RSS" 'BEGIN {
     t = e - s; printf "skills-ingest: %d raw events in %.2f s = %.0f events/s (first sample at %d); CPU %.1f s (%.1f CPU-s per million); peak RSS %.0f MiB\n", n, t, (n - first) / t, first, cpu, cpu * 1e6 / n, rss }'

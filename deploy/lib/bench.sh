@@ -37,3 +37,45 @@ export_bench_topics() {
     export SKILLS__AGGREGATOR__NORMALIZED_TOPIC="${prefix}skills.events.v1"
     export SKILLS__AGGREGATOR__DEAD_LETTER_TOPIC="${prefix}skills.dlq.v1"
 }
+
+# Sends the synthetic data set of $1 learners to the topics of prefix $2;
+# sets TOTAL (raw events sent).
+send_synthetic() {
+    local sent
+    sent=$(./target/release/skills send --synthetic --learners "$1" --brokers "$SKILLS_KAFKA_BROKERS" --topic-prefix "$2")
+    echo "$sent" >&2
+    TOTAL=$(sed -n 's/^sent \([0-9]*\) events.*/\1/p' <<<"$sent")
+}
+
+# Runs one release skills-ingest (metrics on $1) until it has consumed
+# TOTAL raw events, then stops it; sets PRODUCED and LETTERS, and START,
+# END, FIRST, CPU, RSS for its run.
+ingest_all() {
+    local metrics="$1" pid
+    SKILLS__METRICS__INGEST_LISTEN="$metrics" SKILLS_PSEUDONYM_KEY=$(printf "ab%.0s" $(seq 1 32)) RUST_LOG=warn \
+        ./target/release/skills-ingest 2>>/tmp/skills-bench-ingest.log &
+    pid=$!
+    wait_for_counter "$metrics" skills_ingest_consumed_total "$TOTAL"
+    process_usage $pid
+    PRODUCED=$(metric "$metrics" skills_ingest_produced_total)
+    LETTERS=$(curl -fsS "http://$metrics/metrics" | awk '/^skills_ingest_dead_lettered_total\{/ {n += $2} END {print n + 0}')
+    kill -TERM $pid
+    wait $pid || true
+}
+
+# Runs one release skills-aggregator (metrics on $1) into ClickHouse
+# database $2 until it has stored PRODUCED + LETTERS records, then stops it;
+# sets START, END, FIRST, CPU, RSS, BATCHES, APPLIED for its run.
+aggregate_all() {
+    local metrics="$1" database="$2" pid
+    SKILLS__STORE__KIND=clickhouse SKILLS__STORE__CLICKHOUSE__URL="$SKILLS_CLICKHOUSE_URL" \
+    SKILLS__STORE__CLICKHOUSE__DATABASE="$database" SKILLS__METRICS__AGGREGATOR_LISTEN="$metrics" RUST_LOG=warn \
+        ./target/release/skills-aggregator 2>>/tmp/skills-bench-aggregator.log &
+    pid=$!
+    wait_for_counter "$metrics" skills_aggregator_records_total "$((PRODUCED + LETTERS))"
+    process_usage $pid
+    BATCHES=$(metric "$metrics" skills_aggregator_batches_total)
+    APPLIED=$(metric "$metrics" skills_aggregator_events_applied_total)
+    kill -TERM $pid
+    wait $pid || true
+}

@@ -16,6 +16,9 @@ pub struct QueryConfig {
     /// How often the store's data version is checked, in milliseconds:
     /// caches are dropped and watchers notified when it changes.
     pub refresh_interval_ms: u64,
+    /// Cache indicators per period until new data lands (off: every call
+    /// reads the store; for measurements and debugging).
+    pub cache: bool,
     /// Requests served at once; more wait briefly, then get RESOURCE_EXHAUSTED.
     pub max_concurrent_requests: usize,
     /// Browser origins allowed to call through gRPC-web ("*": any). Empty:
@@ -49,6 +52,7 @@ impl Default for QueryConfig {
             anonymous_scope: Some("public".into()),
             refresh_interval_ms: 500,
             max_concurrent_requests: 256,
+            cache: true,
             cors_allowed_origins: Vec::new(),
             request_timeout_ms: 10_000,
             tls_cert_file: None,

@@ -79,10 +79,21 @@ pub struct IndicatorEngine {
     status: watch::Sender<StoreStatus>,
     /// Whether the last status refresh reached the store (health checks).
     reachable: std::sync::atomic::AtomicBool,
+    caching: bool,
 }
 
 impl IndicatorEngine {
     pub async fn new(store: Arc<dyn MetricsStore>, settings: IndicatorSettings) -> Result<Arc<Self>, StoreError> {
+        Self::with_cache(store, settings, true).await
+    }
+
+    /// `cache: false` computes every call from the store (for measuring
+    /// what the cache saves, and for debugging).
+    pub async fn with_cache(
+        store: Arc<dyn MetricsStore>,
+        settings: IndicatorSettings,
+        cache: bool,
+    ) -> Result<Arc<Self>, StoreError> {
         let status = store.status().await?;
         Ok(Arc::new(IndicatorEngine {
             store,
@@ -90,6 +101,7 @@ impl IndicatorEngine {
             cache: Mutex::new(Cache { version: status.version, entries: HashMap::new() }),
             status: watch::channel(status).0,
             reachable: std::sync::atomic::AtomicBool::new(true),
+            caching: cache,
         }))
     }
 
@@ -156,6 +168,9 @@ impl IndicatorEngine {
     }
 
     fn slot(&self, key: Key) -> Arc<OnceCell<Entry>> {
+        if !self.caching {
+            return Arc::default();
+        }
         let mut cache = self.cache.lock().expect("cache lock");
         cache.entries.entry(key).or_default().clone()
     }

@@ -39,7 +39,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(trigger.trigger_on_signals());
     let mut stop = shutdown.clone();
     let store = skills_store::open_when_ready(&config.store, &data_dir, async move { stop.wait().await }).await?;
-    let engine = IndicatorEngine::new(store, config.indicators).await?;
+    let engine = IndicatorEngine::with_cache(store, config.indicators, config.query.cache).await?;
     let interval = std::time::Duration::from_millis(config.query.refresh_interval_ms);
     tokio::spawn(engine.clone().refresh_every(interval, shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(&config.query.listen).await?;

@@ -73,7 +73,8 @@ impl EmbeddedStack {
         let bus = EmbeddedBus::new(config.bus.capacity);
         let shared_bus: Arc<dyn Bus> = Arc::new(bus.clone());
         let shared_store: Arc<dyn MetricsStore> = Arc::new(store.clone());
-        let engine = IndicatorEngine::new(shared_store.clone(), config.indicators.clone()).await?;
+        let engine =
+            IndicatorEngine::with_cache(shared_store.clone(), config.indicators.clone(), config.query.cache).await?;
 
         // The process's own reports read as policy; other callers get the
         // configured scopes.
