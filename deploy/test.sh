@@ -27,6 +27,7 @@ command -v cc >/dev/null 2>&1 || need_packages+=(build-essential)
 command -v make >/dev/null 2>&1 || need_packages+=(make)
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
+command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 if ((${#need_packages[@]})); then
     log "installing build tools: ${need_packages[*]}"
     if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi

@@ -255,3 +255,38 @@ async fn grpcurl_through_reflection_and_grpc_web_through_curl() {
 
     service.stack.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs grpcurl and openssl: ./deploy/test.sh"]
+async fn tls_when_a_certificate_is_configured() {
+    let dir = std::env::temp_dir().join(format!("skills-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let mut config = SkillsConfig::default().in_dir(dir.clone());
+    config.query.tls_cert_file = Some(cert.clone());
+    config.query.tls_key_file = Some(key);
+    let stack = EmbeddedStack::start(config, bind("127.0.0.1:0").await.unwrap()).await.unwrap();
+    let address = stack.endpoint().trim_start_matches("http://").to_string();
+    let grpcurl = |args: &[&str]| Command::new(tool("grpcurl", "SKILLS_GRPCURL")).args(args).output().unwrap();
+    let method = "skills.v1.TalentGapService/GetReferenceData";
+    let secure = grpcurl(&["-cacert", cert.to_str().unwrap(), "-d", "{}", &address, method]);
+    assert!(secure.status.success(), "over TLS: {}", String::from_utf8_lossy(&secure.stderr));
+    let reference: Value = serde_json::from_slice(&secure.stdout).unwrap();
+    assert_eq!(reference["regions"].as_array().unwrap().len(), 18);
+    let plain = grpcurl(&["-plaintext", "-max-time", "5", "-d", "{}", &address, method]);
+    assert!(!plain.status.success(), "plaintext is refused on a TLS port");
+    let untrusted = grpcurl(&["-max-time", "5", "-d", "{}", &address, method]);
+    assert!(!untrusted.status.success(), "a certificate the client does not trust is refused");
+    stack.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
