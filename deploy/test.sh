@@ -67,3 +67,7 @@ cargo build --workspace --bins --locked
 log "running the workspace tests (Kafka at $SKILLS_KAFKA_BROKERS, ClickHouse at $SKILLS_CLICKHOUSE_URL)"
 cargo test --workspace --all-targets --locked -- --include-ignored
 cargo test --workspace --doc --locked
+
+# The benchmarks, shortened, so the bench command cannot rot.
+log "quick benchmark check (deploy/bench.sh --quick)"
+./deploy/bench.sh --quick

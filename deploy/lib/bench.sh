@@ -1,5 +1,8 @@
 # Helpers shared by the deploy/bench-*.sh scripts (sourced, not run).
 
+# Where the binaries under test are (the quick check uses the debug build).
+BIN_DIR="${BIN_DIR:-./target/release}"
+
 # One counter from a Prometheus endpoint (host:port), or nothing.
 metric() {
     curl -fsS "http://$1/metrics" 2>/dev/null | sed -n "s/^$2 \([0-9]*\)\$/\1/p"
@@ -42,7 +45,7 @@ export_bench_topics() {
 # sets TOTAL (raw events sent).
 send_synthetic() {
     local sent
-    sent=$(./target/release/skills send --synthetic --learners "$1" --brokers "$SKILLS_KAFKA_BROKERS" --topic-prefix "$2")
+    sent=$("$BIN_DIR"/skills send --synthetic --learners "$1" --brokers "$SKILLS_KAFKA_BROKERS" --topic-prefix "$2")
     echo "$sent" >&2
     TOTAL=$(sed -n 's/^sent \([0-9]*\) events.*/\1/p' <<<"$sent")
 }
@@ -53,7 +56,7 @@ send_synthetic() {
 ingest_all() {
     local metrics="$1" pid
     SKILLS__METRICS__INGEST_LISTEN="$metrics" SKILLS_PSEUDONYM_KEY=$(printf "ab%.0s" $(seq 1 32)) RUST_LOG=warn \
-        ./target/release/skills-ingest 2>>/tmp/skills-bench-ingest.log &
+        "$BIN_DIR"/skills-ingest 2>>/tmp/skills-bench-ingest.log &
     pid=$!
     wait_for_counter "$metrics" skills_ingest_consumed_total "$TOTAL"
     process_usage $pid
@@ -70,7 +73,7 @@ aggregate_all() {
     local metrics="$1" database="$2" pid
     SKILLS__STORE__KIND=clickhouse SKILLS__STORE__CLICKHOUSE__URL="$SKILLS_CLICKHOUSE_URL" \
     SKILLS__STORE__CLICKHOUSE__DATABASE="$database" SKILLS__METRICS__AGGREGATOR_LISTEN="$metrics" RUST_LOG=warn \
-        ./target/release/skills-aggregator 2>>/tmp/skills-bench-aggregator.log &
+        "$BIN_DIR"/skills-aggregator 2>>/tmp/skills-bench-aggregator.log &
     pid=$!
     wait_for_counter "$metrics" skills_aggregator_records_total "$((PRODUCED + LETTERS))"
     process_usage $pid

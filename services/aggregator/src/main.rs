@@ -2,6 +2,11 @@
 //! (ClickHouse at scale). Configuration: defaults, then the file named by
 //! `--config` or SKILLS_CONFIG, then SKILLS__* variables (see the README).
 
+/// mimalloc: the services allocate many small, short-lived buffers per
+/// batch; glibc malloc took a fifth of ingest's CPU (deploy/bench.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use serde::Deserialize;
 use skills_aggregator::{AggregatorConfig, AggregatorStats};
 use skills_bus::BusConfig;

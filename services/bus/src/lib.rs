@@ -149,6 +149,12 @@ pub async fn next_batch(
 #[async_trait]
 pub trait Producer: Send + Sync {
     async fn send(&self, topic: &str, messages: Vec<Message>) -> Result<(), BusError>;
+
+    /// The same, from borrowed messages, for callers that keep them to
+    /// retry; a bus that does not need ownership avoids the copy.
+    async fn send_ref(&self, topic: &str, messages: &[Message]) -> Result<(), BusError> {
+        self.send(topic, messages.to_vec()).await
+    }
 }
 
 /// Reads a set of topics as one member of a consumer group.

@@ -7,6 +7,7 @@ use skills_bus::{Message, Record, headers};
 use skills_domain::events::{ContentType, IngestPolicy, Rejection, normalize};
 use skills_domain::pseudonym::Pseudonymiser;
 use skills_proto::Message as _;
+use std::collections::HashSet;
 
 #[derive(Debug, Default)]
 pub struct BatchOutput {
@@ -28,6 +29,9 @@ pub struct Pipeline<'a> {
 impl Pipeline<'_> {
     pub fn process(&self, records: &[Record], recent: &DedupWindow, now: DateTime<Utc>) -> BatchOutput {
         let mut output = BatchOutput::default();
+        // Ids produced earlier in this batch: a set, since a batch holds
+        // thousands (a linear scan here was a fifth of ingest's CPU).
+        let mut in_batch: HashSet<String> = HashSet::with_capacity(records.len());
         for record in records {
             let content_type = record
                 .message
@@ -36,7 +40,7 @@ impl Pipeline<'_> {
                 .and_then(ContentType::from_header);
             match normalize(&record.message.payload, content_type, self.policy, self.pseudonymiser, now) {
                 Ok(event) => {
-                    let duplicate = recent.contains(&event.event_id) || output.produced_ids.contains(&event.event_id);
+                    let duplicate = recent.contains(&event.event_id) || !in_batch.insert(event.event_id.clone());
                     if duplicate {
                         output.duplicates += 1;
                         continue;

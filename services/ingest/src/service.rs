@@ -131,7 +131,7 @@ async fn send(
     let mut stop = shutdown.clone();
     retry_until(
         Backoff::default(),
-        || producer.send(topic, messages.clone()),
+        || producer.send_ref(topic, &messages),
         |attempt, error| {
             IngestStats::add(&stats.bus_errors, 1);
             warn!(topic, attempt, error = %error, "produce failed, retrying");

@@ -1,6 +1,11 @@
 //! skills-query as its own process, serving the configured store
 //! (`store.kind`: the embedded file, or ClickHouse at scale).
 
+/// mimalloc: the services allocate many small, short-lived buffers per
+/// batch; glibc malloc took a fifth of ingest's CPU (deploy/bench.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use skills_query::auth::Authorizer;
 use skills_query::service::TalentGapApi;
 use skills_query::{IndicatorEngine, QueryConfig};

@@ -1,6 +1,11 @@
 //! `skills`: the all-in-one process (`cargo run --release`) and the
 //! command-line client of the TalentGapService.
 
+/// mimalloc: the services allocate many small, short-lived buffers per
+/// batch; glibc malloc took a fifth of ingest's CPU (deploy/bench.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use skills::cli::{Cli, ClientArgs, Command, DemoArgs, RankBy};
 use skills::client::{Client, ClientError};

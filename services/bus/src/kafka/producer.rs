@@ -28,8 +28,13 @@ fn headers_of(message: &Message) -> OwnedHeaders {
 #[async_trait]
 impl Producer for KafkaProducer {
     async fn send(&self, topic: &str, messages: Vec<Message>) -> Result<(), BusError> {
+        self.send_ref(topic, &messages).await
+    }
+
+    /// librdkafka copies each payload into its own buffer, so borrowing is enough.
+    async fn send_ref(&self, topic: &str, messages: &[Message]) -> Result<(), BusError> {
         let mut deliveries: Vec<DeliveryFuture> = Vec::with_capacity(messages.len());
-        for message in &messages {
+        for message in messages {
             let mut record = FutureRecord::to(topic).payload(&message.payload).headers(headers_of(message));
             if let Some(key) = &message.key {
                 record = record.key(key);

@@ -1,0 +1,119 @@
+"""Turns the measurements of deploy/bench.sh (JSON lines) into the table of
+medians, spreads and ratios it prints and writes into BENCHMARKS.md."""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+# scenario -> (ours, baseline, unit, target ratio, what the ratio means)
+SCENARIOS = {
+    "1. ingest": ("skills-ingest", "bare rdkafka loop", "events/s", 0.8, "throughput, ours / baseline"),
+}
+NOT_YET = [
+    "2. aggregation against ClickHouse's Kafka engine + materialized view (target ≥ 1.5), with p99 event-to-queryable latency",
+    "3. ClickHouse write path against a bare `clickhouse` crate inserter (target ≥ 0.9)",
+    "4. query: cached call against a tonic hello-world under ghz (target ≥ 0.7 throughput, ≤ 1.5× p99); uncached beside it",
+    "5. end to end: sustained events/s, freshness p99, peak memory per service",
+    "6. scale curve: aggregator throughput and memory at 10k, 100k, 1M learners",
+]
+
+
+def machine():
+    cpu = "unknown CPU"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    memory = next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    system = next((l.split("=", 1)[1].strip().strip('"') for l in open("/etc/os-release") if l.startswith("PRETTY_NAME")), "")
+    return f"{cores} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, {system}, Linux {platform.release()}"
+
+
+def summary(values):
+    median = statistics.median(values)
+    return median, min(values), max(values)
+
+
+def check(rows):
+    """The quick run's assertions: every scenario measured both systems,
+    with positive figures."""
+    seen = {(r["scenario"], r["system"]) for r in rows if r["value"] > 0 and r["cpu_s_per_million"] > 0}
+    missing = [
+        f"{scenario} / {system}"
+        for scenario, (ours, baseline, *_rest) in SCENARIOS.items()
+        for system in (ours, baseline)
+        if (scenario, system) not in seen
+    ]
+    if missing:
+        sys.exit(f"bench check failed: no positive measurement for {', '.join(missing)}")
+    print("bench check: every scenario measured both systems")
+
+
+def main(results_path, markdown_path, command, raw_path, *flags):
+    rows = [json.loads(line) for line in open(results_path) if line.strip()]
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[(row["scenario"], row["system"])].append(row)
+    lines = [
+        "| scenario | system | median | spread (min–max) | runs | CPU-s per million | peak RSS MiB | ratio | target |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    verdicts = []
+    for scenario, (ours, baseline, unit, target, meaning) in SCENARIOS.items():
+        medians = {}
+        stats = {}
+        for system in (ours, baseline):
+            runs = grouped.get((scenario, system), [])
+            if runs:
+                medians[system] = statistics.median(r["value"] for r in runs)
+                stats[system] = runs
+        for system, runs in stats.items():
+            median, low, high = summary([r["value"] for r in runs])
+            cpu = statistics.median(r["cpu_s_per_million"] for r in runs)
+            rss = statistics.median(r["rss_mib"] for r in runs)
+            both = ours in medians and baseline in medians
+            ratio = f"{medians[ours] / medians[baseline]:.2f}" if both and system == ours else ""
+            lines.append(
+                f"| {scenario} | {system} | {median:,.0f} {unit} | {low:,.0f}–{high:,.0f} | {len(runs)} "
+                f"| {cpu:.1f} | {rss:.0f} | {ratio} | {'≥ ' + str(target) if system == ours else ''} |"
+            )
+        if ours in medians and baseline in medians:
+            ratio = medians[ours] / medians[baseline]
+            verdicts.append(f"- {scenario}: {meaning} = {ratio:.2f} (target ≥ {target}): {'met' if ratio >= target else 'NOT met'}")
+    table = "\n".join(lines)
+    print(table)
+    print("\n".join(verdicts))
+    if "--check" in flags:
+        check(rows)
+        return
+    with open(markdown_path, "w") as out:
+        out.write("# Benchmarks\n\n")
+        out.write("Written by `deploy/bench.sh` from its last full run; do not edit by hand.\n\n")
+        out.write(f"- Machine: {machine()}; Kafka 4.1.1 (KRaft, one broker) and ClickHouse 18.16 on the same machine.\n")
+        out.write(f"- Command: `{command}`\n")
+        out.write(f"- Raw measurements: `{raw_path}` (one JSON line per run).\n\n")
+        out.write(table + "\n\n")
+        out.write("\n".join(verdicts) + "\n\n")
+        out.write("How each scenario is measured:\n\n")
+        out.write(
+            "- 1. ingest: the synthetic data set (JSON and protobuf, 2% duplicates, planted mistakes) is sent once to "
+            "fresh raw topics (6 partitions each); each run reads all of it with a new consumer group. `skills-ingest` "
+            "(release) decodes, validates, pseudonymises and produces normalized events; its rate is read from its "
+            "/metrics counters, first non-zero sample to the sample that reaches the total. The baseline, "
+            "`bench/src/bin/bare-passthrough.rs`, copies every raw message unchanged to one topic with the same "
+            "client settings and batch shape; its rate is from its first record to its last commit. CPU and peak "
+            "RSS are read from /proc for both.\n\n"
+        )
+        out.write("Not measured yet (issue 6 continues):\n\n")
+        out.write("\n".join(f"- {item}" for item in NOT_YET) + "\n\n")
+        history = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_history.md")
+        out.write(open(history).read())
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
