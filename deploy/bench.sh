@@ -53,6 +53,9 @@ b = json.loads(sys.argv[1]); print(b["per_second"], b["cpu_seconds"], b["rss_mib
     }
 done
 
+echo "== scenario 3, $RUNS runs" >&2
+"$BIN_DIR"/clickhouse-sink "$SKILLS_CLICKHOUSE_URL" "$LEARNERS" 20000 "$RUNS" >>"$RESULTS"
+
 if ((QUICK)); then
     python3 deploy/lib/bench_report.py "$RESULTS" /dev/null "$COMMAND" "$RESULTS" --check
 else

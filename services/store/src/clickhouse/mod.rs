@@ -10,7 +10,10 @@
 
 mod config;
 mod counters;
-mod rows;
+/// The rows as written; public only for the write-path benchmark's bare
+/// inserter (bench/), which must write exactly the same rows.
+#[doc(hidden)]
+pub mod rows;
 mod schema;
 
 pub use config::ClickHouseConfig;

@@ -11,7 +11,7 @@ fn seconds(unix: i64) -> u32 {
 }
 
 #[derive(Row, Serialize)]
-pub(super) struct AppliedEventRow {
+pub struct AppliedEventRow {
     event_id: String,
     kind: String,
     partner_id: String,
@@ -34,7 +34,7 @@ impl From<&EventFacts> for AppliedEventRow {
 }
 
 #[derive(Row, Serialize)]
-pub(super) struct EnrolmentRow {
+pub struct EnrolmentRow {
     event_id: String,
     skill: String,
     learner: String,
@@ -75,7 +75,7 @@ impl From<&EnrolmentFact> for EnrolmentRow {
 }
 
 #[derive(Row, Serialize)]
-pub(super) struct AssessmentRow {
+pub struct AssessmentRow {
     event_id: String,
     learner: String,
     skill: String,
@@ -102,7 +102,7 @@ impl From<&AssessmentFact> for AssessmentRow {
 }
 
 #[derive(Row, Serialize)]
-pub(super) struct DemandRow {
+pub struct DemandRow {
     event_id: String,
     skill: String,
     region: String,
@@ -125,7 +125,7 @@ impl From<&DemandFact> for DemandRow {
 }
 
 #[derive(Row, Serialize)]
-pub(super) struct DeadLetterRow {
+pub struct DeadLetterRow {
     pub(super) dead_letter_id: String,
     source_topic: String,
     source_partition: i32,
@@ -161,7 +161,7 @@ mod serde_bytes_as_string {
 }
 
 #[derive(Row, Serialize)]
-pub(super) struct CheckpointRow {
+pub struct CheckpointRow {
     consumer: String,
     topic: String,
     partition: i32,

@@ -1,0 +1,137 @@
+//! Benchmark scenario 3: the aggregator's ClickHouse sink
+//! (`ClickHouseStore::apply`: idempotency lookup, facts, dead letters,
+//! applied events, checkpoints) against a bare `clickhouse` crate inserter
+//! writing exactly the same fact and applied-event rows, with no lookup.
+//!
+//!   clickhouse-sink URL LEARNERS BATCH RUNS
+//!
+//! The synthetic data set's events become facts through the domain code
+//! once; each run writes them in batches of BATCH events into a fresh
+//! database per system (schema made by the store's own migrations), and
+//! prints one JSON line per system: rows per second, CPU seconds of this
+//! process during the writes, peak RSS. Databases are dropped afterwards.
+
+use clickhouse::Client;
+use skills_domain::events::{ContentType, IngestPolicy, normalize};
+use skills_domain::facts::{EventFacts, facts_of};
+use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
+use skills_store::clickhouse::rows::{AppliedEventRow, AssessmentRow, DemandRow, EnrolmentRow};
+use skills_store::{Batch, ClickHouseConfig, ClickHouseStore, MetricsStore};
+use std::time::Instant;
+
+fn facts(learners: usize) -> Vec<EventFacts> {
+    let set = skills::seed::synthetic(learners, 2016);
+    let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![7; 32]).expect("key"), 1);
+    let now = chrono::Utc::now();
+    let mut seen = std::collections::HashSet::new();
+    set.messages
+        .iter()
+        .filter_map(|(_, message)| {
+            let content_type = message
+                .header(skills_bus::headers::CONTENT_TYPE)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(ContentType::from_header);
+            let event =
+                normalize(&message.payload, content_type, &IngestPolicy::default(), &pseudonymiser, now).ok()?;
+            seen.insert(event.event_id.clone()).then(|| facts_of(&event).ok()).flatten()
+        })
+        .collect()
+}
+
+fn rows_of(events: &[EventFacts]) -> u64 {
+    events
+        .iter()
+        .map(|e| 1 + e.facts.enrolments.len() + e.facts.assessments.len() + e.facts.demands.len())
+        .sum::<usize>() as u64
+}
+
+async fn insert<T: clickhouse::RowOwned + clickhouse::RowWrite + Send + Sync>(
+    client: &Client,
+    table: &str,
+    rows: &[T],
+) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut insert = client.insert_unescaped::<T>(table).await.expect("insert");
+    for row in rows {
+        insert.write(row).await.expect("write");
+    }
+    insert.end().await.expect("end");
+}
+
+/// The bare inserter: the same rows, one insert per table per batch.
+async fn bare(client: &Client, db: &str, batch: &[EventFacts]) {
+    let enrolments: Vec<EnrolmentRow> =
+        batch.iter().flat_map(|e| e.facts.enrolments.iter().map(EnrolmentRow::from)).collect();
+    let assessments: Vec<AssessmentRow> =
+        batch.iter().flat_map(|e| e.facts.assessments.iter().map(AssessmentRow::from)).collect();
+    let demands: Vec<DemandRow> = batch.iter().flat_map(|e| e.facts.demands.iter().map(DemandRow::from)).collect();
+    let applied: Vec<AppliedEventRow> = batch.iter().map(AppliedEventRow::from).collect();
+    insert(client, &format!("{db}.enrolment_facts"), &enrolments).await;
+    insert(client, &format!("{db}.assessment_facts"), &assessments).await;
+    insert(client, &format!("{db}.demand_facts"), &demands).await;
+    insert(client, &format!("{db}.applied_events"), &applied).await;
+}
+
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn report(system: &str, run: usize, rows: u64, seconds: f64, cpu: f64) {
+    println!(
+        "{}",
+        serde_json::json!({
+            "scenario": "3. ClickHouse write path", "system": system, "run": run,
+            "value": rows as f64 / seconds, "cpu_s_per_million": cpu * 1e6 / rows as f64, "rss_mib": peak_rss_mib(),
+        })
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [url, learners, batch, runs] = args.as_slice() else {
+        eprintln!("usage: clickhouse-sink URL LEARNERS BATCH RUNS");
+        std::process::exit(2);
+    };
+    let (learners, batch, runs): (usize, usize, usize) =
+        (learners.parse().expect("LEARNERS"), batch.parse().expect("BATCH"), runs.parse().expect("RUNS"));
+    let events = facts(learners);
+    let rows = rows_of(&events);
+    eprintln!("{} events, {rows} rows per run", events.len());
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let client = Client::default().with_url(url).with_validation(false);
+    for run in 1..=runs {
+        for system in ["aggregator sink", "bare clickhouse inserter"] {
+            let database =
+                format!("bench_sink_{stamp}_{run}_{}", if system.starts_with("bare") { "bare" } else { "sink" });
+            let config = ClickHouseConfig { url: url.clone(), database: database.clone(), ..Default::default() };
+            let store = ClickHouseStore::connect(&config).await.expect("schema");
+            let (cpu, started) = (cpu_seconds(), Instant::now());
+            for chunk in events.chunks(batch) {
+                if system.starts_with("bare") {
+                    bare(&client, &database, chunk).await;
+                } else {
+                    store.apply(Batch { events: chunk.to_vec(), ..Default::default() }).await.expect("apply");
+                }
+            }
+            report(system, run, rows, started.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+            client.query(&format!("DROP DATABASE IF EXISTS {database}")).execute().await.expect("drop");
+        }
+    }
+}
