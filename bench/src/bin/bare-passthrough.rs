@@ -107,7 +107,7 @@ async fn main() {
         moved += batch.len() as u64;
     }
     let seconds = first.map_or(0.0, |t| t.elapsed().as_secs_f64());
-    let (cpu_seconds, rss_mib) = own_usage();
+    let (cpu_seconds, rss_mib) = (skills_bench::cpu_seconds(), skills_bench::peak_rss_mib());
     println!(
         "{}",
         serde_json::json!({
@@ -115,21 +115,4 @@ async fn main() {
             "cpu_seconds": cpu_seconds, "rss_mib": rss_mib,
         })
     );
-}
-
-/// CPU seconds (user + system) and peak RSS in MiB of this process.
-fn own_usage() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which is in parentheses.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    let cpu = (ticks(11) + ticks(12)) / 100.0; // utime, stime (fields 14, 15)
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let rss_kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
-    (cpu, rss_kib / 1024.0)
 }

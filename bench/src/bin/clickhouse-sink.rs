@@ -12,6 +12,7 @@
 //! process during the writes, peak RSS. Databases are dropped afterwards.
 
 use clickhouse::Client;
+use skills_bench::{cpu_seconds, peak_rss_mib};
 use skills_domain::events::{ContentType, IngestPolicy, normalize};
 use skills_domain::facts::{EventFacts, facts_of};
 use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
@@ -72,24 +73,6 @@ async fn bare(client: &Client, db: &str, batch: &[EventFacts]) {
     insert(client, &format!("{db}.assessment_facts"), &assessments).await;
     insert(client, &format!("{db}.demand_facts"), &demands).await;
     insert(client, &format!("{db}.applied_events"), &applied).await;
-}
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 fn report(system: &str, run: usize, rows: u64, seconds: f64, cpu: f64) {

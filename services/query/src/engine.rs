@@ -23,8 +23,9 @@ pub struct PeriodCells {
     pub cells: Vec<CellIndicators>,
     pub status: StoreStatus,
     pub complete: bool,
-    /// (region, skill) of the cells withheld under the configured k.
-    withheld: HashSet<(String, String)>,
+    /// Skills of the cells withheld under the configured k, by region
+    /// (looked up by &str on every served cell, so no key is built).
+    withheld: HashMap<String, HashSet<String>>,
 }
 
 impl PeriodCells {
@@ -35,7 +36,11 @@ impl PeriodCells {
     /// Whether this cell's learner values are withheld from a caller whose
     /// k is `k` (0 for policy, else the configured k).
     pub fn withholds(&self, cell: &CellIndicators, k: u32) -> bool {
-        k > 0 && self.withheld.contains(&(cell.region.clone(), cell.skill.clone().unwrap_or_default()))
+        k > 0
+            && self
+                .withheld
+                .get(&cell.region)
+                .is_some_and(|skills| skills.contains(cell.skill.as_deref().unwrap_or_default()))
     }
 
     /// The cell as served to a caller whose k is `k`.
@@ -230,12 +235,12 @@ impl IndicatorEngine {
                     }
                 }
                 let mine = siblings.iter().position(|p| *p == period).expect("a period is its own sibling");
-                let withheld = withheld_cells(&grid, self.settings.suppression_k)
-                    .into_iter()
-                    .map(|i| &grid[i])
-                    .filter(|cell| cell.period == mine)
-                    .map(|cell| (cell.region.clone(), cell.skill.clone()))
-                    .collect();
+                let mut withheld: HashMap<String, HashSet<String>> = HashMap::new();
+                for cell in withheld_cells(&grid, self.settings.suppression_k).into_iter().map(|i| &grid[i]) {
+                    if cell.period == mine {
+                        withheld.entry(cell.region.clone()).or_default().insert(cell.skill.clone());
+                    }
+                }
                 Ok::<_, StoreError>(Entry::Cells(Arc::new(PeriodCells {
                     period,
                     cells: own,
