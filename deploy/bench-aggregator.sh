@@ -21,6 +21,6 @@ send_synthetic "$LEARNERS" "$PREFIX"
 ingest_all 127.0.0.1:9191
 echo "backlog: $PRODUCED normalized events and $LETTERS dead letters"
 aggregate_all 127.0.0.1:9192 "$DATABASE"
-curl -fsS "$SKILLS_CLICKHOUSE_URL" --data-binary "DROP DATABASE IF EXISTS $DATABASE" >/dev/null
+drop_database "$DATABASE"
 awk -v n="$((PRODUCED + LETTERS))" -v first="$FIRST" -v s="$START" -v e="$END" -v cpu="$CPU" -v rss="$RSS" -v b="$BATCHES" -v a="$APPLIED" 'BEGIN {
     t = e - s; printf "skills-aggregator: %d records (%d events counted) in %d batches, %.2f s = %.0f records/s (first sample at %d); CPU %.1f s (%.1f CPU-s per million); peak RSS %.0f MiB\n", n, a, b, t, (n - first) / t, first, cpu, cpu * 1e6 / n, rss }'

@@ -78,5 +78,5 @@ PY
 echo "ghz: $CALL $BODY, ClickHouse 18.16 at $SKILLS_CLICKHOUSE_URL ($LEARNERS learners, $APPLIED events)"
 load cached true "$CACHED_CALLS" "$CONCURRENCY"
 load uncached false "$UNCACHED_CALLS" "$UNCACHED_CONCURRENCY"
-curl -fsS "$SKILLS_CLICKHOUSE_URL" --data-binary "DROP DATABASE IF EXISTS $DATABASE" >/dev/null
+drop_database "$DATABASE"
 echo "ghz reports: $OUT" >&2

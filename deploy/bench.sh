@@ -17,9 +17,11 @@ COMMAND="deploy/bench.sh $*"
 eval "$(./deploy/infra.sh up 2>/dev/null)"
 if ((QUICK)); then
     BIN_DIR=./target/debug
-    cargo build --locked -p skills -p skills-ingest -p skills-bench >&2
+    cargo build --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
+    PROBE_RATE=50 PROBE_SECONDS=4 QUERY_SECONDS=3 QUERY_CONCURRENCY=50 UNCACHED_CALLS=10
 else
-    cargo build --release --locked -p skills -p skills-ingest -p skills-bench >&2
+    cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
+    PROBE_RATE=200 PROBE_SECONDS=20 QUERY_SECONDS=15 QUERY_CONCURRENCY=50 UNCACHED_CALLS=40
 fi
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 PREFIX="bench-$(date +%s)."
@@ -28,13 +30,18 @@ mkdir -p target/bench
 : >"$RESULTS"
 RAW_TOPICS=("${PREFIX}skills.enrolments.v1" "${PREFIX}skills.assessments.v1" "${PREFIX}skills.demand.v1")
 
-# scenario, system, run, value, cpu seconds, rss MiB, events
+# scenario, system, run, value, cpu seconds, rss MiB, events [, p99 ms]
 record() {
     python3 -c 'import json, sys
 s, system, run, value, cpu, rss, n = sys.argv[1:8]
-print(json.dumps({"scenario": s, "system": system, "run": int(run), "value": float(value),
-                  "cpu_s_per_million": float(cpu) * 1e6 / float(n), "rss_mib": float(rss)}))' "$@" >>"$RESULTS"
+row = {"scenario": s, "system": system, "run": int(run), "value": float(value),
+       "cpu_s_per_million": float(cpu) * 1e6 / float(n), "rss_mib": float(rss)}
+if len(sys.argv) > 8: row["p99_ms"] = float(sys.argv[8])
+print(json.dumps(row))' "$@" >>"$RESULTS"
 }
+
+# One field of a JSON object.
+field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 export_bench_topics "$PREFIX"
 send_synthetic "$LEARNERS" "$PREFIX"
@@ -46,12 +53,121 @@ for run in $(seq 1 "$RUNS"); do
     RATE=$(awk -v n="$TOTAL" -v first="$FIRST" -v s="$START" -v e="$END" 'BEGIN { print (n - first) / (e - s) }')
     record "1. ingest" skills-ingest "$run" "$RATE" "$CPU" "$RSS" "$TOTAL"
     BARE=$("$BIN_DIR"/bare-passthrough "$SKILLS_KAFKA_BROKERS" "${PREFIX}bare-$run" "${PREFIX}copy-$run" "$TOTAL" "${RAW_TOPICS[@]}")
-    python3 -c 'import json, sys
-b = json.loads(sys.argv[1]); print(b["per_second"], b["cpu_seconds"], b["rss_mib"])' "$BARE" | {
-        read -r rate cpu rss
-        record "1. ingest" "bare rdkafka loop" "$run" "$rate" "$cpu" "$rss" "$TOTAL"
-    }
+    record "1. ingest" "bare rdkafka loop" "$run" "$(field "$BARE" per_second)" "$(field "$BARE" cpu_seconds)" \
+        "$(field "$BARE" rss_mib)" "$TOTAL"
+    if ((run == 1)); then BACKLOG=$PRODUCED; fi
 done
+
+# Scenario 2 reads run 1's normalized topic: the aggregator as it is, the
+# Kafka engine from a JSON copy of it (ClickHouse 18.16 reads no protobuf).
+NORMALIZED="${PREFIX}normalized-1"
+"$BIN_DIR"/kafka-engine to-json "$SKILLS_KAFKA_BROKERS" "$NORMALIZED" "${PREFIX}normalized-json" "$BACKLOG" >&2
+CLICKHOUSE_PID=$(clickhouse_pid)
+for run in $(seq 1 "$RUNS"); do
+    echo "== scenario 2, run $run/$RUNS" >&2
+    OURS="bench_agg_${STAMP}_$run" ENGINE="bench_engine_${STAMP}_$run"
+    STARTED=$(date +%s.%N) SERVER_CPU=$(cpu_of "$CLICKHOUSE_PID")
+    SKILLS__AGGREGATOR__GROUP_ID="${PREFIX}aggregator-$run" SKILLS__AGGREGATOR__NORMALIZED_TOPIC="$NORMALIZED" \
+    SKILLS__AGGREGATOR__DEAD_LETTER_TOPIC="${PREFIX}dlq-1" start_aggregator 127.0.0.1:9192 "$OURS"
+    WAIT=$("$BIN_DIR"/kafka-engine wait "$SKILLS_CLICKHOUSE_URL" "$OURS" "$BACKLOG" "$STARTED" \
+        "$AGGREGATOR_PID:0" "$CLICKHOUSE_PID:$SERVER_CPU")
+    PROBE=$("$BIN_DIR"/kafka-engine probe "$SKILLS_CLICKHOUSE_URL" "$OURS" "$SKILLS_KAFKA_BROKERS" "$NORMALIZED" proto \
+        "$PROBE_RATE" "$PROBE_SECONDS")
+    process_usage "$AGGREGATOR_PID"
+    kill -TERM "$AGGREGATOR_PID"; wait "$AGGREGATOR_PID" || true
+    echo "skills-aggregator: $WAIT $PROBE" >&2
+    record "2. aggregation" skills-aggregator "$run" "$(field "$WAIT" per_second)" "$(field "$WAIT" cpu_seconds)" \
+        "$RSS" "$BACKLOG" "$(field "$PROBE" p99_ms)"
+
+    STARTED=$(date +%s.%N) SERVER_CPU=$(cpu_of "$CLICKHOUSE_PID")
+    "$BIN_DIR"/kafka-engine engine-up "$SKILLS_CLICKHOUSE_URL" "$ENGINE" "$SKILLS_KAFKA_BROKERS" \
+        "${PREFIX}normalized-json" "${PREFIX}engine-$run"
+    WAIT=$("$BIN_DIR"/kafka-engine wait "$SKILLS_CLICKHOUSE_URL" "$ENGINE" "$BACKLOG" "$STARTED" \
+        "$CLICKHOUSE_PID:$SERVER_CPU")
+    PROBE=$("$BIN_DIR"/kafka-engine probe "$SKILLS_CLICKHOUSE_URL" "$ENGINE" "$SKILLS_KAFKA_BROKERS" \
+        "${PREFIX}normalized-json" json "$PROBE_RATE" "$PROBE_SECONDS")
+    "$BIN_DIR"/kafka-engine engine-down "$SKILLS_CLICKHOUSE_URL" "$ENGINE"
+    echo "Kafka engine: $WAIT $PROBE" >&2
+    record "2. aggregation" "ClickHouse Kafka engine + MV" "$run" "$(field "$WAIT" per_second)" \
+        "$(field "$WAIT" cpu_seconds)" 0 "$BACKLOG" "$(field "$PROBE" p99_ms)"
+    # Same events, same rows: the comparison is only worth its ratio if so.
+    "$BIN_DIR"/kafka-engine compare "$SKILLS_CLICKHOUSE_URL" "$OURS" "$ENGINE" >&2
+    drop_database "$ENGINE"
+    # The last run's database is what scenario 4 queries.
+    if ((run < RUNS)); then drop_database "$OURS"; fi
+done
+
+# Scenario 4: skills-query on scenario 2's database, a cached indicator call
+# against tonic's hello-world Greeter, under the same ghz load (one
+# connection, QUERY_CONCURRENCY concurrent calls, QUERY_SECONDS each).
+TOOLS="$(./deploy/tools.sh ghz)"
+TOKEN="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+echo "policy $TOKEN" >"target/bench/tokens-$STAMP"
+METADATA="{\"authorization\":\"Bearer $TOKEN\"}"
+CALL=skills.v1.TalentGapService/GetRegionIndicators BODY='{"region":"84","period":"2025"}'
+QUERY_PID="" HELLO_PID=""
+trap 'for p in $QUERY_PID $HELLO_PID; do kill "$p" 2>/dev/null || true; done' EXIT
+
+# Starts skills-query (query.cache = $1) on port 50151 and waits until it answers.
+start_query() {
+    SKILLS__STORE__KIND=clickhouse SKILLS__STORE__CLICKHOUSE__URL="$SKILLS_CLICKHOUSE_URL" \
+    SKILLS__STORE__CLICKHOUSE__DATABASE="$OURS" SKILLS__QUERY__LISTEN=127.0.0.1:50151 \
+    SKILLS__QUERY__TOKENS_FILE="target/bench/tokens-$STAMP" SKILLS__QUERY__CACHE="$1" \
+    SKILLS__QUERY__MAX_CONCURRENT_REQUESTS=1024 RUST_LOG=warn "$BIN_DIR"/skills-query 2>>/tmp/skills-bench-query.log &
+    QUERY_PID=$!
+    for _ in $(seq 1 100); do
+        "$TOOLS/ghz" --insecure --call "$CALL" -d "$BODY" --metadata "$METADATA" -n 1 127.0.0.1:50151 \
+            2>/dev/null | grep -q "OK" && return 0
+        sleep 0.2
+    done
+    echo "skills-query did not answer" >&2; exit 1
+}
+
+# ghz with $@; records scenario 4 for system $SYSTEM, run $RUN, CPU of $PID.
+ghz_record() {
+    local before report="target/bench/ghz-$STAMP.json"
+    before=$(cpu_of "$PID")
+    "$TOOLS/ghz" --insecure --format json "$@" >"$report"
+    process_usage "$PID"
+    python3 - "$report" "$SYSTEM" "$RUN" "$(awk -v a="$CPU" -v b="$before" 'BEGIN {print a - b}')" "$RSS" >>"$RESULTS" <<'PY'
+import json, sys
+report, system, run, cpu, rss = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+codes = report.get("statusCodeDistribution") or {}
+# A timed run (-z) ends with the calls in flight cut off: at most one per
+# concurrent worker, reported Unavailable or Canceled. Anything else fails.
+cut_off = sum(n for code, n in codes.items() if code in ("Unavailable", "Canceled"))
+others = sum(n for code, n in codes.items() if code not in ("OK", "Unavailable", "Canceled"))
+if others or cut_off > report["options"]["concurrency"] or not codes.get("OK"):
+    sys.exit(f"{system}: ghz saw errors {codes}")
+p99 = next(p["latency"] / 1e6 for p in report["latencyDistribution"] if p["percentage"] == 99)
+print(json.dumps({"scenario": "4. query", "system": system, "run": run, "value": report["rps"],
+                  "cpu_s_per_million": cpu * 1e6 / report["count"], "rss_mib": rss, "p99_ms": p99}))
+PY
+}
+
+start_query true
+"$BIN_DIR"/hello-server 127.0.0.1:50152 &
+HELLO_PID=$!
+sleep 0.5
+for RUN in $(seq 1 "$RUNS"); do
+    echo "== scenario 4, run $RUN/$RUNS" >&2
+    SYSTEM="skills-query (cached)" PID=$QUERY_PID ghz_record --call "$CALL" -d "$BODY" --metadata "$METADATA" \
+        -c "$QUERY_CONCURRENCY" -z "${QUERY_SECONDS}s" 127.0.0.1:50151
+    SYSTEM="tonic hello-world" PID=$HELLO_PID ghz_record --proto bench/proto/helloworld.proto \
+        --call helloworld.Greeter.SayHello -d '{"name":"bench"}' --metadata "$METADATA" \
+        -c "$QUERY_CONCURRENCY" -z "${QUERY_SECONDS}s" 127.0.0.1:50152
+done
+kill -TERM "$QUERY_PID" "$HELLO_PID"; wait "$QUERY_PID" "$HELLO_PID" || true
+# Beside it, not against a baseline: every call reads ClickHouse, at most
+# as many at once as it has cores to run them.
+start_query false
+for RUN in $(seq 1 "$RUNS"); do
+    SYSTEM="skills-query (uncached)" PID=$QUERY_PID ghz_record --call "$CALL" -d "$BODY" --metadata "$METADATA" \
+        -c 2 -n "$UNCACHED_CALLS" 127.0.0.1:50151
+done
+kill -TERM "$QUERY_PID"; wait "$QUERY_PID" || true
+QUERY_PID=""
+drop_database "$OURS"
 
 echo "== scenario 3, $RUNS runs" >&2
 "$BIN_DIR"/clickhouse-sink "$SKILLS_CLICKHOUSE_URL" "$LEARNERS" 20000 "$RUNS" >>"$RESULTS"

@@ -205,6 +205,12 @@ write_clickhouse_config() {
     <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
     <max_session_timeout>3600</max_session_timeout>
     <default_session_timeout>60</default_session_timeout>
+    <!-- librdkafka settings of Kafka engine tables (used by the benchmark's
+         baseline, deploy/bench.sh scenario 2): a new consumer group reads a
+         topic from its start, as the services' consumers do. -->
+    <kafka>
+        <auto_offset_reset>smallest</auto_offset_reset>
+    </kafka>
 </yandex>
 EOF
     cat >"$CLICKHOUSE_RUN/users.xml" <<EOF

@@ -8,14 +8,21 @@ metric() {
     curl -fsS "http://$1/metrics" 2>/dev/null | sed -n "s/^$2 \([0-9]*\)\$/\1/p"
 }
 
-# Waits until counter $2 of endpoint $1 reaches $3; sets FIRST (the value at
-# the first non-zero sample), START and END (epoch seconds of the first
-# non-zero sample and of the one that reached the target).
+# The sum of the samples of endpoint $1 whose name (labels included)
+# matches the awk regex $2, or nothing when the endpoint does not answer.
+metric_sum() {
+    curl -fsS "http://$1/metrics" 2>/dev/null | awk -v re="$2" '$1 ~ re {n += $2} END {if (NR) print n + 0}'
+}
+
+# Waits until the samples of endpoint $1 matching $2 (see metric_sum) add
+# up to $3; sets FIRST (the sum at the first non-zero sample), START and END
+# (epoch seconds of the first non-zero sample and of the one that reached
+# the target).
 wait_for_counter() {
     local endpoint="$1" name="$2" target="$3" n now
     START=""
     while :; do
-        n=$(metric "$endpoint" "$name" || true)
+        n=$(metric_sum "$endpoint" "$name" || true)
         now=$(date +%s.%N)
         if [[ -n "$n" && "$n" -gt 0 && -z "$START" ]]; then START=$now; FIRST=$n; fi
         if [[ -n "$n" && "$n" -ge "$target" ]]; then END=$now; return 0; fi
@@ -27,6 +34,29 @@ wait_for_counter() {
 process_usage() {
     CPU=$(awk '{print ($14+$15)/100}' "/proc/$1/stat")
     RSS=$(awk '/VmHWM/ {print $2/1024}' "/proc/$1/status")
+}
+
+# The pid of the ClickHouse server deploy/infra.sh started.
+clickhouse_pid() {
+    cat "${SKILLS_RUN_DIR:-${SKILLS_CACHE_DIR:-$HOME/.cache/skills-monitor}/run}/clickhouse/clickhouse.pid"
+}
+
+drop_database() {
+    curl -fsS "$SKILLS_CLICKHOUSE_URL" --data-binary "DROP DATABASE IF EXISTS $1" >/dev/null
+}
+
+# CPU seconds of process $1 so far.
+cpu_of() {
+    awk '{print ($14+$15)/100}' "/proc/$1/stat"
+}
+
+# Starts one release skills-aggregator (metrics on $1) into ClickHouse
+# database $2 in the background; sets AGGREGATOR_PID.
+start_aggregator() {
+    SKILLS__STORE__KIND=clickhouse SKILLS__STORE__CLICKHOUSE__URL="$SKILLS_CLICKHOUSE_URL" \
+    SKILLS__STORE__CLICKHOUSE__DATABASE="$2" SKILLS__METRICS__AGGREGATOR_LISTEN="$1" RUST_LOG=warn \
+        "$BIN_DIR"/skills-aggregator 2>>/tmp/skills-bench-aggregator.log &
+    AGGREGATOR_PID=$!
 }
 
 # Points every service started afterwards at the bench's own topics and
@@ -50,15 +80,16 @@ send_synthetic() {
     TOTAL=$(sed -n 's/^sent \([0-9]*\) events.*/\1/p' <<<"$sent")
 }
 
-# Runs one release skills-ingest (metrics on $1) until it has consumed
-# TOTAL raw events, then stops it; sets PRODUCED and LETTERS, and START,
+# Runs one release skills-ingest (metrics on $1) until every one of the
+# TOTAL raw events is accounted for (produced, dropped as a duplicate or
+# dead-lettered), then stops it; sets PRODUCED and LETTERS, and START,
 # END, FIRST, CPU, RSS for its run.
 ingest_all() {
     local metrics="$1" pid
     SKILLS__METRICS__INGEST_LISTEN="$metrics" SKILLS_PSEUDONYM_KEY=$(printf "ab%.0s" $(seq 1 32)) RUST_LOG=warn \
         "$BIN_DIR"/skills-ingest 2>>/tmp/skills-bench-ingest.log &
     pid=$!
-    wait_for_counter "$metrics" skills_ingest_consumed_total "$TOTAL"
+    wait_for_counter "$metrics" '^skills_ingest_(produced|duplicates|dead_lettered)_total' "$TOTAL"
     process_usage $pid
     PRODUCED=$(metric "$metrics" skills_ingest_produced_total)
     LETTERS=$(curl -fsS "http://$metrics/metrics" | awk '/^skills_ingest_dead_lettered_total\{/ {n += $2} END {print n + 0}')
@@ -70,12 +101,10 @@ ingest_all() {
 # database $2 until it has stored PRODUCED + LETTERS records, then stops it;
 # sets START, END, FIRST, CPU, RSS, BATCHES, APPLIED for its run.
 aggregate_all() {
-    local metrics="$1" database="$2" pid
-    SKILLS__STORE__KIND=clickhouse SKILLS__STORE__CLICKHOUSE__URL="$SKILLS_CLICKHOUSE_URL" \
-    SKILLS__STORE__CLICKHOUSE__DATABASE="$database" SKILLS__METRICS__AGGREGATOR_LISTEN="$metrics" RUST_LOG=warn \
-        "$BIN_DIR"/skills-aggregator 2>>/tmp/skills-bench-aggregator.log &
-    pid=$!
-    wait_for_counter "$metrics" skills_aggregator_records_total "$((PRODUCED + LETTERS))"
+    local metrics="$1" pid
+    start_aggregator "$1" "$2"
+    pid=$AGGREGATOR_PID
+    wait_for_counter "$metrics" '^skills_aggregator_records_total$' "$((PRODUCED + LETTERS))"
     process_usage $pid
     BATCHES=$(metric "$metrics" skills_aggregator_batches_total)
     APPLIED=$(metric "$metrics" skills_aggregator_events_applied_total)
