@@ -19,9 +19,11 @@ if ((QUICK)); then
     BIN_DIR=./target/debug
     cargo build --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
     PROBE_RATE=50 PROBE_SECONDS=4 QUERY_SECONDS=3 QUERY_CONCURRENCY=50 UNCACHED_CALLS=10
+    FRESH_SECONDS=5 SCALE_LEARNERS="500 1000 2000"
 else
     cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
     PROBE_RATE=200 PROBE_SECONDS=20 QUERY_SECONDS=15 QUERY_CONCURRENCY=50 UNCACHED_CALLS=40
+    FRESH_SECONDS=30 SCALE_LEARNERS="10000 100000 1000000"
 fi
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 PREFIX="bench-$(date +%s)."
@@ -108,30 +110,38 @@ CALL=skills.v1.TalentGapService/GetRegionIndicators BODY='{"region":"84","period
 QUERY_PID="" HELLO_PID=""
 trap 'for p in $QUERY_PID $HELLO_PID; do kill "$p" 2>/dev/null || true; done' EXIT
 
-# Starts skills-query (query.cache = $1) on port 50151 and waits until it answers.
+# Starts skills-query (query.cache = $1) on database $2, listening on $3,
+# and waits until it answers; sets QUERY_PID.
 start_query() {
     SKILLS__STORE__KIND=clickhouse SKILLS__STORE__CLICKHOUSE__URL="$SKILLS_CLICKHOUSE_URL" \
-    SKILLS__STORE__CLICKHOUSE__DATABASE="$OURS" SKILLS__QUERY__LISTEN=127.0.0.1:50151 \
+    SKILLS__STORE__CLICKHOUSE__DATABASE="$2" SKILLS__QUERY__LISTEN="$3" \
     SKILLS__QUERY__TOKENS_FILE="target/bench/tokens-$STAMP" SKILLS__QUERY__CACHE="$1" \
     SKILLS__QUERY__MAX_CONCURRENT_REQUESTS=1024 RUST_LOG=warn "$BIN_DIR"/skills-query 2>>/tmp/skills-bench-query.log &
     QUERY_PID=$!
     for _ in $(seq 1 100); do
-        "$TOOLS/ghz" --insecure --call "$CALL" -d "$BODY" --metadata "$METADATA" -n 1 127.0.0.1:50151 \
-            2>/dev/null | grep -q "OK" && return 0
+        "$TOOLS/ghz" --insecure --call "$CALL" -d "$BODY" --metadata "$METADATA" -n 1 "$3" 2>/dev/null | grep -q "OK" \
+            && return 0
+        kill -0 "$QUERY_PID" 2>/dev/null || break
         sleep 0.2
     done
-    echo "skills-query did not answer" >&2; exit 1
+    echo "skills-query did not answer on $3; see /tmp/skills-bench-query.log" >&2; exit 1
 }
 
 # ghz with $@; records scenario 4 for system $SYSTEM, run $RUN, CPU of $PID.
 ghz_record() {
     local before report="target/bench/ghz-$STAMP.json"
     before=$(cpu_of "$PID")
-    "$TOOLS/ghz" --insecure --format json "$@" >"$report"
+    # ghz shares the 2 cores with the server: its own CPU is kept too.
+    load_cpu=$(python3 -c 'import resource, subprocess, sys
+with open(sys.argv[1], "w") as out: subprocess.run(sys.argv[2:], stdout=out, check=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN); print(usage.ru_utime + usage.ru_stime)' \
+        "$report" "$TOOLS/ghz" --insecure --format json "$@")
     process_usage "$PID"
-    python3 - "$report" "$SYSTEM" "$RUN" "$(awk -v a="$CPU" -v b="$before" 'BEGIN {print a - b}')" "$RSS" >>"$RESULTS" <<'PY'
+    python3 - "$report" "$SYSTEM" "$RUN" "$(awk -v a="$CPU" -v b="$before" 'BEGIN {print a - b}')" "$RSS" \
+        "$load_cpu" >>"$RESULTS" <<'PY'
 import json, sys
 report, system, run, cpu, rss = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+load_cpu = float(sys.argv[6])
 codes = report.get("statusCodeDistribution") or {}
 # A timed run (-z) ends with the calls in flight cut off: at most one per
 # concurrent worker, reported Unavailable or Canceled. Anything else fails.
@@ -141,11 +151,12 @@ if others or cut_off > report["options"]["concurrency"] or not codes.get("OK"):
     sys.exit(f"{system}: ghz saw errors {codes}")
 p99 = next(p["latency"] / 1e6 for p in report["latencyDistribution"] if p["percentage"] == 99)
 print(json.dumps({"scenario": "4. query", "system": system, "run": run, "value": report["rps"],
-                  "cpu_s_per_million": cpu * 1e6 / report["count"], "rss_mib": rss, "p99_ms": p99}))
+                  "cpu_s_per_million": cpu * 1e6 / report["count"], "rss_mib": rss, "p99_ms": p99,
+                  "load_tool_cpu_s_per_million": load_cpu * 1e6 / report["count"]}))
 PY
 }
 
-start_query true
+start_query true "$OURS" 127.0.0.1:50151
 "$BIN_DIR"/hello-server 127.0.0.1:50152 &
 HELLO_PID=$!
 sleep 0.5
@@ -160,7 +171,7 @@ done
 kill -TERM "$QUERY_PID" "$HELLO_PID"; wait "$QUERY_PID" "$HELLO_PID" || true
 # Beside it, not against a baseline: every call reads ClickHouse, at most
 # as many at once as it has cores to run them.
-start_query false
+start_query false "$OURS" 127.0.0.1:50151
 for RUN in $(seq 1 "$RUNS"); do
     SYSTEM="skills-query (uncached)" PID=$QUERY_PID ghz_record --call "$CALL" -d "$BODY" --metadata "$METADATA" \
         -c 2 -n "$UNCACHED_CALLS" 127.0.0.1:50151
@@ -168,6 +179,65 @@ done
 kill -TERM "$QUERY_PID"; wait "$QUERY_PID" || true
 QUERY_PID=""
 drop_database "$OURS"
+
+# Scenario 5: the three services together on fresh topics and database.
+# Capacity: the synthetic set sent at once, from ingest's first event to
+# the aggregator's last record. Freshness: then new learners sent at half
+# that rate while the probe times postings from send to served; peak
+# memory of each service over both.
+INGEST_PID="" AGGREGATOR_PID=""
+trap 'for p in $QUERY_PID $HELLO_PID $INGEST_PID $AGGREGATOR_PID; do kill "$p" 2>/dev/null || true; done' EXIT
+for RUN in $(seq 1 "$RUNS"); do
+    echo "== scenario 5, run $RUN/$RUNS" >&2
+    E2E="${PREFIX}e2e-$RUN." DB="bench_e2e_${STAMP}_$RUN"
+    export_bench_topics "$E2E"
+    start_ingest 127.0.0.1:9191
+    start_aggregator 127.0.0.1:9192 "$DB"
+    start_query true "$DB" 127.0.0.1:50153
+    send_synthetic "$LEARNERS" "$E2E"
+    wait_for_counter 127.0.0.1:9191 '^skills_ingest_(produced|duplicates|dead_lettered)_total' "$TOTAL"
+    PIPELINE_START=$START
+    TARGET=$(metric_sum 127.0.0.1:9191 '^skills_ingest_(produced|dead_lettered)_total')
+    wait_for_counter 127.0.0.1:9192 '^skills_aggregator_records_total$' "$TARGET"
+    CAPACITY=$(awk -v n="$TOTAL" -v s="$PIPELINE_START" -v e="$END" 'BEGIN { print n / (e - s) }')
+    RATE=$(awk -v c="$CAPACITY" 'BEGIN { printf "%d", c / 2 }')
+    "$BIN_DIR"/skills send --synthetic --first-learner "$LEARNERS" --learners "$LEARNERS" --rate "$RATE" \
+        --brokers "$SKILLS_KAFKA_BROKERS" --topic-prefix "$E2E" >/dev/null 2>&1 &
+    SENDER=$!
+    FRESH=$("$BIN_DIR"/freshness-probe "$SKILLS_KAFKA_BROKERS" "${E2E}skills.demand.v1" http://127.0.0.1:50153 \
+        "$TOKEN" "$FRESH_SECONDS")
+    kill "$SENDER" 2>/dev/null || true
+    wait "$SENDER" || true
+    echo "pipeline: $TOTAL raw events at $CAPACITY events/s; freshness at $RATE events/s: $FRESH" >&2
+    for service in ingest:$INGEST_PID aggregator:$AGGREGATOR_PID query:$QUERY_PID; do
+        process_usage "${service#*:}"
+        record "5. end to end" "skills-${service%%:*}" "$RUN" "$CAPACITY" "$CPU" "$RSS" "$TOTAL" \
+            "$(field "$FRESH" p99_ms)"
+    done
+    kill -TERM "$INGEST_PID" "$AGGREGATOR_PID" "$QUERY_PID"
+    wait "$INGEST_PID" "$AGGREGATOR_PID" "$QUERY_PID" || true
+    INGEST_PID="" AGGREGATOR_PID="" QUERY_PID=""
+    drop_database "$DB"
+done
+
+# Scenario 6: the aggregator alone on backlogs of normalized events from
+# the synthetic set at growing numbers of distinct learners.
+for learners in $SCALE_LEARNERS; do
+    echo "== scenario 6, $learners learners" >&2
+    TOPIC="${PREFIX}scale-$learners" DB="bench_scale_${STAMP}_$learners"
+    EVENTS=$("$BIN_DIR"/normalized-feed "$SKILLS_KAFKA_BROKERS" "$TOPIC" "$learners")
+    STARTED=$(date +%s.%N) SERVER_CPU=$(cpu_of "$CLICKHOUSE_PID")
+    SKILLS__AGGREGATOR__GROUP_ID="${PREFIX}scale-$learners" SKILLS__AGGREGATOR__NORMALIZED_TOPIC="$TOPIC" \
+    SKILLS__AGGREGATOR__DEAD_LETTER_TOPIC="${PREFIX}dlq-1" start_aggregator 127.0.0.1:9192 "$DB"
+    WAIT=$("$BIN_DIR"/kafka-engine wait "$SKILLS_CLICKHOUSE_URL" "$DB" "$EVENTS" "$STARTED" "$AGGREGATOR_PID:0")
+    process_usage "$AGGREGATOR_PID"
+    kill -TERM "$AGGREGATOR_PID"; wait "$AGGREGATOR_PID" || true
+    echo "skills-aggregator, $learners learners: $WAIT" >&2
+    # From the first stored batch: start-up does not grow with learners.
+    record "6. scale curve" "skills-aggregator, $learners learners" 1 "$(field "$WAIT" per_second_from_first_row)" \
+        "$(field "$WAIT" cpu_seconds)" "$RSS" "$EVENTS"
+    drop_database "$DB"
+done
 
 echo "== scenario 3, $RUNS runs" >&2
 "$BIN_DIR"/clickhouse-sink "$SKILLS_CLICKHOUSE_URL" "$LEARNERS" 20000 "$RUNS" >>"$RESULTS"

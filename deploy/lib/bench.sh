@@ -80,15 +80,22 @@ send_synthetic() {
     TOTAL=$(sed -n 's/^sent \([0-9]*\) events.*/\1/p' <<<"$sent")
 }
 
+# Starts one release skills-ingest (metrics on $1) in the background; sets
+# INGEST_PID.
+start_ingest() {
+    SKILLS__METRICS__INGEST_LISTEN="$1" SKILLS_PSEUDONYM_KEY=$(printf "ab%.0s" $(seq 1 32)) RUST_LOG=warn \
+        "$BIN_DIR"/skills-ingest 2>>/tmp/skills-bench-ingest.log &
+    INGEST_PID=$!
+}
+
 # Runs one release skills-ingest (metrics on $1) until every one of the
 # TOTAL raw events is accounted for (produced, dropped as a duplicate or
 # dead-lettered), then stops it; sets PRODUCED and LETTERS, and START,
 # END, FIRST, CPU, RSS for its run.
 ingest_all() {
     local metrics="$1" pid
-    SKILLS__METRICS__INGEST_LISTEN="$metrics" SKILLS_PSEUDONYM_KEY=$(printf "ab%.0s" $(seq 1 32)) RUST_LOG=warn \
-        "$BIN_DIR"/skills-ingest 2>>/tmp/skills-bench-ingest.log &
-    pid=$!
+    start_ingest "$metrics"
+    pid=$INGEST_PID
     wait_for_counter "$metrics" '^skills_ingest_(produced|duplicates|dead_lettered)_total' "$TOTAL"
     process_usage $pid
     PRODUCED=$(metric "$metrics" skills_ingest_produced_total)

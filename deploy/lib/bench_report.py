@@ -4,6 +4,7 @@ medians, spreads and ratios it prints and writes into BENCHMARKS.md."""
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -20,11 +21,11 @@ SCENARIOS = {
         "aggregator sink", "bare clickhouse inserter", "rows/s", 0.9, "rows/s, ours / baseline", None,
     ),
     "4. query": ("skills-query (cached)", "tonic hello-world", "requests/s", 0.7, "requests/s, ours / baseline", 1.5),
+    # No baseline: the figures themselves (and each service's CPU, memory).
+    "5. end to end": (None, None, "events/s", None, "", None),
+    "6. scale curve": (None, None, "events/s", None, "", None),
 }
-NOT_YET = [
-    "5. end to end: sustained events/s, freshness p99, peak memory per service",
-    "6. scale curve: aggregator throughput and memory at 10k, 100k, 1M learners",
-]
+NOT_YET = []
 
 
 def machine():
@@ -39,6 +40,11 @@ def machine():
     return f"{cores} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, {system}, Linux {platform.release()}"
 
 
+def natural(text):
+    """Sort key that orders "10000 learners" before "100000 learners"."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 def summary(values):
     median = statistics.median(values)
     return median, min(values), max(values)
@@ -48,12 +54,13 @@ def check(rows):
     """The quick run's assertions: every scenario measured both systems,
     with positive figures."""
     seen = {(r["scenario"], r["system"]) for r in rows if r["value"] > 0 and r["cpu_s_per_million"] > 0}
-    missing = [
-        f"{scenario} / {system}"
-        for scenario, (ours, baseline, *_rest) in SCENARIOS.items()
-        for system in (ours, baseline)
-        if (scenario, system) not in seen
-    ]
+    expected = {scenario: [s for s in (ours, baseline) if s] for scenario, (ours, baseline, *_rest) in SCENARIOS.items()}
+    expected["5. end to end"] = ["skills-ingest", "skills-aggregator", "skills-query"]
+    missing = [f"{scenario} / {system}" for scenario, systems in expected.items() for system in systems
+               if (scenario, system) not in seen]
+    scale = [system for (scenario, system) in seen if scenario == "6. scale curve"]
+    if len(scale) < 3:
+        missing.append(f"6. scale curve (3 sizes, {len(scale)} measured)")
     if missing:
         sys.exit(f"bench check failed: no positive measurement for {', '.join(missing)}")
     print("bench check: every scenario measured both systems")
@@ -73,8 +80,8 @@ def main(results_path, markdown_path, command, raw_path, *flags):
         medians = {}
         stats = {}
         # Systems measured beside the pair (no ratio), e.g. the uncached query.
-        beside = sorted({system for (s, system) in grouped if s == scenario} - {ours, baseline})
-        for system in (ours, baseline, *beside):
+        beside = sorted({system for (s, system) in grouped if s == scenario} - {ours, baseline}, key=natural)
+        for system in [s for s in (ours, baseline) if s] + beside:
             runs = grouped.get((scenario, system), [])
             if runs:
                 medians[system] = statistics.median(r["value"] for r in runs)
@@ -95,6 +102,15 @@ def main(results_path, markdown_path, command, raw_path, *flags):
         if ours in medians and medians.get(baseline, 0) > 0:
             ratio = medians[ours] / medians[baseline]
             verdicts.append(f"- {scenario}: {meaning} = {ratio:.2f} (target ≥ {target}): {'met' if ratio >= target else 'NOT met'}")
+            load = {s: [r["load_tool_cpu_s_per_million"] for r in stats[s] if "load_tool_cpu_s_per_million" in r]
+                    for s in (ours, baseline)}
+            if load[ours] and load[baseline]:
+                cpu = {s: statistics.median(r["cpu_s_per_million"] for r in stats[s]) for s in (ours, baseline)}
+                verdicts.append(
+                    f"  CPU per call (µs): server {cpu[ours]:.0f} ours vs {cpu[baseline]:.0f} baseline "
+                    f"(ratio {cpu[baseline] / cpu[ours]:.2f}); the load tool on the same cores "
+                    f"{statistics.median(load[ours]):.0f} vs {statistics.median(load[baseline]):.0f}"
+                )
             p99 = {s: [r["p99_ms"] for r in stats[s] if "p99_ms" in r] for s in (ours, baseline)}
             if p99[ours] and p99[baseline]:
                 p99_ratio = statistics.median(p99[ours]) / statistics.median(p99[baseline])
@@ -137,22 +153,34 @@ def main(results_path, markdown_path, command, raw_path, *flags):
             "sent at a fixed rate to each system's topic, time from send until the event is in ClickHouse (polled "
             "every 20 ms). Each run checks that both databases hold the same rows (count and checksum per table) "
             "before the figures count.\n"
-            "- 4. query: ghz (one connection, the same concurrency and duration for both) against `skills-query` "
-            "(release) on scenario 2's database, GetRegionIndicators {region 84, period 2025} with a policy token, "
-            "served from its per-period cache; the baseline is tonic's hello-world Greeter "
-            "(`bench/src/bin/hello-server.rs`, SayHello, same metadata sent). CPU is the server's over the ghz run. "
-            "The uncached call (query.cache = false: every call reads ClickHouse) is measured beside it, 2 at a "
-            "time, with no baseline.\n"
             "- 3. ClickHouse write path: `bench/src/bin/clickhouse-sink.rs` turns the same synthetic data set into "
             "facts once, then per run writes them in batches of 20,000 events into a fresh database per system: "
             "through the aggregator's sink (`ClickHouseStore::apply`: the idempotency lookup of known event ids, "
             "fact tables side by side, then applied events) and through a bare `clickhouse` crate inserter writing "
             "exactly the same rows (the store's own row types), one insert per table, no lookup. Rows per second "
             "over fact and applied-event rows; CPU is this process's during the writes (ClickHouse's own is not "
-            "counted).\n\n"
+            "counted).\n"
+            "- 4. query: ghz (one connection, the same concurrency and duration for both) against `skills-query` "
+            "(release) on scenario 2's database, GetRegionIndicators {region 84, period 2025} with a policy token, "
+            "served from its per-period cache; the baseline is tonic's hello-world Greeter "
+            "(`bench/src/bin/hello-server.rs`, SayHello, same metadata sent). CPU is the server's over the ghz run. "
+            "The uncached call (query.cache = false: every call reads ClickHouse) is measured beside it, 2 at a "
+            "time, with no baseline.\n"
+            "- 5. end to end: `skills-ingest`, `skills-aggregator` and `skills-query` (release) on fresh topics and "
+            "database, with the broker and ClickHouse, all on this machine. The events/s (the same on each "
+            "service's row) is the pipeline's capacity: the synthetic set sent at once, raw events over the time "
+            "from ingest's first event to the aggregator's last record. Then new learners are sent at half that "
+            "rate while `bench/src/bin/freshness-probe.rs` sends one job posting at a time and times it from send "
+            "to skills-query serving its region's openings one higher (query cache refresh included): the p99 "
+            "column. CPU per million raw events and peak RSS are each service's own.\n"
+            "- 6. scale curve: `skills-aggregator` alone on a backlog of normalized events (the synthetic set at "
+            "each number of distinct learners, normalized by the domain code as ingest does, "
+            "`bench/src/bin/normalized-feed.rs`), into a fresh database; events/s from its first stored batch to the full "
+            "applied-events count in ClickHouse; its peak RSS.\n\n"
         )
-        out.write("Not measured yet (issue 6 continues):\n\n")
-        out.write("\n".join(f"- {item}" for item in NOT_YET) + "\n\n")
+        if NOT_YET:
+            out.write("Not measured yet:\n\n")
+            out.write("\n".join(f"- {item}" for item in NOT_YET) + "\n\n")
         history = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_history.md")
         out.write(open(history).read())
 

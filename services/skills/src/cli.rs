@@ -163,6 +163,10 @@ pub struct SendArgs {
     /// Learners in the synthetic data set.
     #[arg(long, default_value_t = 1_000)]
     pub learners: usize,
+    /// Number of the first synthetic learner: a send from past the last
+    /// one adds new learners and events instead of repeating them.
+    #[arg(long, default_value_t = 0)]
+    pub first_learner: usize,
     /// Seed of the synthetic data set.
     #[arg(long, default_value_t = 2016)]
     pub seed: u64,

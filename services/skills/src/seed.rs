@@ -184,8 +184,15 @@ impl Builder {
 }
 
 pub fn synthetic(learners: usize, seed: u64) -> SeedSet {
+    synthetic_range(0..learners, seed)
+}
+
+/// The synthetic data set of learners numbered `learners` (their ids and
+/// event ids follow from the number): a later range adds new learners and
+/// new events, where the same range again only repeats events.
+pub fn synthetic_range(learners: std::ops::Range<usize>, seed: u64) -> SeedSet {
     let mut builder = Builder { rng: Rng::new(seed), messages: Vec::new(), valid_events: 0, duplicates: 0, invalid: 0 };
-    for learner in 0..learners {
+    for learner in learners {
         add_learner(&mut builder, learner);
         if learner % 1000 == 999 {
             add_partner_mistakes(&mut builder, learner);

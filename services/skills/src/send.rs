@@ -54,7 +54,9 @@ fn read_jsonl(path: &std::path::Path) -> Result<Vec<(&'static str, Message)>, Se
 pub async fn run(config: SkillsConfig, args: SendArgs) -> Result<(), SendError> {
     let messages = match (&args.file, args.synthetic) {
         (Some(path), _) => read_jsonl(path)?,
-        (None, true) => seed::synthetic(args.learners, args.seed).messages,
+        (None, true) => {
+            seed::synthetic_range(args.first_learner..args.first_learner + args.learners, args.seed).messages
+        }
         (None, false) => return Err(SendError::NothingToSend),
     };
     let mut kafka = config.bus.kafka.clone();

@@ -1,0 +1,68 @@
+//! Benchmark scenario 5's freshness probe: while the pipeline runs under
+//! load, sends one new job posting at a time (a raw partner demand event,
+//! JSON, through the demand topic) and waits until skills-query serves its
+//! region's openings one higher, then the next; prints the send → served
+//! percentiles.
+//!
+//!   freshness-probe BROKERS DEMAND_TOPIC QUERY_ENDPOINT TOKEN SECONDS
+//!
+//! Postings are for region 11 × skill 3.4 at the current time, so the
+//! period the probe reads is the current year.
+
+use skills::client::Client;
+use skills_bus::kafka::{KafkaBus, KafkaConfig};
+use skills_bus::{Bus, Message, headers};
+use std::time::{Duration, Instant};
+
+const REGION: &str = "11";
+const SKILL: &str = "3.4";
+
+async fn openings(client: &mut Client, period: &str) -> u64 {
+    let response = client.region(REGION, period).await.expect("GetRegionIndicators");
+    response.cells.iter().find(|cell| cell.skill == SKILL).map_or(0, |cell| cell.openings)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [brokers, topic, endpoint, token, seconds] = args.as_slice() else {
+        eprintln!("usage: freshness-probe BROKERS DEMAND_TOPIC QUERY_ENDPOINT TOKEN SECONDS");
+        std::process::exit(2);
+    };
+    let seconds: u64 = seconds.parse().expect("SECONDS");
+    let bus = KafkaBus::new(KafkaConfig { brokers: brokers.clone(), ..Default::default() }).expect("bus");
+    let producer = bus.producer();
+    let mut client = Client::connect(endpoint, Some(token.clone())).await.expect("connect");
+    let period = chrono::Utc::now().format("%Y").to_string();
+    let started = Instant::now();
+    let mut samples_ms: Vec<f64> = Vec::new();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        let before = openings(&mut client, &period).await;
+        let event = serde_json::json!({
+            "event_id": uuid::Uuid::new_v4().to_string(),
+            "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "partner_id": "bench-probe", "schema_version": 1,
+            "labour_demand": {"source": "board", "place": {"region": REGION}, "skill": SKILL, "openings": 1, "hard_to_fill": 0},
+        });
+        let message =
+            Message::new(event.to_string().into_bytes()).with_header(headers::CONTENT_TYPE, "application/json");
+        let sent_at = Instant::now();
+        producer.send(topic, vec![message]).await.expect("send");
+        loop {
+            let now = openings(&mut client, &period).await;
+            if now > before {
+                assert_eq!(now, before + 1, "one posting moved openings by {}", now - before);
+                break;
+            }
+            assert!(sent_at.elapsed() < Duration::from_secs(60), "a posting never showed in 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        samples_ms.push(sent_at.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples_ms.sort_by(f64::total_cmp);
+    let at = |q: f64| samples_ms[((samples_ms.len() as f64 * q).ceil() as usize).clamp(1, samples_ms.len()) - 1];
+    println!(
+        "{}",
+        serde_json::json!({ "samples": samples_ms.len(), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0) })
+    );
+}
