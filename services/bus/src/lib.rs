@@ -164,6 +164,12 @@ pub trait Consumer: Send {
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, BusError>;
     /// Marks everything before these positions as done for the group.
     async fn commit(&mut self, positions: &[(String, Position)]) -> Result<(), BusError>;
+    /// The same, without waiting for the group coordinator: for a loop
+    /// whose replays are harmless, which commits with `commit` when it
+    /// stops. A commit lost this way only means records come again.
+    async fn commit_in_background(&mut self, positions: &[(String, Position)]) -> Result<(), BusError> {
+        self.commit(positions).await
+    }
     /// Records of this member's partitions not yet committed, as last
     /// measured; cheap enough to call on every loop turn.
     async fn lag(&mut self) -> Result<i64, BusError>;

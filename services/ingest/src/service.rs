@@ -45,6 +45,10 @@ pub async fn run(
     let mut recent = DedupWindow::new(config.dedup_window);
     let wait = Duration::from_millis(config.batch_max_wait_ms);
     info!(topics = ?config.raw_topics, group = %config.group_id, "ingest started");
+    // One batch is published while the next is polled and processed; its
+    // commit waits for its acknowledgement, so offsets are committed only
+    // for what the broker has, in order.
+    let mut in_flight: Option<InFlight> = None;
     loop {
         // Cheap: the bus keeps the lag current off this loop.
         if let Ok(lag) = consumer.lag().await {
@@ -53,7 +57,12 @@ pub async fn run(
         let poll_started = Instant::now();
         let records = match next_batch(&mut *consumer, config.batch_max_events, wait, shutdown.wait()).await {
             None => break,
-            Some(Ok(records)) if records.is_empty() => continue,
+            Some(Ok(records)) if records.is_empty() => {
+                if let Some(batch) = in_flight.take() {
+                    batch.finish(&mut *consumer, &stats, Commit::Background).await?;
+                }
+                continue;
+            }
             Some(Ok(records)) => records,
             Some(Err(error)) => {
                 IngestStats::add(&stats.bus_errors, 1);
@@ -65,35 +74,101 @@ pub async fn run(
         let polled_in = poll_started.elapsed();
         let BatchOutput { normalized, dead_letters, rejection_reasons, produced_ids, duplicates } =
             pipeline.process(&records, &recent, Utc::now());
-        let processed_in = poll_started.elapsed() - polled_in;
-        let produced = publish(Outgoing { normalized, dead_letters }, &*producer, &config, &stats, &shutdown).await?;
-        let published_in = poll_started.elapsed() - polled_in - processed_in;
-        // A failed commit only means these records come again: downstream
-        // is idempotent, so it is logged, not fatal.
-        if let Err(error) = consumer.commit(&positions_after(&records)).await {
-            IngestStats::add(&stats.bus_errors, 1);
-            warn!(%error, "commit failed; the batch will be replayed");
+        // Remembered now, before the publish completes, so that the next
+        // batch (processed while this one is in flight) sees them: the
+        // publish retries until acknowledged or the process stops, and
+        // the window does not outlive the process.
+        for id in produced_ids {
+            recent.remember(id);
         }
         tracing::debug!(
             records = records.len(),
             poll_ms = polled_in.as_millis() as u64,
-            process_ms = processed_in.as_millis() as u64,
-            produce_ms = published_in.as_millis() as u64,
-            commit_ms = (poll_started.elapsed() - polled_in - processed_in - published_in).as_millis() as u64,
-            "batch done"
+            process_ms = (poll_started.elapsed() - polled_in).as_millis() as u64,
+            "batch processed"
         );
-        for reason in rejection_reasons {
-            stats.add_dead_letter(reason);
+        if let Some(batch) = in_flight.take() {
+            batch.finish(&mut *consumer, &stats, Commit::Background).await?;
         }
-        IngestStats::add(&stats.produced, produced as u64);
-        IngestStats::add(&stats.duplicates, duplicates);
-        IngestStats::add(&stats.batches, 1);
-        for id in produced_ids {
-            recent.remember(id);
-        }
+        let produced = normalized.len();
+        let publish = tokio::spawn(publish(
+            Outgoing { normalized, dead_letters },
+            producer.clone(),
+            config.clone(),
+            stats.clone(),
+            shutdown.clone(),
+        ));
+        in_flight = Some(InFlight {
+            publish,
+            positions: positions_after(&records),
+            records: records.len(),
+            produced,
+            duplicates,
+            rejection_reasons,
+            started: Instant::now(),
+        });
+    }
+    if let Some(batch) = in_flight.take() {
+        batch.finish(&mut *consumer, &stats, Commit::Wait).await?;
     }
     info!("ingest stopped");
     Ok(())
+}
+
+/// How a finished batch's offsets are committed: in the background while
+/// running (a lost commit only replays records, which downstream counts
+/// once), waited for at the stop.
+#[derive(Clone, Copy)]
+enum Commit {
+    Background,
+    Wait,
+}
+
+/// A batch being published, and what to do once the broker has it.
+struct InFlight {
+    publish: tokio::task::JoinHandle<Result<(), IngestError>>,
+    positions: Vec<(String, skills_bus::Position)>,
+    records: usize,
+    produced: usize,
+    duplicates: u64,
+    rejection_reasons: Vec<&'static str>,
+    started: Instant,
+}
+
+impl InFlight {
+    /// Waits for the acknowledgement, commits, counts.
+    async fn finish(
+        self,
+        consumer: &mut dyn skills_bus::Consumer,
+        stats: &IngestStats,
+        commit: Commit,
+    ) -> Result<(), IngestError> {
+        self.publish.await.map_err(|_| IngestError::Interrupted)??;
+        let published_in = self.started.elapsed();
+        // A failed commit only means these records come again: downstream
+        // is idempotent, so it is logged, not fatal.
+        let committed = match commit {
+            Commit::Background => consumer.commit_in_background(&self.positions).await,
+            Commit::Wait => consumer.commit(&self.positions).await,
+        };
+        if let Err(error) = committed {
+            IngestStats::add(&stats.bus_errors, 1);
+            warn!(%error, "commit failed; the batch will be replayed");
+        }
+        tracing::debug!(
+            records = self.records,
+            produce_ms = published_in.as_millis() as u64,
+            commit_ms = (self.started.elapsed() - published_in).as_millis() as u64,
+            "batch done"
+        );
+        for reason in self.rejection_reasons {
+            stats.add_dead_letter(reason);
+        }
+        IngestStats::add(&stats.produced, self.produced as u64);
+        IngestStats::add(&stats.duplicates, self.duplicates);
+        IngestStats::add(&stats.batches, 1);
+        Ok(())
+    }
 }
 
 /// The messages of a batch, by destination.
@@ -102,19 +177,20 @@ struct Outgoing {
     dead_letters: Vec<Message>,
 }
 
-/// Produces a batch's messages; returns how many normalized events went out.
+/// Produces a batch's messages, both topics at once.
 #[tracing::instrument(name = "ingest_batch", skip_all, fields(normalized = outgoing.normalized.len(), dead_letters = outgoing.dead_letters.len()))]
 async fn publish(
     outgoing: Outgoing,
-    producer: &dyn skills_bus::Producer,
-    config: &IngestConfig,
-    stats: &IngestStats,
-    shutdown: &Shutdown,
-) -> Result<usize, IngestError> {
-    let produced = outgoing.normalized.len();
-    send(producer, &config.normalized_topic, outgoing.normalized, stats, shutdown).await?;
-    send(producer, &config.dead_letter_topic, outgoing.dead_letters, stats, shutdown).await?;
-    Ok(produced)
+    producer: Arc<dyn skills_bus::Producer>,
+    config: IngestConfig,
+    stats: Arc<IngestStats>,
+    shutdown: Shutdown,
+) -> Result<(), IngestError> {
+    tokio::try_join!(
+        send(&*producer, &config.normalized_topic, outgoing.normalized, &stats, &shutdown),
+        send(&*producer, &config.dead_letter_topic, outgoing.dead_letters, &stats, &shutdown),
+    )?;
+    Ok(())
 }
 
 /// Sends until acknowledged; the batch is not committed otherwise.

@@ -30,6 +30,13 @@ impl ConsumerContext for GroupContext {
             Rebalance::Error(error) => tracing::warn!(group = %self.group, %error, "rebalance error"),
         }
     }
+
+    /// Results of background commits (synchronous ones return theirs).
+    fn commit_callback(&self, result: rdkafka::error::KafkaResult<()>, _: &TopicPartitionList) {
+        if let Err(error) = result {
+            tracing::warn!(group = %self.group, %error, "background commit failed; records after the last commit will come again");
+        }
+    }
 }
 
 pub(super) struct KafkaConsumer {
@@ -146,11 +153,7 @@ impl Consumer for KafkaConsumer {
     }
 
     async fn commit(&mut self, positions: &[(String, Position)]) -> Result<(), BusError> {
-        let mut list = TopicPartitionList::new();
-        for (topic, position) in positions {
-            list.add_partition_offset(topic, position.partition, Offset::Offset(position.next_offset))
-                .map_err(kafka_error)?;
-        }
+        let list = offsets(positions)?;
         let consumer = self.consumer.clone();
         tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync))
             .await
@@ -158,7 +161,22 @@ impl Consumer for KafkaConsumer {
             .map_err(kafka_error)
     }
 
+    async fn commit_in_background(&mut self, positions: &[(String, Position)]) -> Result<(), BusError> {
+        // librdkafka queues the commit and returns; a failure is logged by
+        // the consumer context's commit callback.
+        self.consumer.commit(&offsets(positions)?, CommitMode::Async).map_err(kafka_error)
+    }
+
     async fn lag(&mut self) -> Result<i64, BusError> {
         Ok(self.lag.load(Ordering::Relaxed))
     }
+}
+
+fn offsets(positions: &[(String, Position)]) -> Result<TopicPartitionList, BusError> {
+    let mut list = TopicPartitionList::new();
+    for (topic, position) in positions {
+        list.add_partition_offset(topic, position.partition, Offset::Offset(position.next_offset))
+            .map_err(kafka_error)?;
+    }
+    Ok(list)
 }
