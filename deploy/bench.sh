@@ -19,11 +19,11 @@ if ((QUICK)); then
     BIN_DIR=./target/debug
     cargo build --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
     PROBE_RATE=50 PROBE_SECONDS=4 QUERY_SECONDS=3 QUERY_CONCURRENCY=50 UNCACHED_CALLS=10
-    FRESH_SECONDS=5 SCALE_LEARNERS="500 1000 2000"
+    FRESH_SECONDS=5 FRESH_RATE=500 SCALE_LEARNERS="500 1000 2000"
 else
     cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
     PROBE_RATE=200 PROBE_SECONDS=20 QUERY_SECONDS=15 QUERY_CONCURRENCY=50 UNCACHED_CALLS=40
-    FRESH_SECONDS=30 SCALE_LEARNERS="10000 100000 1000000"
+    FRESH_SECONDS=30 FRESH_RATE=2000 SCALE_LEARNERS="10000 100000 1000000"
 fi
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 PREFIX="bench-$(date +%s)."
@@ -182,9 +182,10 @@ drop_database "$OURS"
 
 # Scenario 5: the three services together on fresh topics and database.
 # Capacity: the synthetic set sent at once, from ingest's first event to
-# the aggregator's last record. Freshness: then new learners sent at half
-# that rate while the probe times postings from send to served; peak
-# memory of each service over both.
+# the aggregator's last record. Freshness: then new learners sent at a
+# steady FRESH_RATE (the brief's bursts of thousands a second) while the
+# probes time postings from send to served; peak memory of each service
+# over both.
 INGEST_PID="" AGGREGATOR_PID=""
 trap 'for p in $QUERY_PID $HELLO_PID $INGEST_PID $AGGREGATOR_PID; do kill "$p" 2>/dev/null || true; done' EXIT
 for RUN in $(seq 1 "$RUNS"); do
@@ -200,15 +201,14 @@ for RUN in $(seq 1 "$RUNS"); do
     TARGET=$(metric_sum 127.0.0.1:9191 '^skills_ingest_(produced|dead_lettered)_total')
     wait_for_counter 127.0.0.1:9192 '^skills_aggregator_records_total$' "$TARGET"
     CAPACITY=$(awk -v n="$TOTAL" -v s="$PIPELINE_START" -v e="$END" 'BEGIN { print n / (e - s) }')
-    RATE=$(awk -v c="$CAPACITY" 'BEGIN { printf "%d", c / 2 }')
-    "$BIN_DIR"/skills send --synthetic --first-learner "$LEARNERS" --learners "$LEARNERS" --rate "$RATE" \
+    "$BIN_DIR"/skills send --synthetic --first-learner "$LEARNERS" --learners "$LEARNERS" --rate "$FRESH_RATE" \
         --brokers "$SKILLS_KAFKA_BROKERS" --topic-prefix "$E2E" >/dev/null 2>&1 &
     SENDER=$!
     FRESH=$("$BIN_DIR"/freshness-probe "$SKILLS_KAFKA_BROKERS" "${E2E}skills.demand.v1" http://127.0.0.1:50153 \
         "$TOKEN" "$FRESH_SECONDS")
     kill "$SENDER" 2>/dev/null || true
     wait "$SENDER" || true
-    echo "pipeline: $TOTAL raw events at $CAPACITY events/s; freshness at $RATE events/s: $FRESH" >&2
+    echo "pipeline: $TOTAL raw events at $CAPACITY events/s; freshness at $FRESH_RATE events/s: $FRESH" >&2
     for service in ingest:$INGEST_PID aggregator:$AGGREGATOR_PID query:$QUERY_PID; do
         process_usage "${service#*:}"
         record "5. end to end" "skills-${service%%:*}" "$RUN" "$CAPACITY" "$CPU" "$RSS" "$TOTAL" \

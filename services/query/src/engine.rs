@@ -160,7 +160,7 @@ impl IndicatorEngine {
 
     /// Reads the store status; drops caches and wakes watchers on change.
     pub async fn refresh(&self) -> Result<(), StoreError> {
-        let status = self.store.status().await?;
+        let status = self.store.quick_status().await?;
         let changed = {
             let mut cache = self.cache.lock().expect("cache lock");
             let changed = cache.version != status.version;

@@ -183,3 +183,33 @@ pub async fn check_reconciliation_lookups(
     assert!(store.dead_lettered_offsets(topic, partition + 1, 0..i64::MAX).await.unwrap().is_empty());
     assert!(store.dead_lettered_offsets("other", partition, 0..i64::MAX).await.unwrap().is_empty());
 }
+
+/// `events` as they might arrive: each once plus the repeats named in
+/// `extra` (indexes into `events`), in an order shuffled by `seed`, cut
+/// into batches of the sizes in `cuts` (cycled). Tests check that any
+/// such arrival gives the counters of one clean pass.
+pub fn arrival(events: &[EventFacts], extra: &[usize], seed: u64, cuts: &[usize]) -> Vec<Vec<EventFacts>> {
+    let mut order: Vec<usize> = (0..events.len()).chain(extra.iter().map(|i| i % events.len())).collect();
+    // Fisher–Yates with a small xorshift generator: reproducible from the seed.
+    let mut state = seed | 1;
+    for i in (1..order.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    let mut batches = Vec::new();
+    let mut rest = order.as_slice();
+    for &cut in cuts.iter().filter(|&&cut| cut > 0).cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (batch, tail) = rest.split_at(cut.min(rest.len()));
+        batches.push(batch.iter().map(|&i| events[i].clone()).collect());
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        batches.push(rest.iter().map(|&i| events[i].clone()).collect());
+    }
+    batches
+}

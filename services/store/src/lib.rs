@@ -95,6 +95,13 @@ pub trait MetricsStore: Send + Sync {
     async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError>;
     async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError>;
     async fn status(&self) -> Result<StoreStatus, StoreError>;
+    /// The status for change detection, polled every half second by the
+    /// query service: the same version and as-of time, with `events`
+    /// allowed to count a repeat not yet merged away (exact in `status`).
+    /// A store whose exact count is cheap keeps this default.
+    async fn quick_status(&self) -> Result<StoreStatus, StoreError> {
+        self.status().await
+    }
     async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError>;
     /// Dead letters per reason code.
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError>;

@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use chrono::DateTime;
 use clickhouse::Client;
 use rows::{AppliedEventRow, AssessmentRow, CheckpointRow, DeadLetterRow, DemandRow, EnrolmentRow};
+use skills_domain::facts::EventFacts;
 use skills_domain::indicators::CellCounters;
 use std::collections::HashSet;
 
@@ -84,17 +85,39 @@ impl ClickHouseStore {
         insert.end().await.map_err(store_error)
     }
 
-    /// Which of these event ids are already stored.
-    async fn known_events(&self, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+    /// Which of these events are already stored: one query per batch,
+    /// limited to the batch's span of event times. The id lookup cannot use
+    /// the index (ids are random, so a batch's ids touch every granule);
+    /// the event-time bound prunes month partitions and parts instead, so
+    /// live traffic, which is recent, reads recent months rather than all
+    /// history. A repeat has the same event time, so none is missed.
+    async fn known_events(&self, events: &[EventFacts]) -> Result<HashSet<String>, StoreError> {
+        let first = events.iter().map(|e| e.occurred_at).min();
+        let last = events.iter().map(|e| e.occurred_at).max();
+        let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        self.known_ids(&ids, first.zip(last)).await
+    }
+
+    /// Which of these ids are in applied_events, optionally only among
+    /// events of a span of event times (Unix seconds, inclusive).
+    async fn known_ids(&self, ids: &[&str], span: Option<(i64, i64)>) -> Result<HashSet<String>, StoreError> {
+        let bound = span.map_or(String::new(), |(first, last)| {
+            format!(
+                "occurred_at >= toDateTime({}, 'UTC') AND occurred_at <= toDateTime({}, 'UTC') AND ",
+                rows::seconds(first),
+                rows::seconds(last)
+            )
+        });
         let mut known = HashSet::new();
-        for chunk in ids.chunks(5_000) {
+        for chunk in ids.chunks(LOOKUP_IDS) {
             let found: Vec<String> = self
                 .client
                 .query(&format!(
-                    "SELECT DISTINCT event_id FROM {}.applied_events WHERE event_id IN {}",
+                    "SELECT DISTINCT event_id FROM {}.applied_events WHERE {bound}event_id IN {}",
                     self.database,
                     string_tuple(chunk)
                 ))
+                .with_setting("max_query_size", LOOKUP_QUERY_BYTES.to_string())
                 .fetch_all()
                 .await
                 .map_err(store_error)?;
@@ -104,12 +127,19 @@ impl ClickHouseStore {
     }
 }
 
+/// Ids per lookup query: a whole batch (each query reads the id column
+/// of the months it touches, so fewer, larger lookups read less).
+const LOOKUP_IDS: usize = 100_000;
+/// Room for them in one query (the server's default is 256 KiB, about
+/// 6,500 ids).
+const LOOKUP_QUERY_BYTES: usize = 16 << 20;
+
 #[async_trait]
 impl MetricsStore for ClickHouseStore {
     async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError> {
-        let ids: Vec<&str> = batch.events.iter().map(|e| e.event_id.as_str()).collect();
         let letters: Vec<DeadLetterRow> = batch.dead_letters.iter().map(DeadLetterRow::from).collect();
-        let (known, known_letters) = tokio::try_join!(self.known_events(&ids), self.known_dead_letters(&letters))?;
+        let (known, known_letters) =
+            tokio::try_join!(self.known_events(&batch.events), self.known_dead_letters(&letters))?;
         let mut outcome = ApplyOutcome::default();
         let mut seen = HashSet::new();
         for event in &batch.events {
@@ -171,6 +201,28 @@ impl MetricsStore for ClickHouseStore {
         })
     }
 
+    /// Row counts come from part metadata and the newest ingestion time is
+    /// one column: no distinct count over every event id, which grew with
+    /// the data and, polled twice a second, loaded ClickHouse.
+    async fn quick_status(&self) -> Result<StoreStatus, StoreError> {
+        let db = &self.database;
+        let (rows, as_of, letter_rows): (u64, u32, u64) = self
+            .client
+            .query(&format!(
+                "SELECT count(), toUInt32(max(ingested_at)), (SELECT count() FROM {db}.dead_letters) \
+                 FROM {db}.applied_events"
+            ))
+            .fetch_one()
+            .await
+            .map_err(store_error)?;
+        Ok(StoreStatus {
+            events: rows,
+            dead_letters: letter_rows,
+            as_of: (rows > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
+            version: rows + letter_rows,
+        })
+    }
+
     async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError> {
         let rows: Vec<(String, i32, i64)> = self
             .client
@@ -196,7 +248,7 @@ impl MetricsStore for ClickHouseStore {
 
     async fn counted_events(&self, ids: &[String]) -> Result<HashSet<String>, StoreError> {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        self.known_events(&ids).await
+        self.known_ids(&ids, None).await
     }
 
     async fn dead_lettered_offsets(

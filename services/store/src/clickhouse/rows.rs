@@ -6,7 +6,7 @@ use serde::Serialize;
 use skills_domain::facts::{AssessmentFact, DemandFact, EnrolmentFact, EventFacts};
 
 /// Seconds for a DateTime column; out-of-range instants clamp.
-fn seconds(unix: i64) -> u32 {
+pub(crate) fn seconds(unix: i64) -> u32 {
     unix.clamp(0, i64::from(u32::MAX)) as u32
 }
 
