@@ -44,8 +44,25 @@ pub(crate) fn store_error(error: clickhouse::error::Error) -> StoreError {
     use clickhouse::error::Error;
     match error {
         Error::Network(_) | Error::TimedOut => StoreError::Unavailable(error.to_string()),
+        other if server_trouble(&other.to_string()) => StoreError::Unavailable(other.to_string()),
         other => StoreError::Query(other.to_string()),
     }
+}
+
+/// Errors of the server itself, not of what was sent: a full disk, too
+/// many parts, memory. Writes wait for these to pass; they must never be
+/// mistaken for a batch the store refuses, whose events would then be
+/// dead-lettered (seen in a benchmark that filled the disk: errno 28).
+fn server_trouble(message: &str) -> bool {
+    const SIGNS: [&str; 6] = [
+        "No space left on device",
+        "NOT_ENOUGH_SPACE",
+        "Code: 243,", // NOT_ENOUGH_SPACE
+        "Code: 252,", // TOO_MANY_PARTS
+        "Code: 241,", // MEMORY_LIMIT_EXCEEDED
+        "Code: 202,", // TOO_MANY_SIMULTANEOUS_QUERIES
+    ];
+    SIGNS.iter().any(|sign| message.contains(sign))
 }
 
 impl ClickHouseStore {
@@ -124,6 +141,18 @@ impl ClickHouseStore {
             known.extend(found);
         }
         Ok(known)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_trouble_is_told_apart_from_a_refused_batch() {
+        let full = "bad response: Code: 75, e.displayText() = DB::ErrnoException: Cannot write to file \
+                    /data/tmp_insert_202504_1_1_0/learner.bin, errno: 28, strerror: No space left on device";
+        assert!(super::server_trouble(full));
+        assert!(super::server_trouble("bad response: Code: 252, e.displayText() = DB::Exception: Too many parts"));
+        assert!(!super::server_trouble("bad response: Code: 27, e.displayText() = DB::Exception: Cannot parse input"));
     }
 }
 
