@@ -144,18 +144,6 @@ impl ClickHouseStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn server_trouble_is_told_apart_from_a_refused_batch() {
-        let full = "bad response: Code: 75, e.displayText() = DB::ErrnoException: Cannot write to file \
-                    /data/tmp_insert_202504_1_1_0/learner.bin, errno: 28, strerror: No space left on device";
-        assert!(super::server_trouble(full));
-        assert!(super::server_trouble("bad response: Code: 252, e.displayText() = DB::Exception: Too many parts"));
-        assert!(!super::server_trouble("bad response: Code: 27, e.displayText() = DB::Exception: Cannot parse input"));
-    }
-}
-
 /// Ids per lookup query: a whole batch (each query reads the id column
 /// of the months it touches, so fewer, larger lookups read less).
 const LOOKUP_IDS: usize = 100_000;
@@ -332,5 +320,17 @@ impl ClickHouseStore {
             .await
             .map_err(store_error)?;
         Ok(found.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_trouble_is_told_apart_from_a_refused_batch() {
+        let full = "bad response: Code: 75, e.displayText() = DB::ErrnoException: Cannot write to file \
+                    /data/tmp_insert_202504_1_1_0/learner.bin, errno: 28, strerror: No space left on device";
+        assert!(super::server_trouble(full));
+        assert!(super::server_trouble("bad response: Code: 252, e.displayText() = DB::Exception: Too many parts"));
+        assert!(!super::server_trouble("bad response: Code: 27, e.displayText() = DB::Exception: Cannot parse input"));
     }
 }
