@@ -29,3 +29,11 @@ pub fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
         / 1024.0
 }
+
+/// p50, p99 and max of latencies in ms, as the JSON the bench scripts
+/// read (nearest-rank percentiles).
+pub fn latency_summary(mut samples_ms: Vec<f64>) -> serde_json::Value {
+    samples_ms.sort_by(f64::total_cmp);
+    let at = |q: f64| samples_ms[((samples_ms.len() as f64 * q).ceil() as usize).clamp(1, samples_ms.len()) - 1];
+    serde_json::json!({ "samples": samples_ms.len(), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0) })
+}

@@ -32,7 +32,7 @@ wait_for_counter() {
 
 # CPU seconds and peak RSS (MiB) of a running process: sets CPU and RSS.
 process_usage() {
-    CPU=$(awk '{print ($14+$15)/100}' "/proc/$1/stat")
+    CPU=$(cpu_of "$1")
     RSS=$(awk '/VmHWM/ {print $2/1024}' "/proc/$1/status")
 }
 

@@ -79,10 +79,5 @@ async fn main() {
     while let Some(samples) = probes.join_next().await {
         samples_ms.extend(samples.expect("probe"));
     }
-    samples_ms.sort_by(f64::total_cmp);
-    let at = |q: f64| samples_ms[((samples_ms.len() as f64 * q).ceil() as usize).clamp(1, samples_ms.len()) - 1];
-    println!(
-        "{}",
-        serde_json::json!({ "samples": samples_ms.len(), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0) })
-    );
+    println!("{}", skills_bench::latency_summary(samples_ms));
 }

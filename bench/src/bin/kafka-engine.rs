@@ -336,9 +336,7 @@ async fn probe(url: &str, db: &str, brokers: &str, topic: &str, format: &str, ra
             sent.len()
         );
     }
-    latencies_ms.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies_ms[((latencies_ms.len() as f64 * q).ceil() as usize).clamp(1, latencies_ms.len()) - 1];
-    println!("{}", serde_json::json!({ "probes": total, "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0) }));
+    println!("{}", skills_bench::latency_summary(latencies_ms));
 }
 
 /// Row count and an order-free checksum of every fact table and the
