@@ -8,7 +8,8 @@
 # 2. installs and starts a real Kafka broker and a real ClickHouse server on
 #    127.0.0.1 (deploy/infra.sh up; a second run reuses them);
 # 3. runs every test of the workspace, including those that need Kafka and
-#    ClickHouse (marked #[ignore] so a bare `cargo test` passes without them).
+#    ClickHouse (marked #[ignore] so a bare `cargo test` passes without them);
+# 4. runs the short fault suite (RELIABILITY.md) and the quick benchmarks.
 #
 # The servers keep running afterwards for quick re-runs; stop them with
 # `deploy/infra.sh down`. Set SKILLS_TEST_STOP_INFRA=1 to stop them at the end.
@@ -67,6 +68,12 @@ cargo build --workspace --bins --locked
 log "running the workspace tests (Kafka at $SKILLS_KAFKA_BROKERS, ClickHouse at $SKILLS_CLICKHOUSE_URL)"
 cargo test --workspace --all-targets --locked -- --include-ignored
 cargo test --workspace --doc --locked
+
+# The fault suite, shortened: every scenario of RELIABILITY.md on a
+# private broker and server, at a smaller load (deploy/faults.sh is the
+# full one).
+log "short fault suite (deploy/faults.sh --quick)"
+./deploy/faults.sh --quick
 
 # The benchmarks, shortened, so the bench command cannot rot.
 log "quick benchmark check (deploy/bench.sh --quick)"

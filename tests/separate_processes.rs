@@ -18,70 +18,21 @@
 mod common;
 
 use common::cell;
+use common::processes::{
+    Moments, PrivateInfra, ServiceConfig, binary, clean_run, connect_client, free_port, metric, scrape, windows,
+};
 use skills::client::Client;
-use skills_bus::headers;
 use skills_bus::kafka::{KafkaBus, KafkaConfig};
-use skills_bus::{Bus, Message, topics};
-use skills_domain::events::{ContentType, IngestPolicy, normalize};
-use skills_domain::facts::facts_of;
-use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
-use skills_store::fixtures::{quarter_2025, year_2025};
-use skills_store::{Batch, ClickHouseConfig, ClickHouseStore, CounterWindow, EmbeddedStore, MetricsStore};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use skills_bus::{Bus, topics};
+use skills_store::fixtures::year_2025;
+use skills_store::{ClickHouseConfig, ClickHouseStore, CounterWindow, MetricsStore};
+use std::path::PathBuf;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 const LEARNERS: usize = 2_000;
 const SEED: u64 = 77;
 const POLICY_TOKEN: &str = "separate-processes-policy-token";
-
-/// A built binary of the workspace, next to this test's own directory.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test path");
-    let path = exe.parent().and_then(Path::parent).expect("target dir").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built; run `cargo build --workspace --bins` (deploy/test.sh does)",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A ClickHouse server of this test only, through deploy/infra.sh.
-struct PrivateClickHouse {
-    run_dir: PathBuf,
-    http_port: u16,
-    tcp_port: u16,
-}
-
-impl PrivateClickHouse {
-    fn infra(&self, action: &str) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/infra.sh");
-        let status = Command::new(script)
-            .args([action, "clickhouse"])
-            .env("SKILLS_RUN_DIR", &self.run_dir)
-            .env("SKILLS_CLICKHOUSE_HTTP_PORT", self.http_port.to_string())
-            .env("SKILLS_CLICKHOUSE_TCP_PORT", self.tcp_port.to_string())
-            .stdout(Stdio::null())
-            .status()
-            .expect("deploy/infra.sh runs");
-        assert!(status.success(), "infra.sh {action} clickhouse failed");
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.http_port)
-    }
-}
-
-impl Drop for PrivateClickHouse {
-    fn drop(&mut self) {
-        self.infra("down");
-    }
-}
 
 /// The services, their shared configuration file and their logs.
 struct Services {
@@ -150,112 +101,6 @@ impl Drop for Services {
     }
 }
 
-fn write_config(dir: &Path, prefix: &str, clickhouse: &str, query_port: u16, metrics: [u16; 2]) -> PathBuf {
-    let brokers = std::env::var("SKILLS_KAFKA_BROKERS").expect("SKILLS_KAFKA_BROKERS: ./deploy/infra.sh up");
-    std::fs::write(dir.join("tokens"), format!("policy {POLICY_TOKEN}\n")).unwrap();
-    let config = format!(
-        r#"data_dir = "{dir}"
-
-[bus]
-kind = "kafka"
-
-[bus.kafka]
-brokers = "{brokers}"
-partitions = 3
-# Static membership: a restarted process gets its partitions back at once.
-instance_id = "{prefix}replica-1"
-
-[ingest]
-group_id = "{prefix}ingest"
-raw_topics = ["{prefix}{enrolments}", "{prefix}{assessments}", "{prefix}{demand}"]
-normalized_topic = "{prefix}{normalized}"
-dead_letter_topic = "{prefix}{dlq}"
-
-[aggregator]
-group_id = "{prefix}aggregator"
-normalized_topic = "{prefix}{normalized}"
-dead_letter_topic = "{prefix}{dlq}"
-
-[query]
-listen = "127.0.0.1:{query_port}"
-tokens_file = "{dir}/tokens"
-
-[store]
-kind = "clickhouse"
-
-[store.clickhouse]
-url = "{clickhouse}"
-database = "{database}"
-
-[metrics]
-ingest_listen = "127.0.0.1:{ingest_metrics}"
-aggregator_listen = "127.0.0.1:{aggregator_metrics}"
-
-[pseudonymisation]
-key_file = "{dir}/pseudonym.key"
-generate_if_missing = true
-"#,
-        dir = dir.display(),
-        enrolments = topics::ENROLMENTS,
-        assessments = topics::ASSESSMENTS,
-        demand = topics::DEMAND,
-        normalized = topics::NORMALIZED,
-        dlq = topics::DEAD_LETTERS,
-        database = prefix.trim_end_matches('.'),
-        ingest_metrics = metrics[0],
-        aggregator_metrics = metrics[1],
-    );
-    let path = dir.join("skills.toml");
-    std::fs::write(&path, config).unwrap();
-    path
-}
-
-/// One clean run of the same events: the domain's own normalization and
-/// facts, straight into the embedded store.
-async fn clean_run(messages: &[(&'static str, Message)]) -> (EmbeddedStore, u64) {
-    let store = EmbeddedStore::in_memory().unwrap();
-    let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![5; 32]).unwrap(), 1);
-    let now = chrono::Utc::now();
-    let mut events = Vec::new();
-    let mut rejected = 0;
-    for (_, message) in messages {
-        let content_type = message
-            .header(headers::CONTENT_TYPE)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(ContentType::from_header);
-        match normalize(&message.payload, content_type, &IngestPolicy::default(), &pseudonymiser, now) {
-            Ok(event) => events.push(facts_of(&event).unwrap()),
-            Err(_) => rejected += 1,
-        }
-    }
-    store.apply(Batch { events, ..Default::default() }).await.unwrap();
-    (store, rejected)
-}
-
-fn windows() -> Vec<CounterWindow> {
-    let year_2024 = CounterWindow {
-        start: "2024-01-01T00:00:00Z".parse().unwrap(),
-        end: "2025-01-01T00:00:00Z".parse().unwrap(),
-        horizon_end: "2025-07-01T00:00:00Z".parse().unwrap(),
-        ..year_2025(true)
-    };
-    let mut windows = vec![year_2025(true), year_2025(false), year_2024];
-    windows.extend([1, 4, 7, 10].map(|month| quarter_2025(month, true)));
-    windows
-}
-
-/// A tiny xorshift, seeded from the clock and printed, for kill moments.
-struct Moments(u64);
-
-impl Moments {
-    fn next_ms(&mut self, low: u64, high: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        low + self.0 % (high - low)
-    }
-}
-
 async fn wait_until_counted(store: &ClickHouseStore, events: u64, letters: u64, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
@@ -270,30 +115,8 @@ async fn wait_until_counted(store: &ClickHouseStore, events: u64, letters: u64, 
     }
 }
 
-async fn scrape(address: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("{name} not in {text}"))
-}
-
 async fn policy_client(endpoint: &str) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match Client::connect(endpoint, Some(POLICY_TOKEN.into())).await {
-            Ok(client) => return client,
-            Err(error) => assert!(Instant::now() < deadline, "skills-query does not answer: {error}"),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    connect_client(endpoint, POLICY_TOKEN, Duration::from_secs(60)).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,14 +125,24 @@ async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_e
     let dir = std::env::temp_dir().join(format!("skills-processes-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let clickhouse =
-        PrivateClickHouse { run_dir: dir.join("clickhouse-run"), http_port: free_port(), tcp_port: free_port() };
-    clickhouse.infra("up");
+    let clickhouse = PrivateInfra::new(dir.join("clickhouse-run"));
+    clickhouse.infra("up", "clickhouse");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let prefix = format!("proc{}x{}.", std::process::id(), nanos % 1_000_000_007);
     let query_port = free_port();
     let metrics = [free_port(), free_port()];
-    let config = write_config(&dir, &prefix, &clickhouse.url(), query_port, metrics);
+    let brokers = std::env::var("SKILLS_KAFKA_BROKERS").expect("SKILLS_KAFKA_BROKERS: ./deploy/infra.sh up");
+    let config = ServiceConfig {
+        dir: &dir,
+        prefix: &prefix,
+        brokers: &brokers,
+        clickhouse_url: &clickhouse.clickhouse_url(),
+        query_port,
+        ingest_metrics: metrics[0],
+        aggregator_metrics: metrics[1],
+        policy_token: POLICY_TOKEN,
+    }
+    .write();
 
     let mut services = Services {
         dir: dir.clone(),
@@ -356,7 +189,7 @@ async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_e
     // ClickHouse stopped for 10 s: the running aggregator holds its batch
     // and retries; one restarted meanwhile waits for the store at start-up.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    clickhouse.infra("down");
+    clickhouse.infra("down", "clickhouse");
     let outage = Instant::now();
     loop {
         let during = scrape(&services.aggregator_metrics).await;
@@ -373,7 +206,7 @@ async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_e
     services.kill_aggregator();
     services.restart_aggregator();
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(outage.elapsed())).await;
-    clickhouse.infra("up");
+    clickhouse.infra("up", "clickhouse");
 
     let deadline = Instant::now() + Duration::from_secs(120);
     let sent = loop {
@@ -386,7 +219,7 @@ async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_e
     assert!(sent.success(), "skills send failed; see {}/send.log", dir.display());
 
     let store = ClickHouseStore::connect(&ClickHouseConfig {
-        url: clickhouse.url(),
+        url: clickhouse.clickhouse_url(),
         database: prefix.trim_end_matches('.').to_string(),
         ..Default::default()
     })

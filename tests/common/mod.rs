@@ -2,6 +2,8 @@
 //! embedded_stack.rs for what it holds and the expected values.
 #![allow(dead_code)]
 
+pub mod processes;
+
 use serde_json::json;
 use skills_bus::{Message, headers, topics};
 use skills_proto::v1 as pb;

@@ -100,6 +100,12 @@ impl Rng {
         Rng(seed)
     }
 
+    /// An independent generator for stream `stream` of a seed.
+    pub fn for_stream(seed: u64, stream: u64) -> Self {
+        let mut mixer = Rng(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        Rng(mixer.next_u64())
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -192,12 +198,17 @@ pub fn synthetic(learners: usize, seed: u64) -> SeedSet {
 /// new events, where the same range again only repeats events.
 pub fn synthetic_range(learners: std::ops::Range<usize>, seed: u64) -> SeedSet {
     let mut builder = Builder { rng: Rng::new(seed), messages: Vec::new(), valid_events: 0, duplicates: 0, invalid: 0 };
+    // Each learner, and the postings, draw from a generator of their own,
+    // so an event id always carries the same content whatever the range
+    // it was sent in (a repeat is a true duplicate).
     for learner in learners {
+        builder.rng = Rng::for_stream(seed, learner as u64);
         add_learner(&mut builder, learner);
         if learner % 1000 == 999 {
             add_partner_mistakes(&mut builder, learner);
         }
     }
+    builder.rng = Rng::for_stream(seed, u64::MAX);
     add_demand(&mut builder);
     SeedSet {
         messages: builder.messages,
@@ -453,6 +464,30 @@ mod tests {
         assert_eq!(rejected, a.invalid, "exactly the planted mistakes are rejected");
         let share = women as f64 / enrolled as f64;
         assert!((0.20..0.32).contains(&share), "share of women {share}");
+    }
+
+    #[test]
+    fn an_event_id_carries_the_same_content_in_any_range() {
+        let payloads = |set: SeedSet| -> std::collections::HashMap<String, Vec<u8>> {
+            set.messages
+                .into_iter()
+                .filter(|(_, m)| m.header(headers::CONTENT_TYPE) == Some(b"application/x-protobuf".as_slice()))
+                .filter_map(|(_, m)| {
+                    let envelope = pb::EventEnvelope::decode(m.payload.as_slice()).ok()?;
+                    Some((envelope.event_id.clone(), m.payload))
+                })
+                .collect()
+        };
+        let whole = payloads(synthetic_range(0..300, 9));
+        let later = payloads(synthetic_range(200..300, 9));
+        let mut shared = 0;
+        for (id, payload) in &later {
+            if let Some(same) = whole.get(id) {
+                assert_eq!(same, payload, "event {id} differs between ranges");
+                shared += 1;
+            }
+        }
+        assert!(shared > 100, "learners 200..300 and the postings are in both sets ({shared} shared)");
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub(super) struct KafkaConsumer {
     /// Refreshed by a background thread: measuring asks the broker, which
     /// must never stall the poll loop.
     lag: Arc<AtomicI64>,
+    /// What it was made from, to make a new client after a fatal error.
+    config: KafkaConfig,
+    group: String,
+    topics: Vec<String>,
 }
 
 /// How often the background thread measures the lag.
@@ -71,7 +75,36 @@ impl KafkaConsumer {
         let consumer = Arc::new(consumer);
         let lag = Arc::new(AtomicI64::new(0));
         spawn_lag_thread(Arc::downgrade(&consumer), lag.clone());
-        Ok(KafkaConsumer { consumer, linger: Duration::from_millis(config.batch_linger_ms), lag })
+        Ok(KafkaConsumer {
+            consumer,
+            linger: Duration::from_millis(config.batch_linger_ms),
+            lag,
+            config: config.clone(),
+            group: group.to_string(),
+            topics: topics.to_vec(),
+        })
+    }
+
+    /// A fatal error leaves librdkafka's client unusable for good: a
+    /// static member fenced after the broker restarted (its session lapsed
+    /// while the broker was away and the rejoin took a new member id) is
+    /// the case seen. A new client rejoins the group and resumes from the
+    /// committed offsets; whatever comes again is a repeat, recognised
+    /// downstream. Returns the error to report for this poll.
+    async fn recover_if_fatal(&mut self, error: rdkafka::error::KafkaError) -> BusError {
+        let Some((code, reason)) = self.consumer.client().fatal_error() else {
+            return kafka_error(error);
+        };
+        tracing::error!(group = %self.group, ?code, %reason, "fatal consumer error; rejoining with a new client");
+        match Self::subscribe(&self.config, &self.group, &self.topics) {
+            Ok(fresh) => {
+                let old = std::mem::replace(self, fresh);
+                // Closing the old client may wait on the network: off the runtime.
+                tokio::task::spawn_blocking(move || drop(old));
+                BusError::Kafka(format!("fatal consumer error ({reason}); rejoined with a new client"))
+            }
+            Err(rebuild) => BusError::Kafka(format!("fatal consumer error ({reason}); new client failed: {rebuild}")),
+        }
     }
 }
 
@@ -136,12 +169,16 @@ impl Consumer for KafkaConsumer {
         let mut records = Vec::new();
         match tokio::time::timeout(wait, self.consumer.recv()).await {
             Err(_) => return Ok(records),
-            Ok(Err(error)) => return Err(kafka_error(error)),
+            Ok(Err(error)) => return Err(self.recover_if_fatal(error).await),
             Ok(Ok(message)) => records.push(to_record(&message)),
         }
         while records.len() < max {
             match tokio::time::timeout(self.linger, self.consumer.recv()).await {
                 Ok(Ok(message)) => records.push(to_record(&message)),
+                Ok(Err(error)) if self.consumer.client().fatal_error().is_some() => {
+                    // Nothing gathered is processed yet: it comes again to the new client.
+                    return Err(self.recover_if_fatal(error).await);
+                }
                 Ok(Err(error)) => {
                     tracing::warn!(%error, "consumer error while gathering a batch");
                     break;
