@@ -290,3 +290,45 @@ async fn a_difference_of_two_calls_does_not_reveal_a_withheld_cell() {
     stack.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The right to erasure, through the operator's command: forgetting A1
+/// (enrolled, completed, certified at target, gain 2 → 5) changes the cells
+/// they were in at the next read, and a later event of theirs never counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_learner_leaves_the_served_indicators() {
+    let dir = temp_dir("forget");
+    let config = config(dir.clone());
+    let stack = start(config.clone()).await;
+    feed(&stack, story()).await;
+    let mut policy = Client::connect(&stack.endpoint(), Some(stack.policy_token().into())).await.unwrap();
+    let before = cell(&policy.region("84", "2025").await.unwrap().cells, "84", "3.4").clone();
+    assert_eq!((before.enrolled, before.completed, before.certified), (Some(6), Some(3), Some(2)));
+    assert!(close(before.mean_proficiency_gain, 2.0));
+
+    let args = skills::cli::ForgetArgs { partner: "gen-partner".into(), learners: vec!["A1".into()], json: false };
+    skills::forget::run(config.clone(), args).await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    let after = loop {
+        let now = served_programming_84(&mut policy).await;
+        if now.enrolled != before.enrolled {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "the served cell never changed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((after.enrolled, after.completed, after.certified), (Some(5), Some(2), Some(1)));
+    assert!(close(after.mean_proficiency_gain, 1.0), "only A2's gain 3 → 4 is left");
+    assert_eq!(after.openings, before.openings, "demand is nobody's");
+
+    // A1's partner sends one more event afterwards: it never counts.
+    let late = common::enrolment(950, "84", "A1", "ENROLLED", "2025-03-01T09:00:00Z", json!({}));
+    feed(&stack, vec![(topics::ENROLMENTS, as_json(&late))]).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(served_programming_84(&mut policy).await.enrolled, Some(5));
+    stack.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn served_programming_84(policy: &mut Client) -> pb::CellIndicators {
+    cell(&policy.region("84", "2025").await.unwrap().cells, "84", "3.4").clone()
+}

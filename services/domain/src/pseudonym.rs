@@ -82,6 +82,11 @@ impl Pseudonymiser {
         Pseudonymiser { master_keys: BTreeMap::from([(version, key)]), current_version: version }
     }
 
+    /// Every key version held, oldest first.
+    pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.master_keys.keys().copied()
+    }
+
     pub fn current_version(&self) -> u32 {
         self.current_version
     }

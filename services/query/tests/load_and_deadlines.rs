@@ -67,6 +67,9 @@ impl MetricsStore for SlowStore {
     async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError> {
         self.inner.checkpoints(consumer).await
     }
+    async fn forget(&self, erasure: &skills_store::Erasure) -> Result<skills_store::ErasureOutcome, StoreError> {
+        self.inner.forget(erasure).await
+    }
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError> {
         self.inner.dead_letter_reasons().await
     }

@@ -98,6 +98,10 @@ pub enum Command {
     /// duplicate of a counted event, dead-lettered, or missing. Reads the
     /// raw Kafka topics and the configured store; exits 1 when unbalanced.
     Reconcile(ReconcileArgs),
+    /// The right to erasure: forget learners of a partner. Their facts are
+    /// deleted from the configured store, the cells they were in are
+    /// recomputed, and none of their events counts again.
+    Forget(ForgetArgs),
     /// Print indicator updates as they happen.
     Watch {
         #[arg(long, default_value = "")]
@@ -193,6 +197,19 @@ pub struct ReconcileArgs {
     #[arg(long, default_value = "")]
     pub topic_prefix: String,
     /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ForgetArgs {
+    /// The partner the learner ids belong to (ids are partner-scoped).
+    #[arg(long)]
+    pub partner: String,
+    /// A learner id as the partner sends it; repeat for several.
+    #[arg(long = "learner", required = true)]
+    pub learners: Vec<String>,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod forget;
 pub mod reconcile;
 pub mod render;
 pub mod seed;

@@ -38,6 +38,10 @@ async fn main() -> ExitCode {
             skills_runtime::telemetry::init_tracing(config.log_format);
             skills::reconcile::run(config, args).await.map_err(|e| e.to_string())
         }
+        Command::Forget(args) => {
+            skills_runtime::telemetry::init_tracing(config.log_format);
+            skills::forget::run(config, args).await.map_err(|e| e.to_string())
+        }
         client_command => run_client(client_command).await.map_err(|e| e.to_string()),
     };
     match outcome {
@@ -59,7 +63,9 @@ async fn connect(args: &ClientArgs) -> Result<Client, ClientError> {
 
 async fn run_client(command: Command) -> Result<(), ClientError> {
     match command {
-        Command::Demo(_) | Command::Send(_) | Command::Reconcile(_) => unreachable!("handled by main"),
+        Command::Demo(_) | Command::Send(_) | Command::Reconcile(_) | Command::Forget(_) => {
+            unreachable!("handled by main")
+        }
         Command::Gaps { region, period, client } => {
             let response = connect(&client).await?.region(&region, &period).await?;
             if client.json {

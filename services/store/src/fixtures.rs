@@ -7,6 +7,7 @@ use crate::CounterWindow;
 use chrono::{DateTime, Utc};
 use skills_domain::events::to_timestamp;
 use skills_domain::facts::{EventFacts, facts_of, status};
+use skills_domain::indicators::CellCounters;
 use skills_proto::v1 as pb;
 
 pub fn at(text: &str) -> DateTime<Utc> {
@@ -212,4 +213,56 @@ pub fn arrival(events: &[EventFacts], extra: &[usize], seed: u64, cuts: &[usize]
         batches.push(rest.iter().map(|&i| events[i].clone()).collect());
     }
     batches
+}
+
+/// The right to erasure, on any store: forgetting L1 of the story removes
+/// their facts, recomputes the cells they were in, changes the data
+/// version (caches drop), redacts a dead letter quoting their raw id, and
+/// keeps a later event of theirs out of every counter.
+pub async fn check_erasure(store: &dyn crate::MetricsStore) {
+    use crate::{Batch, DeadLetter, Erasure};
+    store.apply(Batch { events: story(), ..Default::default() }).await.unwrap();
+    let letter = |id: &str, payload: &str| DeadLetter {
+        id: id.into(),
+        source_topic: "skills.enrolments.v1".into(),
+        source_partition: 0,
+        source_offset: 7,
+        reason: "unknown_region".into(),
+        message: "region 99".into(),
+        payload: payload.as_bytes().to_vec(),
+    };
+    let letters =
+        vec![letter("d1", r#"{"learner_id":"raw-learner-0001"}"#), letter("d2", r#"{"learner_id":"other-9"}"#)];
+    store.apply(Batch { dead_letters: letters, ..Default::default() }).await.unwrap();
+    let version = store.quick_status().await.unwrap().version;
+
+    let erasure = Erasure { pseudonyms: vec!["L1".into()], raw_ids: vec!["raw-learner-0001".into(), "x".into()] };
+    let outcome = store.forget(&erasure).await.unwrap();
+    assert_eq!((outcome.enrolment_facts, outcome.assessment_facts, outcome.dead_letters_redacted), (4, 3, 1));
+    assert_ne!(store.quick_status().await.unwrap().version, version, "cached indicators must be dropped");
+
+    let check = |cells: Vec<CellCounters>| {
+        let cell = cells.iter().find(|c| c.region == "11" && c.skill.as_deref() == Some("3.4")).expect("cell 11 × 3.4");
+        let s = &cell.supply;
+        assert_eq!((s.enrolled, s.completed, s.dropped_out, s.learners), (2, 2, 1, 4), "{s:?}");
+        assert_eq!((s.certified, s.certified_at_target, s.gain_sum, s.gain_learners), (1, 0, 1, 1), "{s:?}");
+        assert_eq!(s.enrolled_groups.women, 0, "L1 was the only woman");
+        assert_eq!((cell.demand.openings, cell.demand.hard_to_fill), (15, 5), "demand is nobody's");
+        let other = cells.iter().find(|c| c.skill.as_deref() == Some("2.1"));
+        assert!(other.is_none_or(|c| c.supply.learners == 0 && c.supply.enrolled == 0), "only L1 learnt 2.1");
+    };
+    check(store.counters(&year_2025(true)).await.unwrap());
+
+    // An event of L1 arriving after the request never counts.
+    let mut late = story().into_iter().next().unwrap();
+    late.event_id = "late-event-of-l1".into();
+    for fact in &mut late.facts.enrolments {
+        fact.event_id = late.event_id.clone();
+    }
+    store.apply(Batch { events: vec![late], ..Default::default() }).await.unwrap();
+    check(store.counters(&year_2025(true)).await.unwrap());
+
+    // The other dead letter keeps its payload; the quoted raw id is gone.
+    let again = store.forget(&erasure).await.unwrap();
+    assert_eq!((again.enrolment_facts, again.dead_letters_redacted), (1, 0), "only the late event was left to delete");
 }

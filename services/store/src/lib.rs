@@ -89,6 +89,35 @@ pub enum StoreError {
     Query(String),
 }
 
+/// A request to forget learners (the right to erasure).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erasure {
+    /// The learners' pseudonyms, under every key version in use.
+    pub pseudonyms: Vec<String>,
+    /// Their raw identifiers, to redact dead letters whose payload quotes
+    /// them; ids shorter than `MIN_REDACTED_ID` are not searched for, as
+    /// they would match unrelated payloads.
+    pub raw_ids: Vec<String>,
+}
+
+pub const MIN_REDACTED_ID: usize = 6;
+
+impl Erasure {
+    pub fn redactable_ids(&self) -> impl Iterator<Item = &String> {
+        self.raw_ids.iter().filter(|id| id.len() >= MIN_REDACTED_ID)
+    }
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErasureOutcome {
+    /// Distinct events whose facts were deleted.
+    pub enrolment_facts: u64,
+    pub assessment_facts: u64,
+    /// Dead letters whose payload was emptied.
+    pub dead_letters_redacted: u64,
+}
+
 #[async_trait]
 pub trait MetricsStore: Send + Sync {
     /// Writes a batch atomically; events already stored are skipped.
@@ -103,6 +132,11 @@ pub trait MetricsStore: Send + Sync {
         self.status().await
     }
     async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError>;
+    /// Forgets learners: their pseudonyms are recorded first, so that no
+    /// counter counts them from then on (late and replayed events
+    /// included), then their facts are deleted and dead letters quoting
+    /// their raw ids emptied. Cached indicators see a new data version.
+    async fn forget(&self, erasure: &Erasure) -> Result<ErasureOutcome, StoreError>;
     /// Dead letters per reason code.
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Which of these event ids are counted (reconciliation).

@@ -175,7 +175,7 @@ async fn migrations_are_idempotent_and_a_schema_mismatch_is_a_clear_error() {
     let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
     let versions: u64 =
         client.query(&format!("SELECT count() FROM {}.schema_migrations", config.database)).fetch_one().await.unwrap();
-    assert_eq!(versions, 1, "migration 1 recorded once");
+    assert_eq!(versions, 2, "migrations 1 and 2 recorded once each");
     client
         .query(&format!("ALTER TABLE {}.enrolment_facts DROP COLUMN rural", config.database))
         .execute()
@@ -216,4 +216,21 @@ fn every_migration_and_query_runs_on_a_current_clickhouse() {
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("engine 2"), "a current engine, not 18.x: {stdout}");
     assert!(stdout.contains("all statements ran"), "{stdout}");
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn forgetting_a_learner_removes_their_facts_and_recomputes_the_cells() {
+    let config = config("erasure");
+    let store = ClickHouseStore::connect(&config).await.unwrap();
+    skills_store::fixtures::check_erasure(&store).await;
+    // Deleted on disk too, not only hidden: the mutations have run.
+    let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
+    let left: u64 = client
+        .query(&format!("SELECT count() FROM {}.enrolment_facts WHERE learner = 'L1'", config.database))
+        .fetch_one()
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    drop_database(&config).await;
 }

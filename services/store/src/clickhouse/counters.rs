@@ -72,6 +72,7 @@ pub(crate) fn render(template: &str, db: &str, window: &CounterWindow) -> String
     let region_filter = window.region.as_deref().map_or("1".to_string(), |r| format!("region = {}", quoted(r)));
     let skill_filter = window.skill.as_deref().map_or("1".to_string(), |s| format!("skill = {}", quoted(s)));
     template
+        .replace("{learner_kept}", "learner NOT IN (SELECT learner FROM {db}.erased_learners)")
         .replace("{db}", db)
         .replace("{skill}", skill_column)
         .replace("{start}", &window.start.timestamp().max(0).to_string())

@@ -18,7 +18,9 @@ mod schema;
 
 pub use config::ClickHouseConfig;
 
-use crate::{ApplyOutcome, Batch, Checkpoint, CounterWindow, MetricsStore, StoreError, StoreStatus};
+use crate::{
+    ApplyOutcome, Batch, Checkpoint, CounterWindow, Erasure, ErasureOutcome, MetricsStore, StoreError, StoreStatus,
+};
 use async_trait::async_trait;
 use chrono::DateTime;
 use clickhouse::Client;
@@ -66,6 +68,36 @@ fn server_trouble(message: &str) -> bool {
 }
 
 impl ClickHouseStore {
+    async fn execute(&self, sql: &str) -> Result<(), StoreError> {
+        self.client.query(sql).execute().await.map_err(store_error)
+    }
+
+    async fn count(&self, sql: &str) -> Result<u64, StoreError> {
+        self.client.query(sql).fetch_one::<u64>().await.map_err(store_error)
+    }
+
+    /// Waits until the database's mutations (erasure deletes) are done,
+    /// so that a finished request means the data is gone from disk too.
+    async fn wait_for_mutations(&self) -> Result<(), StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        loop {
+            let pending: u64 = self
+                .client
+                .query("SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0")
+                .bind(&self.database)
+                .fetch_one()
+                .await
+                .map_err(store_error)?;
+            if pending == 0 {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(StoreError::Unavailable(format!("{pending} erasure mutations still running after 300 s")));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// Connects, applies pending migrations and checks the schema.
     pub async fn connect(config: &ClickHouseConfig) -> Result<Self, StoreError> {
         let database = config.database.clone();
@@ -206,7 +238,10 @@ impl MetricsStore for ClickHouseStore {
             .map_err(store_error)?;
         let (dead_letters, letter_rows): (u64, u64) = self
             .client
-            .query(&format!("SELECT uniqExact(dead_letter_id), count() FROM {db}.dead_letters"))
+            .query(&format!(
+                "SELECT uniqExact(dead_letter_id), count() + (SELECT count() FROM {db}.erased_learners) \
+                 FROM {db}.dead_letters"
+            ))
             .fetch_one()
             .await
             .map_err(store_error)?;
@@ -214,6 +249,7 @@ impl MetricsStore for ClickHouseStore {
             events,
             dead_letters,
             as_of: (events > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
+            // Erasures change counters without a new row: they count too.
             version: rows + letter_rows,
         })
     }
@@ -223,11 +259,11 @@ impl MetricsStore for ClickHouseStore {
     /// the data and, polled twice a second, loaded ClickHouse.
     async fn quick_status(&self) -> Result<StoreStatus, StoreError> {
         let db = &self.database;
-        let (rows, as_of, letter_rows): (u64, u32, u64) = self
+        let (rows, as_of, letter_rows, erased): (u64, u32, u64, u64) = self
             .client
             .query(&format!(
-                "SELECT count(), toUInt32(max(ingested_at)), (SELECT count() FROM {db}.dead_letters) \
-                 FROM {db}.applied_events"
+                "SELECT count(), toUInt32(max(ingested_at)), (SELECT count() FROM {db}.dead_letters), \
+                 (SELECT count() FROM {db}.erased_learners) FROM {db}.applied_events"
             ))
             .fetch_one()
             .await
@@ -236,8 +272,43 @@ impl MetricsStore for ClickHouseStore {
             events: rows,
             dead_letters: letter_rows,
             as_of: (rows > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
-            version: rows + letter_rows,
+            version: rows + letter_rows + erased,
         })
+    }
+
+    async fn forget(&self, erasure: &Erasure) -> Result<ErasureOutcome, StoreError> {
+        let db = &self.database;
+        let mut outcome = ErasureOutcome::default();
+        if !erasure.pseudonyms.is_empty() {
+            let list = erasure.pseudonyms.iter().map(|p| counters::quoted(p)).collect::<Vec<_>>().join(", ");
+            let values = erasure.pseudonyms.iter().map(|p| format!("({}, now())", counters::quoted(p)));
+            // Recorded first: from here on no counter counts them.
+            self.execute(&format!(
+                "INSERT INTO {db}.erased_learners (learner, erased_at) VALUES {}",
+                values.collect::<Vec<_>>().join(", ")
+            ))
+            .await?;
+            for (table, removed) in
+                [("enrolment_facts", &mut outcome.enrolment_facts), ("assessment_facts", &mut outcome.assessment_facts)]
+            {
+                *removed = self
+                    .count(&format!("SELECT uniqExact(event_id) FROM {db}.{table} WHERE learner IN ({list})"))
+                    .await?;
+                self.execute(&format!("ALTER TABLE {db}.{table} DELETE WHERE learner IN ({list})")).await?;
+            }
+        }
+        for raw in erasure.redactable_ids() {
+            let quoting = format!("length(payload) > 0 AND position(payload, {}) > 0", counters::quoted(raw));
+            outcome.dead_letters_redacted +=
+                self.count(&format!("SELECT uniqExact(dead_letter_id) FROM {db}.dead_letters WHERE {quoting}")).await?;
+            self.execute(&format!(
+                "ALTER TABLE {db}.dead_letters UPDATE payload = '', message = concat(message, ' [payload erased]') \
+                 WHERE {quoting}"
+            ))
+            .await?;
+        }
+        self.wait_for_mutations().await?;
+        Ok(outcome)
     }
 
     async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError> {

@@ -7,7 +7,10 @@ use crate::StoreError;
 use clickhouse::Client;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(crate) const MIGRATIONS: [(u32, &str); 1] = [(1, include_str!("../../sql/clickhouse/0001_facts.sql"))];
+pub(crate) const MIGRATIONS: [(u32, &str); 2] = [
+    (1, include_str!("../../sql/clickhouse/0001_facts.sql")),
+    (2, include_str!("../../sql/clickhouse/0002_erasure.sql")),
+];
 
 /// The statements of a migration for database `db`, comments removed.
 pub(crate) fn statements(sql: &str, db: &str) -> Vec<String> {
@@ -128,7 +131,8 @@ mod tests {
     #[test]
     fn expected_columns_come_from_the_migrations() {
         let tables = expected_columns();
-        assert_eq!(tables.len(), 7);
+        assert_eq!(tables.len(), 8, "seven tables of version 1, erased_learners of version 2");
+        assert_eq!(tables["erased_learners"].len(), 2);
         let enrolments = &tables["enrolment_facts"];
         assert!(enrolments.contains(&("occurred_at".to_string(), "DateTime('UTC')".to_string())));
         assert!(enrolments.contains(&("status".to_string(), "UInt8".to_string())));

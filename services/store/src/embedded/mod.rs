@@ -5,7 +5,9 @@
 mod apply;
 mod counters;
 
-use crate::{ApplyOutcome, Batch, Checkpoint, CounterWindow, MetricsStore, StoreError, StoreStatus};
+use crate::{
+    ApplyOutcome, Batch, Checkpoint, CounterWindow, Erasure, ErasureOutcome, MetricsStore, StoreError, StoreStatus,
+};
 use async_trait::async_trait;
 use chrono::DateTime;
 use rusqlite::Connection;
@@ -15,8 +17,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 2] =
-    [include_str!("../../sql/sqlite/0001_init.sql"), include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql")];
+const MIGRATIONS: [&str; 3] = [
+    include_str!("../../sql/sqlite/0001_init.sql"),
+    include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
+    include_str!("../../sql/sqlite/0003_erasure.sql"),
+];
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -138,6 +143,48 @@ impl MetricsStore for EmbeddedStore {
                 as_of: as_of.and_then(|seconds| DateTime::from_timestamp(seconds, 0)),
                 version: version.unwrap_or(0) as u64,
             })
+        })
+        .await
+    }
+
+    async fn forget(&self, erasure: &Erasure) -> Result<ErasureOutcome, StoreError> {
+        let erasure = erasure.clone();
+        self.with(move |c| {
+            let transaction = c.transaction()?;
+            let mut outcome = ErasureOutcome::default();
+            let now = chrono::Utc::now().to_rfc3339();
+            for learner in &erasure.pseudonyms {
+                transaction.execute(
+                    "INSERT OR IGNORE INTO erased_learners (learner, erased_at) VALUES (?1, ?2)",
+                    rusqlite::params![learner, now],
+                )?;
+                for (table, removed) in [
+                    ("enrolment_facts", &mut outcome.enrolment_facts),
+                    ("assessment_facts", &mut outcome.assessment_facts),
+                ] {
+                    let events: u64 = transaction.query_row(
+                        &format!("SELECT COUNT(DISTINCT event_id) FROM {table} WHERE learner = ?1"),
+                        [learner],
+                        |row| row.get(0),
+                    )?;
+                    *removed += events;
+                    transaction.execute(&format!("DELETE FROM {table} WHERE learner = ?1"), [learner])?;
+                }
+            }
+            for raw in erasure.redactable_ids() {
+                outcome.dead_letters_redacted += transaction.execute(
+                    "UPDATE dead_letters SET payload = X'', message = message || ' [payload erased]'
+                     WHERE length(payload) > 0 AND instr(payload, CAST(?1 AS BLOB)) > 0",
+                    [raw],
+                )? as u64;
+            }
+            transaction.execute(
+                "INSERT INTO meta (key, value) VALUES ('data_version', 1)
+                 ON CONFLICT (key) DO UPDATE SET value = value + 1",
+                [],
+            )?;
+            transaction.commit()?;
+            Ok(outcome)
         })
         .await
     }

@@ -132,3 +132,8 @@ async fn dead_letters_checkpoints_and_status_persist_across_reopen() {
     drop(store);
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+#[tokio::test]
+async fn forgetting_a_learner_removes_their_facts_and_recomputes_the_cells() {
+    crate::fixtures::check_erasure(&EmbeddedStore::in_memory().unwrap()).await;
+}

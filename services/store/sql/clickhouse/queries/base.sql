@@ -10,7 +10,7 @@ FROM (
     SELECT region, {skill} AS cell_skill, learner, toUInt8(0) AS is_active, toUInt8(0) AS finishing
     FROM {db}.enrolment_facts
     WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})
-      AND {region_filter} AND {skill_filter}
+      AND {region_filter} AND {skill_filter} AND {learner_kept}
     UNION ALL
     SELECT region, {skill} AS cell_skill, learner, toUInt8(1) AS is_active,
         toUInt8(planned_end > toDateTime(0) AND planned_end < toDateTime({horizon})) AS finishing
@@ -20,7 +20,7 @@ FROM (
             argMax(status, toUInt64(occurred_at) * 8 + status) AS latest,
             argMax(planned_end, toUInt64(occurred_at) * 8 + status) AS planned_end
         FROM {db}.enrolment_facts
-        WHERE occurred_at < toDateTime({end}) AND {skill_filter}
+        WHERE occurred_at < toDateTime({end}) AND {skill_filter} AND {learner_kept}
         GROUP BY learner, course_id, skill
     )
     WHERE latest IN (1, 2) AND {region_filter}

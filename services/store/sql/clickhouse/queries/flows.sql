@@ -18,5 +18,5 @@ SELECT region, {skill} AS cell_skill,
     uniqExactIf(learner, status = 5 AND jobseeker = 1)
 FROM {db}.enrolment_facts
 WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})
-  AND {region_filter} AND {skill_filter}
+  AND {region_filter} AND {skill_filter} AND {learner_kept}
 GROUP BY region, cell_skill

@@ -10,14 +10,14 @@ FROM (
         argMax(level, toUInt64(occurred_at)) AS final_level
     FROM {db}.assessment_facts
     WHERE phase = 3 AND occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})
-      AND {skill_filter}
+      AND {skill_filter} AND {learner_kept}
     GROUP BY learner, skill, framework
 ) AS finals
 ANY INNER JOIN (
     SELECT learner, skill, framework,
         argMin(level, toUInt64(occurred_at)) AS initial_level
     FROM {db}.assessment_facts
-    WHERE phase = 1 AND occurred_at < toDateTime({end}) AND {skill_filter}
+    WHERE phase = 1 AND occurred_at < toDateTime({end}) AND {skill_filter} AND {learner_kept}
     GROUP BY learner, skill, framework
 ) AS initials USING (learner, skill, framework)
 WHERE {region_filter}

@@ -11,6 +11,7 @@ WITH latest AS (
     FROM enrolment_facts
     WHERE occurred_at < ?2
       AND (?5 IS NULL OR skill = ?5)
+      AND learner NOT IN (SELECT learner FROM erased_learners)
 ),
 active AS (
     SELECT region, skill, learner, planned_end
@@ -24,6 +25,7 @@ base AS (
     WHERE occurred_at >= ?1 AND occurred_at < ?2
       AND (?4 IS NULL OR region = ?4)
       AND (?5 IS NULL OR skill = ?5)
+      AND learner NOT IN (SELECT learner FROM erased_learners)
     UNION ALL
     SELECT region, skill, learner, 1,
         CASE WHEN planned_end IS NOT NULL AND planned_end < ?3 THEN 1 ELSE 0 END

@@ -21,4 +21,5 @@ FROM enrolment_facts
 WHERE occurred_at >= ?1 AND occurred_at < ?2
   AND (?4 IS NULL OR region = ?4)
   AND (?5 IS NULL OR skill = ?5)
+  AND learner NOT IN (SELECT learner FROM erased_learners)
 GROUP BY 1, 2

@@ -10,6 +10,7 @@ WITH finals AS (
     FROM assessment_facts
     WHERE phase = 3 AND occurred_at >= ?1 AND occurred_at < ?2
       AND (?5 IS NULL OR skill = ?5)
+      AND learner NOT IN (SELECT learner FROM erased_learners)
 ),
 initials AS (
     SELECT learner, skill, framework, level,
@@ -20,6 +21,7 @@ initials AS (
     FROM assessment_facts
     WHERE phase = 1 AND occurred_at < ?2
       AND (?5 IS NULL OR skill = ?5)
+      AND learner NOT IN (SELECT learner FROM erased_learners)
 )
 SELECT f.region, {skill_of_f} AS cell_skill,
     SUM(f.level - i.level),
