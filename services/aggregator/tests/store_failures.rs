@@ -65,6 +65,12 @@ impl MetricsStore for FaultyStore {
     async fn forget(&self, erasure: &skills_store::Erasure) -> Result<skills_store::ErasureOutcome, StoreError> {
         self.inner.forget(erasure).await
     }
+    async fn learners(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.learners().await
+    }
+    async fn rename_learners(&self, renames: &[(String, String)]) -> Result<(), StoreError> {
+        self.inner.rename_learners(renames).await
+    }
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError> {
         self.inner.dead_letter_reasons().await
     }

@@ -1,6 +1,15 @@
 //! Pseudonymisation of partner-scoped learner identifiers: keyed
-//! HMAC-SHA-256, a key per partner derived from a versioned master key, so
-//! keys can be rotated. Irreversible without the key; keys never print.
+//! HMAC-SHA-256, a key per partner derived from the master key.
+//! Irreversible without the key; keys never print.
+//!
+//! Keys rotate without losing a learner's history. The lowest version of
+//! the ring is the master key; each later version holds a rotation key,
+//! and a pseudonym under version v is the one under the version before,
+//! keyed again with v's rotation key ("k<v>:" + its HMAC). Stored
+//! pseudonyms can therefore move to a new version from the store alone
+//! (`rekey`, no raw id needed), after which events pseudonymised under the
+//! new version land on the same learners. Knowing one key, even the
+//! master key, no longer links a raw id to the stored pseudonyms.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -52,6 +61,10 @@ pub enum PseudonymError {
     KeyTooShort { bytes: usize },
     #[error("no pseudonymisation key for version {0}")]
     UnknownVersion(u32),
+    #[error("not a pseudonym of the form k<version>:<hex>")]
+    NotAPseudonym,
+    #[error("cannot rekey from version {from} down to version {to}")]
+    Backwards { from: u32, to: u32 },
 }
 
 /// Turns partner-scoped learner ids into pseudonyms "k<version>:<hex>".
@@ -97,20 +110,51 @@ impl Pseudonymiser {
             .expect("the current version always has a key")
     }
 
-    /// The pseudonym under a given key version (used when rotating keys).
+    /// The pseudonym under a given key version: the master key's, keyed
+    /// again with every rotation key up to `version`.
     pub fn pseudonymise_with(
         &self,
         version: u32,
         partner_id: &str,
         learner_id: &str,
     ) -> Result<String, PseudonymError> {
-        let master = self.master_keys.get(&version).ok_or(PseudonymError::UnknownVersion(version))?;
+        if !self.master_keys.contains_key(&version) {
+            return Err(PseudonymError::UnknownVersion(version));
+        }
+        let (&base, master) = self.master_keys.iter().next().expect("a ring holds a key");
         let partner_key = mac(&master.0, &[b"partner\0", partner_id.as_bytes()]);
-        let digest = mac(&partner_key, &[learner_id.as_bytes()]);
-        let mut text = hex::encode(digest);
-        text.truncate(PSEUDONYM_HEX_LEN);
-        Ok(format!("k{version}:{text}"))
+        let first = stamp(base, &mac(&partner_key, &[learner_id.as_bytes()]));
+        self.rekey(&first, version)
     }
+
+    /// A stored pseudonym moved to a later version with the rotation keys
+    /// in between; the same as pseudonymising the raw id under `version`.
+    pub fn rekey(&self, pseudonym: &str, version: u32) -> Result<String, PseudonymError> {
+        let from = version_of(pseudonym).ok_or(PseudonymError::NotAPseudonym)?;
+        if from > version {
+            return Err(PseudonymError::Backwards { from, to: version });
+        }
+        let mut current = pseudonym.to_string();
+        if from < version {
+            for (&step, key) in self.master_keys.range(from + 1..=version) {
+                current = stamp(step, &mac(&key.0, &[current.as_bytes()]));
+            }
+        }
+        Ok(current)
+    }
+}
+
+/// The key version a pseudonym was made under.
+pub fn version_of(pseudonym: &str) -> Option<u32> {
+    let (version, hex) = pseudonym.strip_prefix('k')?.split_once(':')?;
+    (hex.len() == PSEUDONYM_HEX_LEN).then_some(())?;
+    version.parse().ok()
+}
+
+fn stamp(version: u32, digest: &[u8]) -> String {
+    let mut text = hex::encode(digest);
+    text.truncate(PSEUDONYM_HEX_LEN);
+    format!("k{version}:{text}")
 }
 
 fn mac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
@@ -149,6 +193,25 @@ mod tests {
         assert!(current.starts_with("k2:"));
         assert_ne!(Pseudonymiser::single(key(9), 2).pseudonymise("a", "x"), current);
         assert_eq!(p.pseudonymise_with(3, "a", "x"), Err(PseudonymError::UnknownVersion(3)));
+    }
+
+    #[test]
+    fn rekeying_a_stored_pseudonym_equals_pseudonymising_under_the_new_version() {
+        let v1 = Pseudonymiser::single(key(1), 1);
+        let ring = Pseudonymiser::new(BTreeMap::from([(1, key(1)), (2, key(2)), (3, key(3))]), 3).unwrap();
+        let stored = v1.pseudonymise("a", "x");
+        assert_eq!(ring.pseudonymise_with(1, "a", "x").unwrap(), stored, "version 1 is unchanged by the ring");
+        let moved = ring.rekey(&stored, 3).unwrap();
+        assert_eq!(moved, ring.pseudonymise("a", "x"), "old and new events land on one learner");
+        assert!(moved.starts_with("k3:"));
+        assert_eq!(ring.rekey(&ring.rekey(&stored, 2).unwrap(), 3).unwrap(), moved, "one step at a time too");
+        assert_ne!(ring.rekey(&v1.pseudonymise("a", "y"), 3).unwrap(), moved);
+        // Without the rotation keys the master key no longer finds the learner.
+        let other = Pseudonymiser::new(BTreeMap::from([(1, key(1)), (2, key(9)), (3, key(3))]), 3).unwrap();
+        assert_ne!(other.pseudonymise("a", "x"), moved);
+        assert_eq!(ring.rekey(&moved, 1), Err(PseudonymError::Backwards { from: 3, to: 1 }));
+        assert_eq!(ring.rekey("learner-1", 2), Err(PseudonymError::NotAPseudonym));
+        assert_eq!(version_of(&moved), Some(3));
     }
 
     #[test]

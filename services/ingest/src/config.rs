@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use skills_bus::topics;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -51,8 +52,14 @@ pub struct PseudonymisationConfig {
     pub key_env: String,
     /// File holding the master key as hex.
     pub key_file: Option<PathBuf>,
-    /// Version stamped on pseudonyms ("k1:..."); bump it to rotate.
+    /// Version of the master key, stamped on its pseudonyms ("k1:...").
     pub key_version: u32,
+    /// Rotation keys by version (`"2" = "/path/rotation-2.key"`, hex),
+    /// applied after the master key in version order; see README, "Rotating
+    /// pseudonymisation keys".
+    pub rotation_key_files: BTreeMap<String, PathBuf>,
+    /// The version new pseudonyms are made under; 0: the highest key held.
+    pub current_version: u32,
     /// Create a random key file when none exists (the embedded default).
     pub generate_if_missing: bool,
 }
@@ -63,6 +70,8 @@ impl Default for PseudonymisationConfig {
             key_env: "SKILLS_PSEUDONYM_KEY".into(),
             key_file: None,
             key_version: 1,
+            rotation_key_files: BTreeMap::new(),
+            current_version: 0,
             generate_if_missing: false,
         }
     }

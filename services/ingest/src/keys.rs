@@ -2,6 +2,7 @@
 
 use crate::config::PseudonymisationConfig;
 use skills_domain::pseudonym::{PseudonymError, Pseudonymiser, SecretKey};
+use std::collections::BTreeMap;
 use std::path::Path;
 use thiserror::Error;
 
@@ -13,6 +14,8 @@ pub enum KeyError {
     Invalid { source_name: String, error: PseudonymError },
     #[error("cannot read or write key file {path}: {error}")]
     File { path: String, error: std::io::Error },
+    #[error("pseudonymisation.rotation_key_files: bad version {0}")]
+    Version(String),
 }
 
 pub fn load_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymiser, KeyError> {
@@ -26,7 +29,23 @@ pub fn load_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymis
     } else {
         return Err(KeyError::Missing { env: config.key_env.clone() });
     };
-    Ok(Pseudonymiser::single(key, config.key_version))
+    let mut ring = BTreeMap::from([(config.key_version, key)]);
+    for (version, path) in &config.rotation_key_files {
+        let version: u32 = version.parse().map_err(|_| KeyError::Version(version.clone()))?;
+        if version <= config.key_version {
+            return Err(KeyError::Version(format!(
+                "{version} (rotation keys come after master key {})",
+                config.key_version
+            )));
+        }
+        ring.insert(version, read_key_file(path)?);
+    }
+    let current = match config.current_version {
+        0 => *ring.keys().next_back().expect("the master key is in the ring"),
+        version => version,
+    };
+    Pseudonymiser::new(ring, current)
+        .map_err(|error| KeyError::Invalid { source_name: "current_version".into(), error })
 }
 
 fn read_key_file(path: &Path) -> Result<SecretKey, KeyError> {
@@ -76,6 +95,29 @@ mod tests {
             let mode = std::fs::metadata(dir.join("pseudonym.key")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rotation_keys_extend_the_ring_and_the_newest_is_current() {
+        let dir = std::env::temp_dir().join(format!("skills-ring-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("master.key"), "11".repeat(32)).unwrap();
+        std::fs::write(dir.join("r2.key"), "22".repeat(32)).unwrap();
+        let mut config = PseudonymisationConfig {
+            key_env: "SKILLS_TEST_KEY_THAT_IS_NOT_SET".into(),
+            key_file: Some(dir.join("master.key")),
+            ..Default::default()
+        };
+        let before = load_pseudonymiser(&config).unwrap().pseudonymise("p", "l");
+        config.rotation_key_files.insert("2".into(), dir.join("r2.key"));
+        let ring = load_pseudonymiser(&config).unwrap();
+        assert_eq!(ring.current_version(), 2);
+        assert_eq!(ring.rekey(&before, 2).unwrap(), ring.pseudonymise("p", "l"));
+        config.current_version = 1;
+        assert_eq!(load_pseudonymiser(&config).unwrap().pseudonymise("p", "l"), before, "pinned to version 1");
+        config.rotation_key_files.insert("1".into(), dir.join("r2.key"));
+        assert!(matches!(load_pseudonymiser(&config), Err(KeyError::Version(_))));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -102,6 +102,9 @@ pub enum Command {
     /// deleted from the configured store, the cells they were in are
     /// recomputed, and none of their events counts again.
     Forget(ForgetArgs),
+    /// Key rotation: move every stored pseudonym to a newer key version
+    /// (a rotation key added to the ring), with the aggregator stopped.
+    Rekey(RekeyArgs),
     /// Print indicator updates as they happen.
     Watch {
         #[arg(long, default_value = "")]
@@ -209,6 +212,16 @@ pub struct ForgetArgs {
     /// A learner id as the partner sends it; repeat for several.
     #[arg(long = "learner", required = true)]
     pub learners: Vec<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RekeyArgs {
+    /// The key version to move to (default: the ring's current version).
+    #[arg(long)]
+    pub to: Option<u32>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

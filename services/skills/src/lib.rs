@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod forget;
 pub mod reconcile;
+pub mod rekey;
 pub mod render;
 pub mod seed;
 pub mod send;

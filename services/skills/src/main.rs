@@ -42,6 +42,10 @@ async fn main() -> ExitCode {
             skills_runtime::telemetry::init_tracing(config.log_format);
             skills::forget::run(config, args).await.map_err(|e| e.to_string())
         }
+        Command::Rekey(args) => {
+            skills_runtime::telemetry::init_tracing(config.log_format);
+            skills::rekey::run(config, args).await.map_err(|e| e.to_string())
+        }
         client_command => run_client(client_command).await.map_err(|e| e.to_string()),
     };
     match outcome {
@@ -63,7 +67,7 @@ async fn connect(args: &ClientArgs) -> Result<Client, ClientError> {
 
 async fn run_client(command: Command) -> Result<(), ClientError> {
     match command {
-        Command::Demo(_) | Command::Send(_) | Command::Reconcile(_) | Command::Forget(_) => {
+        Command::Demo(_) | Command::Send(_) | Command::Reconcile(_) | Command::Forget(_) | Command::Rekey(_) => {
             unreachable!("handled by main")
         }
         Command::Gaps { region, period, client } => {

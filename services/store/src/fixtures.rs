@@ -266,3 +266,33 @@ pub async fn check_erasure(store: &dyn crate::MetricsStore) {
     let again = store.forget(&erasure).await.unwrap();
     assert_eq!((again.enrolment_facts, again.dead_letters_redacted), (1, 0), "only the late event was left to delete");
 }
+
+/// Key rotation on any store: renaming every learner keeps every counter,
+/// an erasure follows the rename, and a later event under a new pseudonym
+/// joins that learner's history (L1's new final assessment is measured
+/// against the initial one stored under the old pseudonym).
+pub async fn check_rename(store: &dyn crate::MetricsStore) {
+    use crate::{Batch, Erasure};
+    store.apply(Batch { events: story(), ..Default::default() }).await.unwrap();
+    store.forget(&Erasure { pseudonyms: vec!["L3".into()], raw_ids: vec![] }).await.unwrap();
+    let before = store.counters(&year_2025(true)).await.unwrap();
+
+    let renames: Vec<(String, String)> = (1..=5).map(|n| (format!("L{n}"), format!("M{n}"))).collect();
+    store.rename_learners(&renames).await.unwrap();
+    assert_eq!(store.counters(&year_2025(true)).await.unwrap(), before, "a rename changes no counter");
+    let mut learners = store.learners().await.unwrap();
+    learners.sort();
+    assert_eq!(learners, ["M1", "M2", "M3", "M4", "M5"], "no old pseudonym left, the erasure renamed too");
+
+    let later = vec![
+        assessment(40, "M1", 3, 6, "2025-12-01"),
+        enrolment(41, "M3", status::ENROLLED, "2025-05-01", &["3.4"], None, None, Profile::default()),
+    ];
+    store.apply(Batch { events: later, ..Default::default() }).await.unwrap();
+    let cells = store.counters(&year_2025(true)).await.unwrap();
+    let cell = cells.iter().find(|c| c.region == "11" && c.skill.as_deref() == Some("3.4")).unwrap();
+    assert_eq!((cell.supply.gain_sum, cell.supply.gain_learners), (5, 2), "L1: 2 → 6, L4: 3 → 4");
+    let old = before.iter().find(|c| c.region == "11" && c.skill.as_deref() == Some("3.4")).unwrap();
+    assert_eq!(cell.supply.enrolled, old.supply.enrolled, "the forgotten L3 stays forgotten as M3");
+    assert_eq!(cell.supply.learners, old.supply.learners);
+}

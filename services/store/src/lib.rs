@@ -137,6 +137,12 @@ pub trait MetricsStore: Send + Sync {
     /// included), then their facts are deleted and dead letters quoting
     /// their raw ids emptied. Cached indicators see a new data version.
     async fn forget(&self, erasure: &Erasure) -> Result<ErasureOutcome, StoreError>;
+    /// Every learner pseudonym the store holds (facts and erasures), each once.
+    async fn learners(&self) -> Result<Vec<String>, StoreError>;
+    /// Key rotation: every fact and erasure of each `(old, new)` pair's
+    /// old pseudonym becomes the new one's. Counters are the same before
+    /// and after; run it with the aggregator stopped (see README).
+    async fn rename_learners(&self, renames: &[(String, String)]) -> Result<(), StoreError>;
     /// Dead letters per reason code.
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Which of these event ids are counted (reconciliation).

@@ -234,3 +234,12 @@ async fn forgetting_a_learner_removes_their_facts_and_recomputes_the_cells() {
     assert_eq!(left, 0);
     drop_database(&config).await;
 }
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn renaming_learners_for_a_key_rotation_keeps_their_history() {
+    let config = config("rename");
+    let store = ClickHouseStore::connect(&config).await.unwrap();
+    skills_store::fixtures::check_rename(&store).await;
+    drop_database(&config).await;
+}

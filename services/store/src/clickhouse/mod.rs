@@ -67,6 +67,9 @@ fn server_trouble(message: &str) -> bool {
     SIGNS.iter().any(|sign| message.contains(sign))
 }
 
+/// Learners renamed per statement when keys rotate.
+const RENAME_CHUNK: usize = 5_000;
+
 impl ClickHouseStore {
     async fn execute(&self, sql: &str) -> Result<(), StoreError> {
         self.client.query(sql).execute().await.map_err(store_error)
@@ -309,6 +312,52 @@ impl MetricsStore for ClickHouseStore {
         }
         self.wait_for_mutations().await?;
         Ok(outcome)
+    }
+
+    async fn learners(&self) -> Result<Vec<String>, StoreError> {
+        let db = &self.database;
+        self.client
+            .query(&format!(
+                "SELECT DISTINCT learner FROM (SELECT learner FROM {db}.enrolment_facts \
+                 UNION ALL SELECT learner FROM {db}.assessment_facts UNION ALL SELECT learner FROM {db}.erased_learners)"
+            ))
+            .fetch_all()
+            .await
+            .map_err(store_error)
+    }
+
+    /// The learner column is part of the sort key, which ClickHouse cannot
+    /// update: the renamed rows are inserted as copies (transform() maps
+    /// each old pseudonym to its new one) and the old rows deleted.
+    async fn rename_learners(&self, renames: &[(String, String)]) -> Result<(), StoreError> {
+        let db = &self.database;
+        let columns = schema::expected_columns();
+        for chunk in renames.chunks(RENAME_CHUNK) {
+            let olds = chunk.iter().map(|(old, _)| counters::quoted(old)).collect::<Vec<_>>().join(", ");
+            let news = chunk.iter().map(|(_, new)| counters::quoted(new)).collect::<Vec<_>>().join(", ");
+            for table in ["enrolment_facts", "assessment_facts", "erased_learners"] {
+                let names: Vec<&str> = columns[table].iter().map(|(name, _)| name.as_str()).collect();
+                let values: Vec<String> = names
+                    .iter()
+                    .map(|&name| {
+                        if name == "learner" {
+                            format!("transform(learner, [{olds}], [{news}], learner)")
+                        } else {
+                            name.to_string()
+                        }
+                    })
+                    .collect();
+                self.execute(&format!(
+                    "INSERT INTO {db}.{table} ({}) SELECT {} FROM {db}.{table} WHERE learner IN ({olds})",
+                    names.join(", "),
+                    values.join(", ")
+                ))
+                .await?;
+                self.execute(&format!("ALTER TABLE {db}.{table} DELETE WHERE learner IN ({olds})")).await?;
+            }
+            self.wait_for_mutations().await?;
+        }
+        Ok(())
     }
 
     async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError> {

@@ -189,6 +189,35 @@ impl MetricsStore for EmbeddedStore {
         .await
     }
 
+    async fn learners(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT learner FROM enrolment_facts UNION SELECT learner FROM assessment_facts
+                 UNION SELECT learner FROM erased_learners",
+            )?;
+            let learners = statement.query_map([], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok(learners)
+        })
+        .await
+    }
+
+    async fn rename_learners(&self, renames: &[(String, String)]) -> Result<(), StoreError> {
+        let renames = renames.to_vec();
+        self.with(move |c| {
+            let transaction = c.transaction()?;
+            for (old, new) in &renames {
+                for table in ["enrolment_facts", "assessment_facts"] {
+                    transaction.execute(&format!("UPDATE {table} SET learner = ?2 WHERE learner = ?1"), [old, new])?;
+                }
+                transaction
+                    .execute("UPDATE OR IGNORE erased_learners SET learner = ?2 WHERE learner = ?1", [old, new])?;
+            }
+            transaction.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError> {
         let consumer = consumer.to_string();
         self.with(move |c| {

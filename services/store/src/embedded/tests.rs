@@ -137,3 +137,8 @@ async fn dead_letters_checkpoints_and_status_persist_across_reopen() {
 async fn forgetting_a_learner_removes_their_facts_and_recomputes_the_cells() {
     crate::fixtures::check_erasure(&EmbeddedStore::in_memory().unwrap()).await;
 }
+
+#[tokio::test]
+async fn renaming_learners_for_a_key_rotation_keeps_their_history() {
+    crate::fixtures::check_rename(&EmbeddedStore::in_memory().unwrap()).await;
+}
