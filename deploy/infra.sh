@@ -23,6 +23,9 @@ KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROO
 KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 KAFKA_PORT="${SKILLS_KAFKA_PORT:-39092}"
 KAFKA_CONTROLLER_PORT="${SKILLS_KAFKA_CONTROLLER_PORT:-39093}"
+# A second listener, SASL_SSL (PLAIN over TLS, a CA of its own), for the
+# test of the documented Kafka security settings.
+KAFKA_SASL_PORT="${SKILLS_KAFKA_SASL_PORT:-39094}"
 KAFKA_HEAP="${SKILLS_KAFKA_HEAP:-512m}"
 CLICKHOUSE_HTTP_PORT="${SKILLS_CLICKHOUSE_HTTP_PORT:-38123}"
 CLICKHOUSE_TCP_PORT="${SKILLS_CLICKHOUSE_TCP_PORT:-39000}"
@@ -97,17 +100,46 @@ install_kafka() {
     touch "$KAFKA_LIBS/.complete"
 }
 
+# A test CA, the broker's certificate for 127.0.0.1 (key in PKCS#8, as
+# Kafka's PEM keystore wants it) and a random SASL password, made once.
+write_kafka_tls() {
+    local tls="$KAFKA_RUN/tls"
+    [[ -f "$tls/server.pem" && -f "$tls/sasl-password" ]] && return 0
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+    mkdir -p "$tls"
+    (
+        cd "$tls"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=skills-test-ca" \
+            -keyout ca.key -out ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+            -extfile server.ext -out server.crt 2>/dev/null
+        openssl pkcs8 -topk8 -nocrypt -in server.key -out server.p8
+        cat server.p8 server.crt >server.pem
+        openssl rand -hex 16 >sasl-password
+        chmod 600 ca.key server.key server.p8 server.pem sasl-password
+    )
+}
+
 write_kafka_config() {
     mkdir -p "$KAFKA_RUN"
+    write_kafka_tls
+    local password
+    password="$(cat "$KAFKA_RUN/tls/sasl-password")"
     cat >"$KAFKA_RUN/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="skills" password="$password" user_skills="$password";
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_RUN/tls/server.pem
 log.dirs=$KAFKA_RUN/data
 num.partitions=3
 offsets.topic.replication.factor=1
@@ -272,6 +304,8 @@ clickhouse_ready() {
 
 print_env() {
     echo "export SKILLS_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+    echo "export SKILLS_KAFKA_SASL_BROKERS=127.0.0.1:$KAFKA_SASL_PORT"
+    echo "export SKILLS_KAFKA_TLS_DIR=$KAFKA_RUN/tls"
     echo "export SKILLS_CLICKHOUSE_URL=http://127.0.0.1:$CLICKHOUSE_HTTP_PORT"
 }
 
@@ -312,7 +346,7 @@ up)
     fi
     if wants kafka; then
         wait_for "Kafka" 120 kafka_ready || die "Kafka did not answer within 120 s; see $KAFKA_RUN/kafka.log"
-        echo "Kafka      127.0.0.1:$KAFKA_PORT (PLAINTEXT, KRaft, pid $(cat "$KAFKA_RUN/kafka.pid"))" >&2
+        echo "Kafka      127.0.0.1:$KAFKA_PORT (PLAINTEXT), 127.0.0.1:$KAFKA_SASL_PORT (SASL_SSL), KRaft, pid $(cat "$KAFKA_RUN/kafka.pid")" >&2
     fi
     # Where they listen, for people (stderr, above); the variables, for `eval` (stdout).
     print_env

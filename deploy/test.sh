@@ -9,7 +9,8 @@
 #    127.0.0.1 (deploy/infra.sh up; a second run reuses them);
 # 3. runs every test of the workspace, including those that need Kafka and
 #    ClickHouse (marked #[ignore] so a bare `cargo test` passes without them);
-# 4. runs the short fault suite (RELIABILITY.md) and the quick benchmarks.
+# 4. runs the Kafka SASL_SSL test, the dependency checks, a short fuzzing
+#    run, the short fault suite (RELIABILITY.md) and the quick benchmarks.
 #
 # The servers keep running afterwards for quick re-runs; stop them with
 # `deploy/infra.sh down`. Set SKILLS_TEST_STOP_INFRA=1 to stop them at the end.
@@ -29,6 +30,8 @@ command -v make >/dev/null 2>&1 || need_packages+=(make)
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
+# OpenSSL headers: librdkafka with TLS, for the Kafka SASL_SSL test.
+pkg-config --exists openssl 2>/dev/null || need_packages+=(libssl-dev)
 if ((${#need_packages[@]})); then
     log "installing build tools: ${need_packages[*]}"
     if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
@@ -68,6 +71,19 @@ cargo build --workspace --bins --locked
 log "running the workspace tests (Kafka at $SKILLS_KAFKA_BROKERS, ClickHouse at $SKILLS_CLICKHOUSE_URL)"
 cargo test --workspace --all-targets --locked -- --include-ignored
 cargo test --workspace --doc --locked
+
+# Kafka over SASL_SSL, with librdkafka built with OpenSSL (an opt-in
+# feature: the default build needs no OpenSSL headers).
+log "Kafka SASL_SSL test (skills-bus --features kafka-tls)"
+cargo test -p skills-bus --features kafka-tls --locked --test sasl_ssl -- --include-ignored
+
+# Licences, bans and sources of every dependency (cargo-deny).
+log "dependency checks (deploy/audit.sh)"
+./deploy/audit.sh
+
+# The fuzz targets: saved crashes replayed, then 20 s of libFuzzer each.
+log "short fuzzing run (deploy/fuzz.sh --quick)"
+./deploy/fuzz.sh --quick
 
 # The fault suite, shortened: every scenario of RELIABILITY.md on a
 # private broker and server, at a smaller load (deploy/faults.sh is the

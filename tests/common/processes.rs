@@ -34,6 +34,7 @@ pub struct PrivateInfra {
     pub run_dir: PathBuf,
     pub kafka_port: u16,
     pub kafka_controller_port: u16,
+    pub kafka_sasl_port: u16,
     pub clickhouse_http_port: u16,
     pub clickhouse_tcp_port: u16,
 }
@@ -44,6 +45,7 @@ impl PrivateInfra {
             run_dir,
             kafka_port: free_port(),
             kafka_controller_port: free_port(),
+            kafka_sasl_port: free_port(),
             clickhouse_http_port: free_port(),
             clickhouse_tcp_port: free_port(),
         }
@@ -57,6 +59,7 @@ impl PrivateInfra {
             .env("SKILLS_RUN_DIR", &self.run_dir)
             .env("SKILLS_KAFKA_PORT", self.kafka_port.to_string())
             .env("SKILLS_KAFKA_CONTROLLER_PORT", self.kafka_controller_port.to_string())
+            .env("SKILLS_KAFKA_SASL_PORT", self.kafka_sasl_port.to_string())
             .env("SKILLS_CLICKHOUSE_HTTP_PORT", self.clickhouse_http_port.to_string())
             .env("SKILLS_CLICKHOUSE_TCP_PORT", self.clickhouse_tcp_port.to_string())
             .stdout(Stdio::null())
