@@ -35,10 +35,10 @@ pub fn normalize_input(data: &[u8]) {
         _ => Some(ContentType::Protobuf),
     };
     let now = "2026-06-01T00:00:00Z".parse().expect("a valid time");
-    if let Ok(event) = normalize(payload, content_type, &IngestPolicy::default(), pseudonymiser(), now) {
-        if let Err(error) = facts_of(&event) {
-            panic!("the ingest accepted an event the aggregator cannot use: {error}");
-        }
+    if let Ok(event) = normalize(payload, content_type, &IngestPolicy::default(), pseudonymiser(), now)
+        && let Err(error) = facts_of(&event)
+    {
+        panic!("the ingest accepted an event the aggregator cannot use: {error}");
     }
 }
 
