@@ -150,6 +150,10 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
 message.max.bytes=2097152
+# Index files are preallocated at this size per segment: the default 10 MiB
+# across thousands of test topics made throwaway run directories slow to
+# delete.
+log.index.size.max.bytes=1048576
 EOF
     cat >"$KAFKA_RUN/log4j2.yaml" <<EOF
 Configuration:

@@ -145,6 +145,8 @@ struct Scenario<'a> {
     probes: u32,
     sends: u32,
     problems: Vec<String>,
+    /// What the fault actually was, where it can differ from the plan.
+    note: Option<String>,
     moments: Moments,
 }
 
@@ -162,6 +164,7 @@ pub async fn run(fault: Fault, infra: &PrivateInfra, settings: &Settings, dir: &
         probes: 0,
         sends: 0,
         problems: Vec::new(),
+        note: None,
         moments: Moments(seed | 1),
     };
     if let Err(error) = scenario.pipeline.healthy(Duration::from_secs(60)).await {
@@ -201,8 +204,11 @@ impl Scenario<'_> {
                 let postings = skills::seed::synthetic_range(0..0, SEED).messages.len() as f64;
                 let events = settings.burst.as_secs_f64() * rate as f64;
                 let learners = ((events - postings) / EVENTS_PER_LEARNER).max(100.0) as usize;
-                let (burst, _) = self.send(FIRST_LEARNER + settings.learners, learners, rate);
+                let burst_started = Instant::now();
+                let (burst, messages) = self.send(FIRST_LEARNER + settings.learners, learners, rate);
                 self.finish(burst);
+                let seconds = burst_started.elapsed().as_secs_f64();
+                self.note = Some(format!("{messages} events in {seconds:.1} s, {:.0}/s", messages as f64 / seconds));
             }
             Fault::Poison => {
                 sleep_until(started + steady_time / 3).await;
@@ -373,7 +379,10 @@ impl Scenario<'_> {
         }
         Outcome {
             fault,
-            title: fault.title(self.settings),
+            title: match &self.note {
+                Some(note) => format!("{} ({note})", fault.title(self.settings)),
+                None => fault.title(self.settings),
+            },
             expected_events: expected.distinct_events,
             reconciled,
             counters,

@@ -90,6 +90,32 @@ async fn counters_do_not_depend_on_arrival_order() {
     drop_database(&config).await;
 }
 
+/// The arrivals of the embedded property test (arrival_order.rs), on the
+/// real server: seeded permutations of the story with repeats, cut into
+/// batches, each into a fresh database, give the counters of a clean pass.
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn permuted_repeated_and_rebatched_arrivals_give_the_same_counters() {
+    let events = story();
+    let in_order = EmbeddedStore::in_memory().unwrap();
+    in_order.apply(Batch { events: events.clone(), ..Default::default() }).await.unwrap();
+    for seed in 1..=6u64 {
+        // About a third of the events repeated, the first one twice more.
+        let extra: Vec<usize> = (0..events.len()).filter(|i| (i + seed as usize) % 3 == 0).chain([0, 0]).collect();
+        let cuts = [seed as usize % 5 + 1, 9, 17];
+        let config = config(&format!("arrival{seed}"));
+        let store = ClickHouseStore::connect(&config).await.unwrap();
+        for batch in skills_store::fixtures::arrival(&events, &extra, seed, &cuts) {
+            store.apply(Batch { events: batch, ..Default::default() }).await.unwrap();
+        }
+        for window in windows() {
+            let expected = in_order.counters(&window).await.unwrap();
+            assert_eq!(store.counters(&window).await.unwrap(), expected, "seed {seed}, window {window:?}");
+        }
+        drop_database(&config).await;
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs ClickHouse: ./deploy/test.sh"]
 async fn replays_and_unmerged_duplicates_change_nothing() {
