@@ -110,13 +110,18 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
             ])?;
         }
         if outcome.new_events > 0 || outcome.new_dead_letters > 0 {
-            transaction.execute(
-                "INSERT INTO meta (key, value) VALUES ('data_version', 1)
-                 ON CONFLICT (key) DO UPDATE SET value = value + 1",
-                [],
-            )?;
+            bump_data_version(&transaction)?;
         }
     }
     transaction.commit()?;
     Ok(outcome)
+}
+
+/// Counted data changed: caches keyed on the version drop their copies.
+pub(super) fn bump_data_version(transaction: &rusqlite::Transaction<'_>) -> rusqlite::Result<usize> {
+    transaction.execute(
+        "INSERT INTO meta (key, value) VALUES ('data_version', 1)
+         ON CONFLICT (key) DO UPDATE SET value = value + 1",
+        [],
+    )
 }

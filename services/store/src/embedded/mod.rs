@@ -178,11 +178,7 @@ impl MetricsStore for EmbeddedStore {
                     [raw],
                 )? as u64;
             }
-            transaction.execute(
-                "INSERT INTO meta (key, value) VALUES ('data_version', 1)
-                 ON CONFLICT (key) DO UPDATE SET value = value + 1",
-                [],
-            )?;
+            apply::bump_data_version(&transaction)?;
             transaction.commit()?;
             Ok(outcome)
         })
