@@ -7,7 +7,7 @@
 #
 #   ./deploy/fuzz.sh            300 s per target: the longer run
 #   ./deploy/fuzz.sh 3600       an hour per target
-#   ./deploy/fuzz.sh --quick    20 s per target: the run of deploy/test.sh
+#   ./deploy/fuzz.sh --quick    10 s per target: the run of deploy/test.sh
 #
 # First the seeds and every saved crash (fuzz/regressions/<target>/) are
 # replayed on stable Rust. A crash found here is saved by libFuzzer under
@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-300}"
-[[ "$seconds" == --quick ]] && seconds=20
+[[ "$seconds" == --quick ]] && seconds=10
 targets=(decode_json decode_protobuf normalize normalized_facts)
 
 echo "==> replaying seeds and saved crashes (stable)"

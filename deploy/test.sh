@@ -81,7 +81,7 @@ cargo test -p skills-bus --features kafka-tls --locked --test sasl_ssl -- --incl
 log "dependency checks (deploy/audit.sh)"
 ./deploy/audit.sh
 
-# The fuzz targets: saved crashes replayed, then 20 s of libFuzzer each.
+# The fuzz targets: saved crashes replayed, then 10 s of libFuzzer each.
 log "short fuzzing run (deploy/fuzz.sh --quick)"
 ./deploy/fuzz.sh --quick
 

@@ -66,7 +66,7 @@ impl Pipeline {
 
     fn spawn(&self, label: &str, binary_name: &str, env: &[(String, String)], starts: u32) -> Child {
         let log = std::fs::File::create(self.dir.join(format!("{label}-{starts}.log"))).unwrap();
-        Command::new(binary(binary_name))
+        isolated(binary_name)
             .arg("--config")
             .arg(&self.config)
             .env("RUST_LOG", "info,skills_ingest=debug,skills_aggregator=debug,skills_query=debug")
@@ -148,7 +148,7 @@ impl Pipeline {
     }
 
     pub fn skills(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(binary("skills"));
+        let mut command = isolated("skills");
         command.arg("--config").arg(&self.config).args(args);
         command
     }
@@ -207,6 +207,20 @@ impl Drop for Pipeline {
             let _ = instance.child.wait();
         }
     }
+}
+
+/// A command of a workspace binary that sees none of the caller's SKILLS_*
+/// variables: the test command exports SKILLS_KAFKA_BROKERS for the shared
+/// broker, which `skills send` and `skills reconcile` would otherwise take
+/// over the configuration's private one.
+fn isolated(binary_name: &str) -> Command {
+    let mut command = Command::new(binary(binary_name));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SKILLS_") {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 /// SIGTERM, then the exit status; SIGKILL if it is still there after 30 s.
