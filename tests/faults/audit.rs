@@ -8,7 +8,6 @@ use skills_bus::Message;
 use skills_domain::indicators::CellCounters;
 use skills_store::MetricsStore;
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// `skills reconcile --json`, the parts the table shows.
@@ -140,7 +139,7 @@ pub fn scan_logs(files: &[std::path::PathBuf], secrets: &[(String, String)]) -> 
         let Ok(text) = std::fs::read(file) else { continue };
         for (number, line) in String::from_utf8_lossy(&text).lines().enumerate() {
             lines += 1;
-            let place = || display(file);
+            let place = || file.display().to_string();
             for (name, secret) in secrets {
                 if !secret.is_empty() && line.contains(secret.as_str()) {
                     findings.push((place(), number + 1, name.clone()));
@@ -152,10 +151,6 @@ pub fn scan_logs(files: &[std::path::PathBuf], secrets: &[(String, String)]) -> 
         }
     }
     (lines, findings)
-}
-
-fn display(path: &Path) -> String {
-    path.display().to_string()
 }
 
 pub fn has_raw_learner_id(line: &str) -> bool {

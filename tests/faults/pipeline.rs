@@ -29,6 +29,8 @@ pub struct Pipeline {
     pub clickhouse_url: String,
     pub brokers: String,
     pub query_endpoint: String,
+    /// For the probe's lookups, polled every 100 ms.
+    clickhouse: clickhouse::Client,
     instances: BTreeMap<String, Instance>,
 }
 
@@ -48,8 +50,15 @@ impl Pipeline {
             policy_token: POLICY_TOKEN,
         };
         let config = service_config.write();
+        let database = service_config.database();
+        // Row validation off: ClickHouse 18.16 lacks the format it needs.
+        let clickhouse = clickhouse::Client::default()
+            .with_url(infra.clickhouse_url())
+            .with_database(&database)
+            .with_validation(false);
         let mut pipeline = Pipeline {
-            database: service_config.database(),
+            database,
+            clickhouse,
             dir,
             config,
             prefix: prefix.clone(),
@@ -184,12 +193,7 @@ impl Pipeline {
 
     /// Whether an event id is among the counted events.
     pub async fn is_counted(&self, event_id: &str) -> bool {
-        // Row validation off: ClickHouse 18.16 lacks the format it needs.
-        let client = clickhouse::Client::default()
-            .with_url(&self.clickhouse_url)
-            .with_database(&self.database)
-            .with_validation(false);
-        let query = client.query("SELECT count() FROM applied_events WHERE event_id = ?").bind(event_id);
+        let query = self.clickhouse.query("SELECT count() FROM applied_events WHERE event_id = ?").bind(event_id);
         matches!(query.fetch_one::<u64>().await, Ok(n) if n > 0)
     }
 

@@ -48,6 +48,13 @@ pub fn load_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymis
         .map_err(|error| KeyError::Invalid { source_name: "current_version".into(), error })
 }
 
+/// The keys as they are, never generated: for operator commands (erasure,
+/// rekeying), where a new key would give pseudonyms that match nothing
+/// and the request would seem done.
+pub fn load_existing_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymiser, KeyError> {
+    load_pseudonymiser(&PseudonymisationConfig { generate_if_missing: false, ..config.clone() })
+}
+
 fn read_key_file(path: &Path) -> Result<SecretKey, KeyError> {
     let text =
         std::fs::read_to_string(path).map_err(|error| KeyError::File { path: path.display().to_string(), error })?;

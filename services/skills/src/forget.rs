@@ -6,7 +6,7 @@
 use crate::cli::ForgetArgs;
 use crate::config::SkillsConfig;
 use skills_domain::pseudonym::Pseudonymiser;
-use skills_ingest::keys::{KeyError, load_pseudonymiser};
+use skills_ingest::keys::{KeyError, load_existing_pseudonymiser};
 use skills_store::{Erasure, ErasureOutcome, StoreError};
 use thiserror::Error;
 
@@ -32,11 +32,7 @@ pub fn erasure_for(pseudonymiser: &Pseudonymiser, partner: &str, learners: &[Str
 }
 
 pub async fn run(config: SkillsConfig, args: ForgetArgs) -> Result<(), ForgetError> {
-    // A missing key must not be generated here: a new key would give
-    // pseudonyms that match nothing, and the request would seem done.
-    let mut keys = config.pseudonymisation.clone();
-    keys.generate_if_missing = false;
-    let pseudonymiser = load_pseudonymiser(&keys)?;
+    let pseudonymiser = load_existing_pseudonymiser(&config.pseudonymisation)?;
     let erasure = erasure_for(&pseudonymiser, &args.partner, &args.learners);
     let store = skills_store::open(&config.store, &config.data_dir).await?;
     let outcome = store.forget(&erasure).await?;

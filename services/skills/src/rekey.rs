@@ -8,7 +8,7 @@
 use crate::cli::RekeyArgs;
 use crate::config::SkillsConfig;
 use skills_domain::pseudonym::{PseudonymError, Pseudonymiser, version_of};
-use skills_ingest::keys::{KeyError, load_pseudonymiser};
+use skills_ingest::keys::{KeyError, load_existing_pseudonymiser};
 use skills_store::{MetricsStore, StoreError};
 use thiserror::Error;
 
@@ -52,9 +52,7 @@ pub async fn rekey_store(store: &dyn MetricsStore, ring: &Pseudonymiser, to: u32
 }
 
 pub async fn run(config: SkillsConfig, args: RekeyArgs) -> Result<(), RekeyError> {
-    let mut keys = config.pseudonymisation.clone();
-    keys.generate_if_missing = false;
-    let ring = load_pseudonymiser(&keys)?;
+    let ring = load_existing_pseudonymiser(&config.pseudonymisation)?;
     let to = args.to.unwrap_or(ring.current_version());
     let store = skills_store::open(&config.store, &config.data_dir).await?;
     let outcome = rekey_store(&*store, &ring, to).await?;

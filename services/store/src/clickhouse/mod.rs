@@ -239,10 +239,10 @@ impl MetricsStore for ClickHouseStore {
             .fetch_one()
             .await
             .map_err(store_error)?;
-        let (dead_letters, letter_rows): (u64, u64) = self
+        let (dead_letters, letter_rows, erased): (u64, u64, u64) = self
             .client
             .query(&format!(
-                "SELECT uniqExact(dead_letter_id), count() + (SELECT count() FROM {db}.erased_learners) \
+                "SELECT uniqExact(dead_letter_id), count(), (SELECT count() FROM {db}.erased_learners) \
                  FROM {db}.dead_letters"
             ))
             .fetch_one()
@@ -253,7 +253,7 @@ impl MetricsStore for ClickHouseStore {
             dead_letters,
             as_of: (events > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
             // Erasures change counters without a new row: they count too.
-            version: rows + letter_rows,
+            version: rows + letter_rows + erased,
         })
     }
 
