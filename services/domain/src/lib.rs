@@ -7,6 +7,7 @@ pub mod facts;
 pub mod indicators;
 pub mod period;
 pub mod pseudonym;
+pub mod read_model;
 pub mod reference;
 
 pub use period::{Granularity, Period, PeriodError};

@@ -122,7 +122,19 @@ pub struct ErasureOutcome {
 pub trait MetricsStore: Send + Sync {
     /// Writes a batch atomically; events already stored are skipped.
     async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError>;
+    /// Counters of a window: from the read model when the store keeps one
+    /// and the window is a calendar period, else counted from the facts.
     async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError>;
+    /// Counters counted from the facts, whatever the store keeps
+    /// (`skills verify-model` compares the two).
+    async fn recount(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
+        self.counters(window).await
+    }
+    /// Builds the read model again from the facts (a store without one
+    /// has nothing to do).
+    async fn rebuild_read_model(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     async fn status(&self) -> Result<StoreStatus, StoreError>;
     /// The status for change detection, polled every half second by the
     /// query service: the same version and as-of time, with `events`

@@ -1,5 +1,6 @@
-//! One batch, one transaction: new events with their facts, dead letters,
-//! checkpoints, and the data version bump that invalidates caches.
+//! One batch, one transaction: new events with their facts, the read
+//! model's changes, dead letters, checkpoints, and the data version bump
+//! that invalidates caches.
 
 use crate::{ApplyOutcome, Batch, StoreError};
 use rusqlite::{Connection, params};
@@ -25,6 +26,7 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
             "INSERT OR IGNORE INTO demand_facts (event_id, skill, region, occurred_at, openings, hard_to_fill)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
+        let mut new_events = Vec::new();
         for event in &batch.events {
             let inserted = insert_event.execute(params![
                 event.event_id,
@@ -39,6 +41,7 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
                 continue;
             }
             outcome.new_events += 1;
+            new_events.push(event);
             for fact in &event.facts.enrolments {
                 insert_enrolment.execute(params![
                     fact.event_id,
@@ -81,6 +84,7 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
                 ])?;
             }
         }
+        super::read_model::apply_new_events(&transaction, &new_events)?;
         let mut insert_dead_letter = transaction.prepare_cached(
             "INSERT OR IGNORE INTO dead_letters (dead_letter_id, source_topic, source_partition, source_offset,
                  reason, message, recorded_at, payload)

@@ -4,6 +4,7 @@
 
 mod apply;
 mod counters;
+mod read_model;
 
 use crate::{
     ApplyOutcome, Batch, Checkpoint, CounterWindow, Erasure, ErasureOutcome, MetricsStore, StoreError, StoreStatus,
@@ -17,11 +18,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../../sql/sqlite/0001_init.sql"),
     include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
     include_str!("../../sql/sqlite/0003_erasure.sql"),
+    include_str!("../../sql/sqlite/0004_read_model.sql"),
 ];
+
+/// The migration that creates the read model, built from the facts then.
+const READ_MODEL_MIGRATION: usize = 4;
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -55,7 +60,8 @@ impl EmbeddedStore {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&connection)?;
+        let mut connection = connection;
+        migrate(&mut connection)?;
         Ok(EmbeddedStore { connection: Arc::new(Mutex::new(connection)) })
     }
 
@@ -102,7 +108,7 @@ impl EmbeddedStore {
     }
 }
 
-fn migrate(connection: &Connection) -> Result<(), StoreError> {
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     let applied: usize = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if applied > MIGRATIONS.len() {
         return Err(StoreError::Schema(format!(
@@ -111,8 +117,13 @@ fn migrate(connection: &Connection) -> Result<(), StoreError> {
         )));
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        connection.execute_batch(sql)?;
-        connection.pragma_update(None, "user_version", index + 1)?;
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(sql)?;
+        if index + 1 == READ_MODEL_MIGRATION {
+            read_model::rebuild(&transaction)?;
+        }
+        transaction.pragma_update(None, "user_version", index + 1)?;
+        transaction.commit()?;
     }
     Ok(())
 }
@@ -125,7 +136,27 @@ impl MetricsStore for EmbeddedStore {
 
     async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
         let window = window.clone();
+        self.with(move |c| match read_model::counters(c, &window)? {
+            Some(cells) => Ok(cells),
+            None => counters::counters(c, &window),
+        })
+        .await
+    }
+
+    async fn recount(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
+        let window = window.clone();
         self.with(move |c| counters::counters(c, &window)).await
+    }
+
+    async fn rebuild_read_model(&self) -> Result<(), StoreError> {
+        self.with(|c| {
+            let transaction = c.transaction()?;
+            read_model::rebuild(&transaction)?;
+            apply::bump_data_version(&transaction)?;
+            transaction.commit()?;
+            Ok(())
+        })
+        .await
     }
 
     async fn status(&self) -> Result<StoreStatus, StoreError> {
@@ -154,10 +185,14 @@ impl MetricsStore for EmbeddedStore {
             let mut outcome = ErasureOutcome::default();
             let now = chrono::Utc::now().to_rfc3339();
             for learner in &erasure.pseudonyms {
-                transaction.execute(
+                let newly_erased = transaction.execute(
                     "INSERT OR IGNORE INTO erased_learners (learner, erased_at) VALUES (?1, ?2)",
                     rusqlite::params![learner, now],
-                )?;
+                )? == 1;
+                // Facts stored after an earlier erasure never counted.
+                if newly_erased {
+                    read_model::remove_learner(&transaction, learner)?;
+                }
                 for (table, removed) in [
                     ("enrolment_facts", &mut outcome.enrolment_facts),
                     ("assessment_facts", &mut outcome.assessment_facts),

@@ -1,0 +1,335 @@
+//! The embedded store's read model (tables `cell_tallies`, `cell_finishing`):
+//! changed in the transaction of the batch that changes it, read in
+//! O(cells served). The arithmetic is `skills_domain::read_model`'s.
+
+use crate::{CounterWindow, StoreError};
+use chrono::{DateTime, Datelike};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use skills_domain::Period;
+use skills_domain::facts::{AssessmentFact, EnrolmentFact, EventFacts, Groups};
+use skills_domain::indicators::CellCounters;
+use skills_domain::read_model::{
+    ALL_SKILLS, CellKey, CellTally, TALLY_COLUMNS, demand_tallies, is_month_start, learner_tallies, month_index,
+    period_of_window, touched_from,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The last year whose periods hold stocks (meta key).
+const LAST_YEAR: &str = "read_model_last_year";
+
+/// Cell changes summed over a batch before they are written.
+#[derive(Default)]
+pub(super) struct Changes(HashMap<CellKey, CellTally>);
+
+impl Changes {
+    fn add(&mut self, tallies: impl IntoIterator<Item = (CellKey, CellTally)>, sign: i64) {
+        for (key, tally) in tallies {
+            self.0.entry(key).or_default().add(&tally, sign);
+        }
+    }
+}
+
+/// Updates the model for the newly stored events of a batch (their facts
+/// are already in the transaction).
+pub(super) fn apply_new_events(transaction: &Transaction<'_>, events: &[&EventFacts]) -> Result<(), StoreError> {
+    let Some(newest_year) = events.iter().filter_map(|e| year_of(e.occurred_at)).max() else { return Ok(()) };
+    let last_year = extend_to(transaction, newest_year)?;
+    let mut new_events_of: HashMap<&str, (i64, HashSet<&str>)> = HashMap::new();
+    let mut changes = Changes::default();
+    for event in events {
+        let learners =
+            event.facts.enrolments.iter().map(|f| &f.learner).chain(event.facts.assessments.iter().map(|f| &f.learner));
+        for learner in learners {
+            let entry = new_events_of.entry(learner).or_insert((event.occurred_at, HashSet::new()));
+            entry.0 = entry.0.min(event.occurred_at);
+            entry.1.insert(&event.event_id);
+        }
+        for fact in &event.facts.demands {
+            changes.add(demand_tallies(fact), 1);
+        }
+    }
+    for (learner, (earliest, new_ids)) in new_events_of {
+        if is_erased(transaction, learner)? {
+            continue;
+        }
+        let (enrolments, assessments) = learner_facts(transaction, learner)?;
+        let periods = touched_from(earliest, last_year);
+        let old_enrolments: Vec<_> =
+            enrolments.iter().filter(|f| !new_ids.contains(f.event_id.as_str())).cloned().collect();
+        let old_assessments: Vec<_> =
+            assessments.iter().filter(|f| !new_ids.contains(f.event_id.as_str())).cloned().collect();
+        changes.add(learner_tallies(&enrolments, &assessments, &periods), 1);
+        changes.add(learner_tallies(&old_enrolments, &old_assessments, &periods), -1);
+    }
+    write(transaction, changes)
+}
+
+/// Takes a learner's whole contribution out (erasure, before the facts go).
+pub(super) fn remove_learner(transaction: &Transaction<'_>, learner: &str) -> Result<(), StoreError> {
+    let Some(last_year) = last_year(transaction)? else { return Ok(()) };
+    let (enrolments, assessments) = learner_facts(transaction, learner)?;
+    let earliest = enrolments.iter().map(|f| f.occurred_at).chain(assessments.iter().map(|f| f.occurred_at)).min();
+    let Some(earliest) = earliest else { return Ok(()) };
+    let mut changes = Changes::default();
+    changes.add(learner_tallies(&enrolments, &assessments, &touched_from(earliest, last_year)), -1);
+    write(transaction, changes)
+}
+
+/// Builds the model again from the facts (migration, or repair).
+pub(super) fn rebuild(transaction: &Transaction<'_>) -> Result<(), StoreError> {
+    transaction.execute_batch("DELETE FROM cell_tallies; DELETE FROM cell_finishing;")?;
+    transaction.execute("DELETE FROM meta WHERE key = ?1", [LAST_YEAR])?;
+    let newest: Option<i64> = transaction.query_row(
+        "SELECT MAX(t) FROM (SELECT MAX(occurred_at) AS t FROM enrolment_facts
+             UNION ALL SELECT MAX(occurred_at) FROM assessment_facts
+             UNION ALL SELECT MAX(occurred_at) FROM demand_facts)",
+        [],
+        |row| row.get(0),
+    )?;
+    let Some(newest_year) = newest.and_then(year_of) else { return Ok(()) };
+    let last_year = extend_to(transaction, newest_year)?;
+    let learners: Vec<String> = {
+        let mut statement = transaction.prepare(
+            "SELECT learner FROM enrolment_facts UNION SELECT learner FROM assessment_facts
+             EXCEPT SELECT learner FROM erased_learners",
+        )?;
+        statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?
+    };
+    let mut changes = Changes::default();
+    for (index, learner) in learners.iter().enumerate() {
+        let (enrolments, assessments) = learner_facts(transaction, learner)?;
+        let earliest = enrolments.iter().map(|f| f.occurred_at).chain(assessments.iter().map(|f| f.occurred_at)).min();
+        if let Some(earliest) = earliest {
+            changes.add(learner_tallies(&enrolments, &assessments, &touched_from(earliest, last_year)), 1);
+        }
+        if index % 10_000 == 9_999 {
+            write(transaction, std::mem::take(&mut changes))?;
+        }
+    }
+    let mut statement =
+        transaction.prepare("SELECT event_id, skill, region, occurred_at, openings, hard_to_fill FROM demand_facts")?;
+    let demands = statement.query_map([], |row| {
+        Ok(skills_domain::facts::DemandFact {
+            event_id: row.get(0)?,
+            skill: row.get(1)?,
+            region: row.get(2)?,
+            occurred_at: row.get(3)?,
+            openings: row.get(4)?,
+            hard_to_fill: row.get(5)?,
+        })
+    })?;
+    for demand in demands {
+        changes.add(demand_tallies(&demand?), 1);
+    }
+    write(transaction, changes)
+}
+
+/// The counters of a calendar-period window, from the model; None when the
+/// window is not one the model answers (the caller counts from the facts).
+pub(super) fn counters(
+    connection: &Connection,
+    window: &CounterWindow,
+) -> Result<Option<Vec<CellCounters>>, StoreError> {
+    let Some(period) = period_of_window(window.start, window.end) else { return Ok(None) };
+    if !is_month_start(window.horizon_end) || (!window.by_skill && window.skill.is_some()) {
+        return Ok(None);
+    }
+    let Some(last_year) = last_year(connection)? else { return Ok(Some(Vec::new())) };
+    // After the last year of data nothing happens: the stock is December's.
+    let (source, stock_only) = match period_year(period) > last_year {
+        true => (Period::Month(last_year, 12), true),
+        false => (period, false),
+    };
+    let horizon_month = month_index(window.horizon_end);
+    let skill_test = if window.by_skill { "skill <> '*'" } else { "skill = '*'" };
+    let filters =
+        format!("period = ?1 AND {skill_test} AND (?2 IS NULL OR region = ?2) AND (?3 IS NULL OR skill = ?3)");
+    let mut finishing: HashMap<(String, String), i64> = HashMap::new();
+    {
+        let mut statement = connection.prepare_cached(&format!(
+            "SELECT region, skill, SUM(learners) FROM cell_finishing
+             WHERE {filters} AND planned_end_month < ?4 GROUP BY region, skill"
+        ))?;
+        let rows = statement
+            .query_map(params![source.to_string(), window.region, window.skill, horizon_month], |row| {
+                Ok(((row.get(0)?, row.get(1)?), row.get(2)?))
+            })?;
+        for row in rows {
+            let (key, learners) = row?;
+            finishing.insert(key, learners);
+        }
+    }
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT region, skill, {} FROM cell_tallies WHERE {filters} ORDER BY region, skill",
+        TALLY_COLUMNS.join(", ")
+    ))?;
+    let rows = statement.query_map(params![source.to_string(), window.region, window.skill], |row| {
+        let mut values = [0i64; TALLY_COLUMNS.len()];
+        for (index, value) in values.iter_mut().enumerate() {
+            *value = row.get(index + 2)?;
+        }
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, CellTally::from_scalars(values)))
+    })?;
+    let mut cells = Vec::new();
+    for row in rows {
+        let (region, skill, mut tally) = row?;
+        if stock_only {
+            tally = tally.stock();
+            if tally.is_empty() {
+                continue;
+            }
+        }
+        let skill_code = (skill != ALL_SKILLS).then_some(skill.as_str());
+        let mut counters = tally.counters(&region, skill_code, horizon_month);
+        counters.supply.active_finishing = finishing.get(&(region, skill)).copied().unwrap_or(0).max(0) as u64;
+        cells.push(counters);
+    }
+    Ok(Some(cells))
+}
+
+fn period_year(period: Period) -> i32 {
+    period.start().year()
+}
+
+fn year_of(seconds: i64) -> Option<i32> {
+    DateTime::from_timestamp(seconds, 0).map(|t| t.year())
+}
+
+fn last_year(connection: &Connection) -> Result<Option<i32>, StoreError> {
+    Ok(connection.query_row("SELECT value FROM meta WHERE key = ?1", [LAST_YEAR], |row| row.get(0)).optional()?)
+}
+
+/// Makes the model hold stocks through `year`: each new year's periods
+/// start from the previous December's stock. Returns the last year held.
+fn extend_to(transaction: &Transaction<'_>, year: i32) -> Result<i32, StoreError> {
+    let Some(last) = last_year(transaction)? else {
+        transaction.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![LAST_YEAR, year])?;
+        return Ok(year);
+    };
+    for new_year in (last + 1)..=year {
+        let december = Period::Month(new_year - 1, 12).to_string();
+        let mut periods = vec![Period::Year(new_year)];
+        periods.extend((1..=4).map(|q| Period::Quarter(new_year, q)));
+        periods.extend((1..=12).map(|m| Period::Month(new_year, m)));
+        let zeros = vec!["0"; TALLY_COLUMNS.len() - 2].join(", ");
+        for period in periods {
+            transaction.execute(
+                &format!(
+                    "INSERT INTO cell_tallies (period, region, skill, learners, active, {}, {})
+                     SELECT ?1, region, skill, active, active, {zeros} FROM cell_tallies WHERE period = ?2 AND active <> 0",
+                    TALLY_COLUMNS[1],
+                    TALLY_COLUMNS[3..].join(", ")
+                ),
+                params![period.to_string(), december],
+            )?;
+            transaction.execute(
+                "INSERT INTO cell_finishing (period, region, skill, planned_end_month, learners)
+                 SELECT ?1, region, skill, planned_end_month, learners FROM cell_finishing WHERE period = ?2",
+                params![period.to_string(), december],
+            )?;
+        }
+    }
+    let last = last.max(year);
+    transaction.execute("UPDATE meta SET value = ?2 WHERE key = ?1", params![LAST_YEAR, last])?;
+    Ok(last)
+}
+
+fn is_erased(transaction: &Transaction<'_>, learner: &str) -> Result<bool, StoreError> {
+    let mut statement = transaction.prepare_cached("SELECT 1 FROM erased_learners WHERE learner = ?1")?;
+    Ok(statement.exists([learner])?)
+}
+
+fn learner_facts(
+    transaction: &Transaction<'_>,
+    learner: &str,
+) -> Result<(Vec<EnrolmentFact>, Vec<AssessmentFact>), StoreError> {
+    let mut statement = transaction.prepare_cached(
+        "SELECT event_id, skill, course_id, region, occurred_at, status, planned_end, certified_level, at_target,
+             woman, priority, rural, under_26, jobseeker
+         FROM enrolment_facts WHERE learner = ?1",
+    )?;
+    let enrolments = statement
+        .query_map([learner], |row| {
+            Ok(EnrolmentFact {
+                event_id: row.get(0)?,
+                skill: row.get(1)?,
+                learner: learner.to_string(),
+                course_id: row.get(2)?,
+                region: row.get(3)?,
+                occurred_at: row.get(4)?,
+                status: row.get(5)?,
+                planned_end: row.get(6)?,
+                certified_level: row.get(7)?,
+                at_target: row.get(8)?,
+                groups: Groups {
+                    woman: row.get(9)?,
+                    priority_neighbourhood: row.get(10)?,
+                    rural: row.get(11)?,
+                    under_26: row.get(12)?,
+                    jobseeker: row.get(13)?,
+                },
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut statement = transaction.prepare_cached(
+        "SELECT event_id, skill, region, occurred_at, framework, level, phase FROM assessment_facts WHERE learner = ?1",
+    )?;
+    let assessments = statement
+        .query_map([learner], |row| {
+            Ok(AssessmentFact {
+                event_id: row.get(0)?,
+                learner: learner.to_string(),
+                skill: row.get(1)?,
+                region: row.get(2)?,
+                occurred_at: row.get(3)?,
+                framework: row.get(4)?,
+                level: row.get(5)?,
+                phase: row.get(6)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((enrolments, assessments))
+}
+
+/// Adds the changes to the tables; a cell or month whose sums fall to zero
+/// is deleted.
+fn write(transaction: &Transaction<'_>, changes: Changes) -> Result<(), StoreError> {
+    let columns = TALLY_COLUMNS.join(", ");
+    let placeholders: Vec<String> = (4..4 + TALLY_COLUMNS.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = TALLY_COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
+    let all_zero: Vec<String> = TALLY_COLUMNS.iter().map(|c| format!("{c} = 0")).collect();
+    let mut upsert = transaction.prepare_cached(&format!(
+        "INSERT INTO cell_tallies (period, region, skill, {columns}) VALUES (?1, ?2, ?3, {})
+         ON CONFLICT (period, region, skill) DO UPDATE SET {}",
+        placeholders.join(", "),
+        updates.join(", ")
+    ))?;
+    let mut prune = transaction.prepare_cached(&format!(
+        "DELETE FROM cell_tallies WHERE period = ?1 AND region = ?2 AND skill = ?3 AND {}",
+        all_zero.join(" AND ")
+    ))?;
+    let mut upsert_finishing = transaction.prepare_cached(
+        "INSERT INTO cell_finishing (period, region, skill, planned_end_month, learners) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (period, region, skill, planned_end_month) DO UPDATE SET learners = learners + excluded.learners",
+    )?;
+    let mut prune_finishing = transaction.prepare_cached(
+        "DELETE FROM cell_finishing
+         WHERE period = ?1 AND region = ?2 AND skill = ?3 AND planned_end_month = ?4 AND learners = 0",
+    )?;
+    let sorted: BTreeMap<CellKey, CellTally> = changes.0.into_iter().collect();
+    for (key, tally) in sorted {
+        let period = key.period.to_string();
+        let scalars = tally.scalars();
+        if scalars.iter().any(|value| *value != 0) {
+            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&period, &key.region, &key.skill];
+            values.extend(scalars.iter().map(|v| v as &dyn rusqlite::ToSql));
+            upsert.execute(values.as_slice())?;
+            prune.execute(params![period, key.region, key.skill])?;
+        }
+        for (month, learners) in &tally.finishing {
+            upsert_finishing.execute(params![period, key.region, key.skill, month, learners])?;
+            prune_finishing.execute(params![period, key.region, key.skill, month])?;
+        }
+    }
+    Ok(())
+}
