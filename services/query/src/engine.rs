@@ -1,7 +1,9 @@
 //! Indicators per period, computed from store counters by the domain
 //! formulas and cached until the store's data version changes. Dashboards
 //! polling the same period hit the cache, not the store; the first caller
-//! of a period computes it while concurrent callers wait for that result.
+//! of a period starts its computation in a task of its own, concurrent
+//! callers wait for that result, and a caller that gives up (deadline,
+//! disconnect) leaves it to finish for the next one.
 
 use chrono::{Duration, Months, Utc};
 use skills_domain::Period;
@@ -11,6 +13,7 @@ use skills_domain::indicators::{
 };
 use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OnceCell, watch};
 
@@ -217,83 +220,86 @@ impl IndicatorEngine {
         is_complete(period.end(), Duration::days(i64::from(self.settings.late_allowance_days)), Utc::now())
     }
 
-    async fn raw_cells(&self, period: Period) -> Result<Arc<Vec<CellIndicators>>, StoreError> {
-        let slot = self.slot(Key::Raw(period));
-        let entry = slot
-            .get_or_try_init(|| async {
-                let counters = self.store.counters(&self.window(period, true)).await?;
-                Ok::<_, StoreError>(Entry::Raw(Arc::new(period_cells(&counters))))
-            })
-            .await?;
-        match entry {
-            Entry::Raw(cells) => Ok(cells.clone()),
+    async fn raw_cells(self: &Arc<Self>, period: Period) -> Result<Arc<Vec<CellIndicators>>, StoreError> {
+        let engine = self.clone();
+        let entry = filled(self.slot(Key::Raw(period)), async move {
+            let counters = engine.store.counters(&engine.window(period, true)).await?;
+            Ok(Entry::Raw(Arc::new(period_cells(&counters))))
+        })
+        .await?;
+        match entry.get() {
+            Some(Entry::Raw(cells)) => Ok(cells.clone()),
             _ => unreachable!("raw key holds raw cells"),
         }
     }
 
     /// The cells of a period with their suppression decisions, taken over
     /// the whole year's grid of that granularity so that every call agrees.
-    pub async fn cells(&self, period: Period) -> Result<Arc<PeriodCells>, StoreError> {
-        let slot = self.slot(Key::Cells(period));
-        let entry = slot
-            .get_or_try_init(|| async {
-                let status = self.status();
-                let siblings = period.siblings();
-                let mut grid = Vec::new();
-                let mut own = Vec::new();
-                for (index, sibling) in siblings.iter().enumerate() {
-                    let raw = self.raw_cells(*sibling).await?;
-                    for cell in raw.iter() {
-                        grid.push(GridCell {
-                            period: index,
-                            region: cell.region.clone(),
-                            skill: cell.skill.clone().unwrap_or_default(),
-                            learners: cell.learners,
-                        });
-                    }
-                    if *sibling == period {
-                        own = raw.as_ref().clone();
-                    }
+    pub async fn cells(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodCells>, StoreError> {
+        let engine = self.clone();
+        let entry = filled(self.slot(Key::Cells(period)), async move {
+            let status = engine.status();
+            let siblings = period.siblings();
+            let mut grid = Vec::new();
+            let mut own = Vec::new();
+            for (index, sibling) in siblings.iter().enumerate() {
+                let raw = engine.raw_cells(*sibling).await?;
+                for cell in raw.iter() {
+                    grid.push(GridCell {
+                        period: index,
+                        region: cell.region.clone(),
+                        skill: cell.skill.clone().unwrap_or_default(),
+                        learners: cell.learners,
+                    });
                 }
-                let mine = siblings.iter().position(|p| *p == period).expect("a period is its own sibling");
-                let mut withheld: HashMap<String, HashSet<String>> = HashMap::new();
-                for cell in withheld_cells(&grid, self.settings.suppression_k).into_iter().map(|i| &grid[i]) {
-                    if cell.period == mine {
-                        withheld.entry(cell.region.clone()).or_default().insert(cell.skill.clone());
-                    }
+                if *sibling == period {
+                    own = raw.as_ref().clone();
                 }
-                Ok::<_, StoreError>(Entry::Cells(Arc::new(PeriodCells::new(
-                    period,
-                    own,
-                    status,
-                    self.complete(period),
-                    withheld,
-                ))))
-            })
-            .await?;
-        match entry {
-            Entry::Cells(cells) => Ok(cells.clone()),
+            }
+            let mine = siblings.iter().position(|p| *p == period).expect("a period is its own sibling");
+            let mut withheld: HashMap<String, HashSet<String>> = HashMap::new();
+            for cell in withheld_cells(&grid, engine.settings.suppression_k).into_iter().map(|i| &grid[i]) {
+                if cell.period == mine {
+                    withheld.entry(cell.region.clone()).or_default().insert(cell.skill.clone());
+                }
+            }
+            Ok(Entry::Cells(Arc::new(PeriodCells::new(period, own, status, engine.complete(period), withheld))))
+        })
+        .await?;
+        match entry.get() {
+            Some(Entry::Cells(cells)) => Ok(cells.clone()),
             _ => unreachable!("cells key holds cells"),
         }
     }
 
-    pub async fn regions(&self, period: Period) -> Result<Arc<PeriodRegions>, StoreError> {
-        let slot = self.slot(Key::Regions(period));
-        let entry = slot
-            .get_or_try_init(|| async {
-                let status = self.status();
-                let regions = self.store.counters(&self.window(period, false)).await?;
-                Ok::<_, StoreError>(Entry::Regions(Arc::new(PeriodRegions {
-                    period,
-                    regions,
-                    status,
-                    complete: self.complete(period),
-                })))
-            })
-            .await?;
-        match entry {
-            Entry::Regions(regions) => Ok(regions.clone()),
+    pub async fn regions(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodRegions>, StoreError> {
+        let engine = self.clone();
+        let entry = filled(self.slot(Key::Regions(period)), async move {
+            let status = engine.status();
+            let regions = engine.store.counters(&engine.window(period, false)).await?;
+            Ok(Entry::Regions(Arc::new(PeriodRegions { period, regions, status, complete: engine.complete(period) })))
+        })
+        .await?;
+        match entry.get() {
+            Some(Entry::Regions(regions)) => Ok(regions.clone()),
             _ => unreachable!("regions key holds regions"),
         }
     }
+}
+
+/// `slot` once filled by `compute`. A miss runs the computation in a task
+/// of its own, so that it survives the caller giving up and fills the slot
+/// for the next caller; concurrent callers wait for the same computation
+/// (the slot's own once-only initialisation), never start a second one.
+async fn filled(
+    slot: Arc<OnceCell<Entry>>,
+    compute: impl Future<Output = Result<Entry, StoreError>> + Send + 'static,
+) -> Result<Arc<OnceCell<Entry>>, StoreError> {
+    if slot.initialized() {
+        return Ok(slot);
+    }
+    let filling = slot.clone();
+    let task = tokio::spawn(async move { filling.get_or_try_init(|| compute).await.map(|_| ()) });
+    task.await.map_err(|error| StoreError::Unavailable(format!("indicator computation failed: {error}")))??;
+    Ok(slot)
 }

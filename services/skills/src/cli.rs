@@ -105,6 +105,9 @@ pub enum Command {
     /// Key rotation: move every stored pseudonym to a newer key version
     /// (a rotation key added to the ring), with the aggregator stopped.
     Rekey(RekeyArgs),
+    /// Recount a sample of cells from the facts and compare them with the
+    /// store's read model; exits 1 on any difference, naming the cell.
+    VerifyModel(VerifyModelArgs),
     /// Print indicator updates as they happen.
     Watch {
         #[arg(long, default_value = "")]
@@ -225,4 +228,31 @@ pub struct RekeyArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerifyModelArgs {
+    /// Calendar periods to check (months, quarters, years), at random
+    /// among those of the years given; the last year is always checked.
+    #[arg(long, default_value_t = 12)]
+    pub sample: usize,
+    /// First year to sample from (default: four years before the last).
+    #[arg(long)]
+    pub from_year: Option<i32>,
+    /// Last year to sample from (default: this year).
+    #[arg(long)]
+    pub to_year: Option<i32>,
+    /// Seed of the sample (default: from the clock).
+    #[arg(long, default_value_t = seed_from_clock())]
+    pub seed: u64,
+    /// Rebuild the read model from the facts when a cell differs.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn seed_from_clock() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
 }

@@ -17,6 +17,7 @@ pub mod render;
 pub mod seed;
 pub mod send;
 pub mod stack;
+pub mod verify_model;
 
 pub use config::SkillsConfig;
 pub use stack::EmbeddedStack;

@@ -46,6 +46,14 @@ async fn main() -> ExitCode {
             skills_runtime::telemetry::init_tracing(config.log_format);
             skills::rekey::run(config, args).await.map_err(|e| e.to_string())
         }
+        Command::VerifyModel(args) => {
+            skills_runtime::telemetry::init_tracing(config.log_format);
+            match skills::verify_model::run(config, args).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("the read model differs from the facts (see above)".to_string()),
+                Err(error) => Err(error.to_string()),
+            }
+        }
         client_command => run_client(client_command).await.map_err(|e| e.to_string()),
     };
     match outcome {
@@ -67,7 +75,12 @@ async fn connect(args: &ClientArgs) -> Result<Client, ClientError> {
 
 async fn run_client(command: Command) -> Result<(), ClientError> {
     match command {
-        Command::Demo(_) | Command::Send(_) | Command::Reconcile(_) | Command::Forget(_) | Command::Rekey(_) => {
+        Command::Demo(_)
+        | Command::Send(_)
+        | Command::Reconcile(_)
+        | Command::Forget(_)
+        | Command::Rekey(_)
+        | Command::VerifyModel(_) => {
             unreachable!("handled by main")
         }
         Command::Gaps { region, period, client } => {
