@@ -15,7 +15,7 @@ use crate::stats::AggregatorStats;
 use skills_bus::Record;
 use skills_bus::retry::Backoff;
 use skills_runtime::Shutdown;
-use skills_store::{ApplyOutcome, Batch, Checkpoint, MetricsStore, StoreError};
+use skills_store::{ApplyOutcome, Batch, Checkpoint, ErrorKind, MetricsStore, StoreError};
 use std::time::Duration;
 use tracing::{error, warn};
 
@@ -105,12 +105,13 @@ impl Writer<'_> {
                 Err(error) => error,
             };
             AggregatorStats::add(&self.stats.store_errors, 1);
-            match error {
-                StoreError::Schema(message) => return Err(WriteError::Fatal(format!("store schema: {message}"))),
-                StoreError::Unavailable(message) => {
-                    warn!(error = %message, retry_in_ms = delay.as_millis() as u64, "store unavailable; holding the batch");
+            let message = error.to_string();
+            match error.kind() {
+                ErrorKind::Schema => return Err(WriteError::Fatal(message)),
+                ErrorKind::Unavailable => {
+                    warn!(error = %message, code = error.code(), retry_in_ms = delay.as_millis() as u64, "store unavailable; holding the batch");
                 }
-                StoreError::Query(message) => {
+                ErrorKind::Query => {
                     // A read that fails too means an outage, not bad data.
                     if let Err(probe) = self.bounded(self.store.status()).await {
                         warn!(error = %message, probe = %probe, "store write and read fail; holding the batch");
@@ -133,7 +134,7 @@ impl Writer<'_> {
         call: impl std::future::Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         tokio::time::timeout(self.timeout, call).await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(format!("no answer within {} ms", self.timeout.as_millis())))
+            Err(StoreError::unavailable(format!("no answer within {} ms", self.timeout.as_millis())))
         })
     }
 

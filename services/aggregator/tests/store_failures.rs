@@ -40,16 +40,16 @@ impl MetricsStore for FaultyStore {
     async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError> {
         self.applies.fetch_add(1, Ordering::Relaxed);
         if self.faults.schema_broken {
-            return Err(StoreError::Schema("table x: column y is missing".into()));
+            return Err(StoreError::schema("table x: column y is missing"));
         }
         if self.faults.outages.load(Ordering::Relaxed) > 0 {
             self.faults.outages.fetch_sub(1, Ordering::Relaxed);
-            return Err(StoreError::Unavailable("connection refused".into()));
+            return Err(StoreError::unavailable("connection refused"));
         }
         if let Some(poison) = &self.faults.poison
             && batch.events.iter().any(|e| &e.event_id == poison)
         {
-            return Err(StoreError::Query("Code: 53, e.displayText() = DB::Exception: Type mismatch".into()));
+            return Err(StoreError::query("Code: 53, e.displayText() = DB::Exception: Type mismatch"));
         }
         self.inner.apply(batch).await
     }

@@ -300,6 +300,6 @@ async fn filled(
     }
     let filling = slot.clone();
     let task = tokio::spawn(async move { filling.get_or_try_init(|| compute).await.map(|_| ()) });
-    task.await.map_err(|error| StoreError::Unavailable(format!("indicator computation failed: {error}")))??;
+    task.await.map_err(|error| StoreError::unavailable(format!("indicator computation failed: {error}")))??;
     Ok(slot)
 }

@@ -33,8 +33,8 @@ impl From<QueryError> for Status {
             QueryError::Unauthenticated => Status::unauthenticated(message),
             QueryError::PermissionDenied { .. } => Status::permission_denied(message),
             QueryError::Overloaded => Status::resource_exhausted(message),
-            QueryError::Store(StoreError::Unavailable(_)) => Status::unavailable(message),
-            QueryError::Store(StoreError::Schema(_) | StoreError::Query(_)) => {
+            QueryError::Store(error) if error.is_retryable() => Status::unavailable(message),
+            QueryError::Store(_) => {
                 tracing::error!(error = %message, "store failure while serving");
                 Status::internal("indicator store failure")
             }
@@ -54,15 +54,16 @@ mod tests {
             (QueryError::Unauthenticated, Code::Unauthenticated),
             (QueryError::PermissionDenied { scope: "public".into(), action: "x" }, Code::PermissionDenied),
             (QueryError::Overloaded, Code::ResourceExhausted),
-            (QueryError::Store(StoreError::Unavailable("down".into())), Code::Unavailable),
-            (QueryError::Store(StoreError::Query("syntax".into())), Code::Internal),
+            (QueryError::Store(StoreError::unavailable("down")), Code::Unavailable),
+            (QueryError::Store(StoreError::query("syntax")), Code::Internal),
+            (QueryError::Store(StoreError::schema("no table")), Code::Internal),
         ];
         for (error, code) in cases {
             assert_eq!(Status::from(error).code(), code);
         }
         let status = Status::from(QueryError::invalid("region", "unknown region code \"99\""));
         assert_eq!(status.message(), "invalid region: unknown region code \"99\"");
-        let internal = Status::from(QueryError::Store(StoreError::Query("table secret_x".into())));
+        let internal = Status::from(QueryError::Store(StoreError::query("table secret_x")));
         assert!(!internal.message().contains("secret_x"), "internals stay in the log");
     }
 }

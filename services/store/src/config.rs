@@ -54,10 +54,10 @@ pub async fn open_when_ready(
     let mut delay = Duration::from_millis(250);
     loop {
         match open(config, data_dir).await {
-            Err(StoreError::Unavailable(reason)) => {
-                tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "store unreachable; waiting for it");
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "store unreachable; waiting for it");
                 tokio::select! {
-                    _ = &mut stop => return Err(StoreError::Unavailable(reason)),
+                    _ = &mut stop => return Err(error),
                     _ = tokio::time::sleep(delay) => {}
                 }
                 delay = (delay * 2).min(Duration::from_secs(5));

@@ -8,6 +8,7 @@
 pub mod clickhouse;
 pub mod config;
 pub mod embedded;
+mod error;
 pub mod fixtures;
 
 use async_trait::async_trait;
@@ -15,11 +16,11 @@ use chrono::{DateTime, Utc};
 use skills_domain::facts::EventFacts;
 use skills_domain::indicators::CellCounters;
 use std::collections::HashSet;
-use thiserror::Error;
 
 pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
 pub use config::{StoreConfig, StoreKind, open, open_when_ready};
 pub use embedded::EmbeddedStore;
+pub use error::{ErrorKind, StoreError};
 
 /// Which counters to compute: a time window [start, end), the horizon of
 /// the pipeline, per cell or per whole region, optional filters.
@@ -77,16 +78,6 @@ pub struct StoreStatus {
     pub as_of: Option<DateTime<Utc>>,
     /// Changes whenever counted data changes; caches key on it.
     pub version: u64,
-}
-
-#[derive(Debug, Error)]
-pub enum StoreError {
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    #[error("store schema mismatch: {0}")]
-    Schema(String),
-    #[error("store query failed: {0}")]
-    Query(String),
 }
 
 /// A request to forget learners (the right to erasure).

@@ -31,7 +31,7 @@ impl ClickHouseConfig {
             Ok(password) => Ok(Some(password)),
             Err(std::env::VarError::NotPresent) => Ok(None),
             Err(std::env::VarError::NotUnicode(_)) => {
-                Err(StoreError::Schema(format!("{} is not valid UTF-8", self.password_env)))
+                Err(StoreError::schema(format!("{} is not valid UTF-8", self.password_env)))
             }
         }
     }

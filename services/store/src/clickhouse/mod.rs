@@ -10,6 +10,7 @@
 
 mod config;
 mod counters;
+mod errors;
 /// The rows as written; public only for the write-path benchmark's bare
 /// inserter (bench/), which must write exactly the same rows.
 #[doc(hidden)]
@@ -42,30 +43,7 @@ pub struct ClickHouseStore {
     database: String,
 }
 
-pub(crate) fn store_error(error: clickhouse::error::Error) -> StoreError {
-    use clickhouse::error::Error;
-    match error {
-        Error::Network(_) | Error::TimedOut => StoreError::Unavailable(error.to_string()),
-        other if server_trouble(&other.to_string()) => StoreError::Unavailable(other.to_string()),
-        other => StoreError::Query(other.to_string()),
-    }
-}
-
-/// Errors of the server itself, not of what was sent: a full disk, too
-/// many parts, memory. Writes wait for these to pass; they must never be
-/// mistaken for a batch the store refuses, whose events would then be
-/// dead-lettered (seen in a benchmark that filled the disk: errno 28).
-fn server_trouble(message: &str) -> bool {
-    const SIGNS: [&str; 6] = [
-        "No space left on device",
-        "NOT_ENOUGH_SPACE",
-        "Code: 243,", // NOT_ENOUGH_SPACE
-        "Code: 252,", // TOO_MANY_PARTS
-        "Code: 241,", // MEMORY_LIMIT_EXCEEDED
-        "Code: 202,", // TOO_MANY_SIMULTANEOUS_QUERIES
-    ];
-    SIGNS.iter().any(|sign| message.contains(sign))
-}
+pub(crate) use errors::store_error;
 
 /// Learners renamed per statement when keys rotate.
 const RENAME_CHUNK: usize = 5_000;
@@ -95,7 +73,7 @@ impl ClickHouseStore {
                 return Ok(());
             }
             if std::time::Instant::now() > deadline {
-                return Err(StoreError::Unavailable(format!("{pending} erasure mutations still running after 300 s")));
+                return Err(StoreError::unavailable(format!("{pending} erasure mutations still running after 300 s")));
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
@@ -105,7 +83,7 @@ impl ClickHouseStore {
     pub async fn connect(config: &ClickHouseConfig) -> Result<Self, StoreError> {
         let database = config.database.clone();
         if database.is_empty() || !database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(StoreError::Schema(format!("invalid database name {database:?} (letters, digits, _)")));
+            return Err(StoreError::schema(format!("invalid database name {database:?} (letters, digits, _)")));
         }
         let mut client = Client::default().with_url(&config.url).with_user(&config.user).with_validation(false);
         if let Some(password) = config.password()? {
@@ -440,17 +418,5 @@ impl ClickHouseStore {
             .await
             .map_err(store_error)?;
         Ok(found.into_iter().collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn server_trouble_is_told_apart_from_a_refused_batch() {
-        let full = "bad response: Code: 75, e.displayText() = DB::ErrnoException: Cannot write to file \
-                    /data/tmp_insert_202504_1_1_0/learner.bin, errno: 28, strerror: No space left on device";
-        assert!(super::server_trouble(full));
-        assert!(super::server_trouble("bad response: Code: 252, e.displayText() = DB::Exception: Too many parts"));
-        assert!(!super::server_trouble("bad response: Code: 27, e.displayText() = DB::Exception: Cannot parse input"));
     }
 }

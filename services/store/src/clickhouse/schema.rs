@@ -63,7 +63,7 @@ pub(super) async fn migrate(client: &Client, db: &str) -> Result<(), StoreError>
     if let Some(newest) = applied.iter().max()
         && *newest > MIGRATIONS.len() as u32
     {
-        return Err(StoreError::Schema(format!(
+        return Err(StoreError::schema(format!(
             "database {db} has schema version {newest}, newer than this build knows ({})",
             MIGRATIONS.len()
         )));
@@ -74,7 +74,7 @@ pub(super) async fn migrate(client: &Client, db: &str) -> Result<(), StoreError>
         }
         for statement in statements(sql, db) {
             client.query(&statement).execute().await.map_err(|e| {
-                StoreError::Schema(format!("migration {version} failed on `{}`: {e}", first_line(&statement)))
+                StoreError::schema(format!("migration {version} failed on `{}`: {e}", first_line(&statement)))
             })?;
         }
         client
@@ -107,7 +107,7 @@ pub(super) async fn check(client: &Client, db: &str) -> Result<(), StoreError> {
         let found = actual.get(&table).cloned().unwrap_or_default();
         let missing: Vec<String> = expected.difference(&found).map(|(n, t)| format!("{n} {t}")).collect();
         if !missing.is_empty() {
-            return Err(StoreError::Schema(format!(
+            return Err(StoreError::schema(format!(
                 "table {db}.{table} does not match this build: missing or different columns: {}",
                 missing.join(", ")
             )));

@@ -35,7 +35,7 @@ pub struct EmbeddedStore {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
-        StoreError::Query(error.to_string())
+        StoreError::query(error)
     }
 }
 
@@ -44,10 +44,10 @@ impl EmbeddedStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+                .map_err(|e| StoreError::unavailable(format!("cannot create {}: {e}", parent.display())))?;
         }
         let connection = Connection::open(path)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| StoreError::unavailable(format!("cannot open {}: {e}", path.display())))?;
         Self::with_connection(connection)
     }
 
@@ -73,12 +73,11 @@ impl EmbeddedStore {
     {
         let connection = self.connection.clone();
         tokio::task::spawn_blocking(move || {
-            let mut connection =
-                connection.lock().map_err(|_| StoreError::Unavailable("store lock poisoned".into()))?;
+            let mut connection = connection.lock().map_err(|_| StoreError::unavailable("store lock poisoned"))?;
             work(&mut connection)
         })
         .await
-        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+        .map_err(|e| StoreError::unavailable(format!("store task failed: {e}")))?
     }
 
     /// A flag kept in the store (e.g. "the demo data set was seeded").
@@ -111,7 +110,7 @@ impl EmbeddedStore {
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     let applied: usize = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if applied > MIGRATIONS.len() {
-        return Err(StoreError::Schema(format!(
+        return Err(StoreError::schema(format!(
             "store file has schema version {applied}, newer than this build knows ({})",
             MIGRATIONS.len()
         )));
