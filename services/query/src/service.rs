@@ -244,8 +244,8 @@ impl TalentGapService for TalentGapApi {
         }
         let mut points = Vec::with_capacity(periods.len());
         let mut last = None;
-        for period in periods {
-            let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
+        let snapshots = self.engine.cells_of(&periods).await.map_err(QueryError::from)?;
+        for (period, snapshot) in periods.into_iter().zip(snapshots) {
             let cell =
                 snapshot.cell(region.code, skill.code).cloned().unwrap_or_else(|| empty_cell(region.code, skill.code));
             points.push(convert::cell(snapshot.publish(&cell, k), period));

@@ -1,9 +1,11 @@
 //! Indicators per period, computed from store counters by the domain
-//! formulas and cached until the store's data version changes. Dashboards
-//! polling the same period hit the cache, not the store; the first caller
-//! of a period starts its computation in a task of its own, concurrent
-//! callers wait for that result, and a caller that gives up (deadline,
-//! disconnect) leaves it to finish for the next one.
+//! formulas and cached per data version. Dashboards polling the same
+//! period hit the cache, not the store; when new data lands, the periods
+//! read recently are computed again before the cache moves to the new
+//! version (see `cache`). The first caller of a period starts its
+//! computation in a task of its own, concurrent callers wait for that
+//! result, and a caller that gives up (deadline, disconnect) leaves it to
+//! finish for the next one.
 
 use chrono::{Duration, Months, Utc};
 use skills_domain::Period;
@@ -13,9 +15,12 @@ use skills_domain::indicators::{
 };
 use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
+mod cache;
+
+use cache::{Cache, Entry, Key, Scope, filled};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{OnceCell, watch};
+use std::time::Instant;
+use tokio::sync::watch;
 
 /// Every cell of one period with data, with shortage scores, and which of
 /// them are withheld from audiences with suppression (primary and
@@ -82,25 +87,6 @@ pub struct PeriodRegions {
     pub complete: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
-    /// Cells as computed from the store, before suppression decisions.
-    Raw(Period),
-    Cells(Period),
-    Regions(Period),
-}
-
-enum Entry {
-    Raw(Arc<Vec<CellIndicators>>),
-    Cells(Arc<PeriodCells>),
-    Regions(Arc<PeriodRegions>),
-}
-
-struct Cache {
-    version: u64,
-    entries: HashMap<Key, Arc<OnceCell<Entry>>>,
-}
-
 pub struct IndicatorEngine {
     store: Arc<dyn MetricsStore>,
     settings: IndicatorSettings,
@@ -127,7 +113,7 @@ impl IndicatorEngine {
         Ok(Arc::new(IndicatorEngine {
             store,
             settings,
-            cache: Mutex::new(Cache { version: status.version, entries: HashMap::new() }),
+            cache: Mutex::new(Cache::new(status.version)),
             status: watch::channel(status).0,
             reachable: std::sync::atomic::AtomicBool::new(true),
             caching: cache,
@@ -161,21 +147,41 @@ impl IndicatorEngine {
         self.status.subscribe()
     }
 
-    /// Reads the store status; drops caches and wakes watchers on change.
-    pub async fn refresh(&self) -> Result<(), StoreError> {
+    /// Reads the store status; on a new data version, computes the periods
+    /// read recently against it while callers keep the previous version,
+    /// then swaps the caches and wakes watchers.
+    pub async fn refresh(self: &Arc<Self>) -> Result<(), StoreError> {
         let status = self.store.quick_status().await?;
-        let changed = {
+        let hot = {
             let mut cache = self.cache.lock().expect("cache lock");
-            let changed = cache.version != status.version;
-            if changed {
-                cache.version = status.version;
-                cache.entries.clear();
+            if cache.version == status.version {
+                return Ok(());
             }
-            changed
+            cache.hot_keys(Instant::now())
         };
-        if changed {
-            self.status.send_replace(status);
+        let staging = cache::Memo::default();
+        if self.caching {
+            let scope = Scope::Staging(staging.clone(), status.clone());
+            for key in hot {
+                let computed = match key {
+                    Key::Cells(period) => self.cells_in(period, &scope).await.map(drop),
+                    Key::Regions(period) => self.regions_in(period, &scope).await.map(drop),
+                    Key::Raw(_) => Ok(()),
+                };
+                if let Err(error) = computed {
+                    // Served from the store on demand instead.
+                    tracing::warn!(%error, "computing a period ahead for the new data version failed");
+                    break;
+                }
+            }
         }
+        {
+            let mut cache = self.cache.lock().expect("cache lock");
+            let staged = std::mem::take(&mut *staging.lock().expect("memo lock"));
+            cache.entries = staged.into_iter().filter(|(_, slot)| slot.initialized()).collect();
+            cache.version = status.version;
+        }
+        self.status.send_replace(status);
         Ok(())
     }
 
@@ -196,12 +202,29 @@ impl IndicatorEngine {
         }
     }
 
-    fn slot(&self, key: Key) -> Arc<OnceCell<Entry>> {
-        if !self.caching {
-            return Arc::default();
+    /// The slot of `key` in `scope`: the engine's cache, or, with the
+    /// cache off, the call's memo (one call reading a period twice, as a
+    /// trend's months share their siblings, reads the store once).
+    fn slot(&self, key: Key, scope: &Scope) -> cache::Slot {
+        match scope {
+            Scope::Staging(memo, _) => Scope::memo_slot(memo, key),
+            Scope::Call(memo) if !self.caching => Scope::memo_slot(memo, key),
+            Scope::Call(_) => {
+                let mut cache = self.cache.lock().expect("cache lock");
+                if !matches!(key, Key::Raw(_)) {
+                    cache.last_read.insert(key, Instant::now());
+                }
+                cache.entries.entry(key).or_default().clone()
+            }
         }
-        let mut cache = self.cache.lock().expect("cache lock");
-        cache.entries.entry(key).or_default().clone()
+    }
+
+    /// The store status a computation in `scope` reports as its as-of.
+    fn status_in(&self, scope: &Scope) -> StoreStatus {
+        match scope {
+            Scope::Staging(_, status) => status.clone(),
+            Scope::Call(_) => self.status(),
+        }
     }
 
     fn window(&self, period: Period, by_skill: bool) -> CounterWindow {
@@ -220,9 +243,13 @@ impl IndicatorEngine {
         is_complete(period.end(), Duration::days(i64::from(self.settings.late_allowance_days)), Utc::now())
     }
 
-    async fn raw_cells(self: &Arc<Self>, period: Period) -> Result<Arc<Vec<CellIndicators>>, StoreError> {
+    async fn raw_cells(
+        self: &Arc<Self>,
+        period: Period,
+        scope: &Scope,
+    ) -> Result<Arc<Vec<CellIndicators>>, StoreError> {
         let engine = self.clone();
-        let entry = filled(self.slot(Key::Raw(period)), async move {
+        let entry = filled(self.slot(Key::Raw(period), scope), async move {
             let counters = engine.store.counters(&engine.window(period, true)).await?;
             Ok(Entry::Raw(Arc::new(period_cells(&counters))))
         })
@@ -236,14 +263,29 @@ impl IndicatorEngine {
     /// The cells of a period with their suppression decisions, taken over
     /// the whole year's grid of that granularity so that every call agrees.
     pub async fn cells(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodCells>, StoreError> {
+        self.cells_in(period, &Scope::call()).await
+    }
+
+    /// The cells of several periods (a trend), each period read once.
+    pub async fn cells_of(self: &Arc<Self>, periods: &[Period]) -> Result<Vec<Arc<PeriodCells>>, StoreError> {
+        let scope = Scope::call();
+        let mut all = Vec::with_capacity(periods.len());
+        for period in periods {
+            all.push(self.cells_in(*period, &scope).await?);
+        }
+        Ok(all)
+    }
+
+    async fn cells_in(self: &Arc<Self>, period: Period, scope: &Scope) -> Result<Arc<PeriodCells>, StoreError> {
         let engine = self.clone();
-        let entry = filled(self.slot(Key::Cells(period)), async move {
-            let status = engine.status();
+        let inner = scope.clone();
+        let entry = filled(self.slot(Key::Cells(period), scope), async move {
+            let status = engine.status_in(&inner);
             let siblings = period.siblings();
             let mut grid = Vec::new();
             let mut own = Vec::new();
             for (index, sibling) in siblings.iter().enumerate() {
-                let raw = engine.raw_cells(*sibling).await?;
+                let raw = engine.raw_cells(*sibling, &inner).await?;
                 for cell in raw.iter() {
                     grid.push(GridCell {
                         period: index,
@@ -273,9 +315,14 @@ impl IndicatorEngine {
     }
 
     pub async fn regions(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodRegions>, StoreError> {
+        self.regions_in(period, &Scope::call()).await
+    }
+
+    async fn regions_in(self: &Arc<Self>, period: Period, scope: &Scope) -> Result<Arc<PeriodRegions>, StoreError> {
         let engine = self.clone();
-        let entry = filled(self.slot(Key::Regions(period)), async move {
-            let status = engine.status();
+        let inner = scope.clone();
+        let entry = filled(self.slot(Key::Regions(period), scope), async move {
+            let status = engine.status_in(&inner);
             let regions = engine.store.counters(&engine.window(period, false)).await?;
             Ok(Entry::Regions(Arc::new(PeriodRegions { period, regions, status, complete: engine.complete(period) })))
         })
@@ -285,21 +332,4 @@ impl IndicatorEngine {
             _ => unreachable!("regions key holds regions"),
         }
     }
-}
-
-/// `slot` once filled by `compute`. A miss runs the computation in a task
-/// of its own, so that it survives the caller giving up and fills the slot
-/// for the next caller; concurrent callers wait for the same computation
-/// (the slot's own once-only initialisation), never start a second one.
-async fn filled(
-    slot: Arc<OnceCell<Entry>>,
-    compute: impl Future<Output = Result<Entry, StoreError>> + Send + 'static,
-) -> Result<Arc<OnceCell<Entry>>, StoreError> {
-    if slot.initialized() {
-        return Ok(slot);
-    }
-    let filling = slot.clone();
-    let task = tokio::spawn(async move { filling.get_or_try_init(|| compute).await.map(|_| ()) });
-    task.await.map_err(|error| StoreError::unavailable(format!("indicator computation failed: {error}")))??;
-    Ok(slot)
 }

@@ -1,0 +1,270 @@
+//! Benchmark scenario 7: what a read costs as the stored history grows, on
+//! the embedded store's read model, over real gRPC with the cache off —
+//! beside the recount from the facts that every read paid before it — and
+//! what a cached read costs while events stream in.
+//!
+//!   read-model CALLS LEARNERS...
+//!
+//! For each size: the synthetic set of LEARNERS learners, normalized as
+//! skills-ingest does, applied to a fresh store in batches of 5,000 (the
+//! write side's events/s); then CALLS uncached calls of each kind
+//! (GetRegionIndicators 84/2025, RankShortages 2025 by gap, GetTrend
+//! 84 × 3.4 over 24 months) and one recount of 2025 from the facts. At the
+//! largest size, cached GetRegionIndicators idle and while new learners'
+//! events are applied at 5,000/s. One JSON line per measurement.
+
+use serde_json::json;
+use skills_bench::{cpu_seconds, latency_summary, peak_rss_mib};
+use skills_bus::headers;
+use skills_domain::events::{ContentType, IngestPolicy, normalize};
+use skills_domain::facts::{EventFacts, facts_of};
+use skills_domain::indicators::{Audience, IndicatorSettings};
+use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
+use skills_proto::v1 as pb;
+use skills_proto::v1::talent_gap_service_client::TalentGapServiceClient;
+use skills_query::auth::Authorizer;
+use skills_query::service::TalentGapApi;
+use skills_query::{IndicatorEngine, ServeOptions};
+use skills_store::{Batch, CounterWindow, EmbeddedStore, MetricsStore};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tonic::transport::Channel;
+
+const SCENARIO: &str = "7. read cost (embedded)";
+const TOKEN: &str = "bench-policy";
+const LIVE_RATE: usize = 5_000;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((calls, sizes)) = args.split_first() else {
+        eprintln!("usage: read-model CALLS LEARNERS...");
+        std::process::exit(2);
+    };
+    let calls: usize = calls.parse().expect("CALLS");
+    let sizes: Vec<usize> = sizes.iter().map(|s| s.parse().expect("LEARNERS")).collect();
+    let largest = *sizes.iter().max().expect("at least one size");
+    for learners in sizes {
+        measure(learners, calls, learners == largest).await;
+    }
+}
+
+fn line(system: String, value: f64, cpu_s_per_million: f64, p99_ms: Option<f64>, extra: serde_json::Value) {
+    let mut row = json!({
+        "scenario": SCENARIO, "system": system, "run": 1, "value": value,
+        "cpu_s_per_million": cpu_s_per_million, "rss_mib": peak_rss_mib(),
+    });
+    if let Some(p99) = p99_ms {
+        row["p99_ms"] = json!(p99);
+    }
+    for (key, value) in extra.as_object().into_iter().flatten() {
+        row[key] = value.clone();
+    }
+    println!("{row}");
+}
+
+/// The synthetic learners of `range` as the store receives them.
+fn facts(range: std::ops::Range<usize>) -> Vec<EventFacts> {
+    let set = skills::seed::synthetic_range(range, 2016);
+    let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![7; 32]).expect("key"), 1);
+    let now = chrono::Utc::now();
+    let mut seen = HashSet::new();
+    let mut events = Vec::new();
+    for (_, message) in &set.messages {
+        let content_type = message
+            .header(headers::CONTENT_TYPE)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(ContentType::from_header);
+        let Ok(event) = normalize(&message.payload, content_type, &IngestPolicy::default(), &pseudonymiser, now) else {
+            continue;
+        };
+        if seen.insert(event.event_id.clone())
+            && let Ok(facts) = facts_of(&event)
+        {
+            events.push(facts);
+        }
+    }
+    events
+}
+
+async fn measure(learners: usize, calls: usize, with_live_ingest: bool) {
+    let directory = std::env::temp_dir().join(format!("skills-read-model-{}-{learners}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    let store = Arc::new(EmbeddedStore::open(&directory.join("skills.db")).expect("store"));
+    let events = facts(0..learners);
+    let total = events.len();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    for chunk in events.chunks(5_000) {
+        store.apply(Batch { events: chunk.to_vec(), ..Default::default() }).await.expect("apply");
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu;
+    eprintln!("{learners} learners: {total} events applied in {seconds:.1} s");
+    line(
+        format!("apply with the model, {learners} learners"),
+        total as f64 / seconds,
+        cpu * 1e6 / total as f64,
+        None,
+        json!({"unit": "events/s"}),
+    );
+
+    let (client, trigger) = serve(store.clone(), false).await;
+    for (name, call) in
+        [("GetRegionIndicators", Call::Region), ("RankShortages year", Call::Rank), ("GetTrend 24 months", Call::Trend)]
+    {
+        let mut client = client.clone();
+        let (cpu, mut samples) = (cpu_seconds(), Vec::with_capacity(calls));
+        for _ in 0..calls {
+            let started = Instant::now();
+            call.run(&mut client).await;
+            samples.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        let per_call = (cpu_seconds() - cpu) * 1e6 / calls as f64;
+        let summary = latency_summary(samples);
+        let p99 = summary["p99_ms"].as_f64().expect("p99");
+        eprintln!("{learners} learners, {name} uncached: {summary}");
+        line(
+            format!("{name} uncached, {learners} learners"),
+            p99,
+            per_call,
+            Some(p99),
+            json!({"unit": "ms p99", "p50_ms": summary["p50_ms"]}),
+        );
+    }
+    trigger.trigger();
+
+    let year = CounterWindow {
+        start: "2025-01-01T00:00:00Z".parse().expect("date"),
+        end: "2026-01-01T00:00:00Z".parse().expect("date"),
+        horizon_end: "2026-07-01T00:00:00Z".parse().expect("date"),
+        by_skill: true,
+        region: None,
+        skill: None,
+    };
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let recounted = store.recount(&year).await.expect("recount");
+    let recount_ms = started.elapsed().as_secs_f64() * 1e3;
+    let (started_model, _) = (Instant::now(), ());
+    let model = store.counters(&year).await.expect("model");
+    let model_ms = started_model.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(model, recounted, "the model and the facts agree on 2025");
+    eprintln!("{learners} learners, 2025 all cells: recount {recount_ms:.0} ms, model {model_ms:.1} ms");
+    line(
+        format!("2025 from the facts (recount), {learners} learners"),
+        recount_ms,
+        (cpu_seconds() - cpu) * 1e6,
+        Some(recount_ms),
+        json!({"unit": "ms", "model_ms": model_ms}),
+    );
+
+    if with_live_ingest {
+        live_ingest(store.clone(), learners, calls).await;
+    }
+    let _ = std::fs::remove_dir_all(&directory);
+}
+
+/// Cached GetRegionIndicators, idle and while new learners' events are
+/// applied at LIVE_RATE a second (the cache drops at each new version).
+async fn live_ingest(store: Arc<EmbeddedStore>, learners: usize, calls: usize) {
+    let (client, trigger) = serve(store.clone(), true).await;
+    let mut idle_client = client.clone();
+    let idle = timed_calls(&mut idle_client, calls, Duration::from_millis(20)).await;
+    let live_events = facts(learners..learners + learners.clamp(1_000, 50_000));
+    let writer_store = store.clone();
+    let writer = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_millis(100));
+        for chunk in live_events.chunks(LIVE_RATE / 10) {
+            ticker.tick().await;
+            writer_store.apply(Batch { events: chunk.to_vec(), ..Default::default() }).await.expect("apply");
+        }
+    });
+    let mut live_client = client.clone();
+    let live = timed_calls(&mut live_client, calls, Duration::from_millis(20)).await;
+    writer.abort();
+    trigger.trigger();
+    for (label, summary) in [("idle", idle), ("while 5,000 events/s are applied", live)] {
+        let p99 = summary["p99_ms"].as_f64().expect("p99");
+        eprintln!("{learners} learners, cached GetRegionIndicators {label}: {summary}");
+        line(
+            format!("GetRegionIndicators cached, {label}"),
+            p99,
+            0.0,
+            Some(p99),
+            json!({"unit": "ms p99", "p50_ms": summary["p50_ms"]}),
+        );
+    }
+}
+
+async fn timed_calls(client: &mut TalentGapServiceClient<Channel>, calls: usize, every: Duration) -> serde_json::Value {
+    let mut samples = Vec::with_capacity(calls);
+    let mut ticker = tokio::time::interval(every);
+    for _ in 0..calls {
+        ticker.tick().await;
+        let started = Instant::now();
+        Call::Region.run(client).await;
+        samples.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    latency_summary(samples)
+}
+
+async fn serve(
+    store: Arc<EmbeddedStore>,
+    cache: bool,
+) -> (TalentGapServiceClient<Channel>, skills_runtime::ShutdownTrigger) {
+    let engine = IndicatorEngine::with_cache(store, IndicatorSettings::default(), cache).await.expect("engine");
+    let mut auth = Authorizer::new(None).expect("auth");
+    auth.add_token(TOKEN, Audience::Policy);
+    let (trigger, shutdown) = skills_runtime::shutdown_pair();
+    tokio::spawn(engine.clone().refresh_every(Duration::from_millis(500), shutdown.clone()));
+    let api = TalentGapApi::new(engine, auth, 64, shutdown.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(skills_query::serve(listener, api, ServeOptions::default(), shutdown));
+    (TalentGapServiceClient::connect(endpoint).await.expect("connect"), trigger)
+}
+
+#[derive(Clone, Copy)]
+enum Call {
+    Region,
+    Rank,
+    Trend,
+}
+
+impl Call {
+    async fn run(self, client: &mut TalentGapServiceClient<Channel>) {
+        fn authorized<T>(body: T) -> tonic::Request<T> {
+            let mut request = tonic::Request::new(body);
+            request.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().expect("header"));
+            request
+        }
+        let outcome = match self {
+            Call::Region => client
+                .get_region_indicators(authorized(pb::GetRegionIndicatorsRequest {
+                    region: "84".into(),
+                    period: "2025".into(),
+                }))
+                .await
+                .map(|r| r.into_inner().cells.len()),
+            Call::Rank => client
+                .rank_shortages(authorized(pb::RankShortagesRequest {
+                    period: "2025".into(),
+                    top: 500,
+                    ..Default::default()
+                }))
+                .await
+                .map(|r| r.into_inner().cells.len()),
+            Call::Trend => client
+                .get_trend(authorized(pb::GetTrendRequest {
+                    region: "84".into(),
+                    skill: "3.4".into(),
+                    from: "2024-01".into(),
+                    to: "2025-12".into(),
+                }))
+                .await
+                .map(|r| r.into_inner().points.len()),
+        };
+        let answered = outcome.expect("the call succeeds");
+        assert!(answered > 0, "the call answered with cells");
+    }
+}
