@@ -3,7 +3,8 @@
 # Kafka and ClickHouse (deploy/infra.sh), builds the release binaries, runs
 # each scenario several times, prints the table of medians, spreads and
 # ratios, and writes it with the machine and the command into BENCHMARKS.md;
-# raw measurements go to bench-results/<time>.jsonl.
+# raw measurements go to bench-results/<time>.jsonl. Each ClickHouse
+# scenario run starts on a fresh private server (deploy/lib/bench.sh).
 #
 #   deploy/bench.sh [runs] [learners]       (default 3 runs, 40000 learners ≈ 190k raw events)
 #   deploy/bench.sh --quick                 (1 run, 2000 learners, debug build, no BENCHMARKS.md: the
@@ -20,10 +21,12 @@ if ((QUICK)); then
     cargo build --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
     PROBE_RATE=50 PROBE_SECONDS=4 QUERY_SECONDS=3 QUERY_CONCURRENCY=50 UNCACHED_CALLS=10
     FRESH_SECONDS=5 FRESH_RATE=500 SCALE_LEARNERS="500 1000 2000"
+    READ_CALLS=20 READ_LEARNERS="500 1000 2000"
 else
     cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
     PROBE_RATE=200 PROBE_SECONDS=20 QUERY_SECONDS=15 QUERY_CONCURRENCY=50 UNCACHED_CALLS=40
     FRESH_SECONDS=30 FRESH_RATE=2000 SCALE_LEARNERS="10000 100000 1000000"
+    READ_CALLS=400 READ_LEARNERS="10000 100000 1000000"
 fi
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 PREFIX="bench-$(date +%s)."
@@ -64,10 +67,12 @@ done
 # Kafka engine from a JSON copy of it (ClickHouse 18.16 reads no protobuf).
 NORMALIZED="${PREFIX}normalized-1"
 "$BIN_DIR"/kafka-engine to-json "$SKILLS_KAFKA_BROKERS" "$NORMALIZED" "${PREFIX}normalized-json" "$BACKLOG" >&2
-CLICKHOUSE_PID=$(clickhouse_pid)
+# Every ClickHouse scenario run, for each system, starts on a fresh server.
+trap 'stop_fresh_clickhouse' EXIT
 for run in $(seq 1 "$RUNS"); do
     echo "== scenario 2, run $run/$RUNS" >&2
     OURS="bench_agg_${STAMP}_$run" ENGINE="bench_engine_${STAMP}_$run"
+    fresh_clickhouse
     STARTED=$(date +%s.%N) SERVER_CPU=$(cpu_of "$CLICKHOUSE_PID")
     SKILLS__AGGREGATOR__GROUP_ID="${PREFIX}aggregator-$run" SKILLS__AGGREGATOR__NORMALIZED_TOPIC="$NORMALIZED" \
     SKILLS__AGGREGATOR__DEAD_LETTER_TOPIC="${PREFIX}dlq-1" start_aggregator 127.0.0.1:9192 "$OURS"
@@ -80,7 +85,9 @@ for run in $(seq 1 "$RUNS"); do
     echo "skills-aggregator: $WAIT $PROBE" >&2
     record "2. aggregation" skills-aggregator "$run" "$(field "$WAIT" per_second)" "$(field "$WAIT" cpu_seconds)" \
         "$RSS" "$BACKLOG" "$(field "$PROBE" p99_ms)"
-
+    # Our rows stay on this server for the comparison below (and for
+    # scenario 4): the engine starts once the merges they caused are done.
+    drain_merges
     STARTED=$(date +%s.%N) SERVER_CPU=$(cpu_of "$CLICKHOUSE_PID")
     "$BIN_DIR"/kafka-engine engine-up "$SKILLS_CLICKHOUSE_URL" "$ENGINE" "$SKILLS_KAFKA_BROKERS" \
         "${PREFIX}normalized-json" "${PREFIX}engine-$run"
@@ -108,7 +115,7 @@ echo "policy $TOKEN" >"target/bench/tokens-$STAMP"
 METADATA="{\"authorization\":\"Bearer $TOKEN\"}"
 CALL=skills.v1.TalentGapService/GetRegionIndicators BODY='{"region":"84","period":"2025"}'
 QUERY_PID="" HELLO_PID=""
-trap 'for p in $QUERY_PID $HELLO_PID; do kill "$p" 2>/dev/null || true; done' EXIT
+trap 'for p in $QUERY_PID $HELLO_PID; do kill "$p" 2>/dev/null || true; done; stop_fresh_clickhouse' EXIT
 
 # Starts skills-query (query.cache = $1) on database $2, listening on $3,
 # and waits until it answers; sets QUERY_PID.
@@ -187,9 +194,10 @@ drop_database "$OURS"
 # probes time postings from send to served; peak memory of each service
 # over both.
 INGEST_PID="" AGGREGATOR_PID=""
-trap 'for p in $QUERY_PID $HELLO_PID $INGEST_PID $AGGREGATOR_PID; do kill "$p" 2>/dev/null || true; done' EXIT
+trap 'for p in $QUERY_PID $HELLO_PID $INGEST_PID $AGGREGATOR_PID; do kill "$p" 2>/dev/null || true; done; stop_fresh_clickhouse' EXIT
 for RUN in $(seq 1 "$RUNS"); do
     echo "== scenario 5, run $RUN/$RUNS" >&2
+    fresh_clickhouse
     E2E="${PREFIX}e2e-$RUN." DB="bench_e2e_${STAMP}_$RUN"
     export_bench_topics "$E2E"
     start_ingest 127.0.0.1:9191
@@ -224,6 +232,7 @@ done
 # the synthetic set at growing numbers of distinct learners.
 for learners in $SCALE_LEARNERS; do
     echo "== scenario 6, $learners learners" >&2
+    fresh_clickhouse
     TOPIC="${PREFIX}scale-$learners" DB="bench_scale_${STAMP}_$learners"
     EVENTS=$("$BIN_DIR"/normalized-feed "$SKILLS_KAFKA_BROKERS" "$TOPIC" "$learners")
     STARTED=$(date +%s.%N) SERVER_CPU=$(cpu_of "$CLICKHOUSE_PID")
@@ -239,8 +248,19 @@ for learners in $SCALE_LEARNERS; do
     drop_database "$DB"
 done
 
+# Scenario 7: the read model of the embedded store, reads at growing
+# histories beside a recount from the facts, cached reads under ingest.
+echo "== scenario 7, $READ_LEARNERS learners" >&2
+"$BIN_DIR"/read-model "$READ_CALLS" $READ_LEARNERS >>"$RESULTS"
+
 echo "== scenario 3, $RUNS runs" >&2
-"$BIN_DIR"/clickhouse-sink "$SKILLS_CLICKHOUSE_URL" "$LEARNERS" 20000 "$RUNS" >>"$RESULTS"
+for run in $(seq 1 "$RUNS"); do
+    for system in sink bare; do
+        fresh_clickhouse
+        "$BIN_DIR"/clickhouse-sink "$SKILLS_CLICKHOUSE_URL" "$LEARNERS" 20000 1 "$system" >>"$RESULTS"
+    done
+done
+stop_fresh_clickhouse
 
 if ((QUICK)); then
     python3 deploy/lib/bench_report.py "$RESULTS" /dev/null "$COMMAND" "$RESULTS" --check

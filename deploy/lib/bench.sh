@@ -118,3 +118,47 @@ aggregate_all() {
     kill -TERM $pid
     wait $pid || true
 }
+
+# A fresh ClickHouse server for one scenario run: its own run directory
+# (under target/bench) and ports, empty data. No run inherits the parts,
+# merges or caches of an earlier one: on the shared server, scenario 2's
+# ratio swung from 0.41 to 1.51 and scenario 3's from 1.17 to 0.57 with
+# what earlier work had left. Sets SKILLS_CLICKHOUSE_URL and CLICKHOUSE_PID
+# (read by drop_database, start_aggregator and the probes).
+BENCH_CLICKHOUSE_DIR=""
+fresh_clickhouse() {
+    stop_fresh_clickhouse
+    BENCH_CLICKHOUSE_DIR="$(pwd)/target/bench/clickhouse-$$"
+    rm -rf "$BENCH_CLICKHOUSE_DIR"
+    local env
+    env=$(SKILLS_RUN_DIR="$BENCH_CLICKHOUSE_DIR" SKILLS_CLICKHOUSE_HTTP_PORT=38223 SKILLS_CLICKHOUSE_TCP_PORT=39100 \
+        ./deploy/infra.sh up clickhouse 2>/dev/null)
+    SKILLS_CLICKHOUSE_URL=$(sed -n 's/^export SKILLS_CLICKHOUSE_URL=//p' <<<"$env")
+    export SKILLS_CLICKHOUSE_URL
+    CLICKHOUSE_PID=$(cat "$BENCH_CLICKHOUSE_DIR/clickhouse/clickhouse.pid")
+}
+
+# Stops the server fresh_clickhouse started and removes its data.
+stop_fresh_clickhouse() {
+    if [[ -n "$BENCH_CLICKHOUSE_DIR" ]]; then
+        SKILLS_RUN_DIR="$BENCH_CLICKHOUSE_DIR" SKILLS_CLICKHOUSE_HTTP_PORT=38223 SKILLS_CLICKHOUSE_TCP_PORT=39100 \
+            ./deploy/infra.sh down clickhouse >/dev/null 2>&1 || true
+        rm -rf "$BENCH_CLICKHOUSE_DIR"
+        BENCH_CLICKHOUSE_DIR=""
+    fi
+}
+
+# Waits (up to 120 s) until the server runs no background merge, so that
+# the next system measured does not pay for the previous one's; prints
+# how long it waited.
+drain_merges() {
+    local started waited merges
+    started=$(date +%s.%N)
+    for _ in $(seq 1 1200); do
+        merges=$(curl -fsS "$SKILLS_CLICKHOUSE_URL" --data-binary "SELECT count() FROM system.merges" || echo 1)
+        [[ "$merges" == 0 ]] && break
+        sleep 0.1
+    done
+    waited=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+    echo "background merges drained in ${waited} s" >&2
+}

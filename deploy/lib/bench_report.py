@@ -24,7 +24,15 @@ SCENARIOS = {
     # No baseline: the figures themselves (and each service's CPU, memory).
     "5. end to end": (None, None, "events/s", None, "", None),
     "6. scale curve": (None, None, "events/s", None, "", None),
+    # Each row names its unit (ms p99 for reads, events/s for the writes).
+    "7. read cost (embedded)": (None, None, "ms", None, "", None),
 }
+# Scenario 7's targets: p99 of an uncached call at every size, in ms.
+READ_TARGETS = {"GetRegionIndicators": 50, "RankShortages year": 200, "GetTrend 24 months": 200}
+# Largest history / smallest, p99 of the same uncached call.
+READ_GROWTH_TARGET = 1.5
+# Cached p99 while events are applied / idle.
+LIVE_TARGET = 2.0
 NOT_YET = []
 
 
@@ -50,6 +58,43 @@ def summary(values):
     return median, min(values), max(values)
 
 
+def figure(value):
+    """Large figures as integers, small ones (ms) with one decimal."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def read_verdicts(grouped):
+    """Scenario 7 against its targets: every size under the p99 target,
+    growth from the smallest history to the largest, cached reads under
+    ingest against idle."""
+    verdicts = []
+    scenario = "7. read cost (embedded)"
+    for call, target in READ_TARGETS.items():
+        sizes = sorted(
+            ((int(re.search(r"(\d+) learners", system).group(1)), statistics.median(r["p99_ms"] for r in runs))
+             for (s, system), runs in grouped.items() if s == scenario and system.startswith(f"{call} uncached,")),
+        )
+        if len(sizes) < 2:
+            continue
+        worst = max(p99 for _, p99 in sizes)
+        growth = sizes[-1][1] / sizes[0][1]
+        verdicts.append(
+            f"- 7. {call}, uncached: p99 {', '.join(f'{p99:.1f} ms at {n:,}' for n, p99 in sizes)} learners; "
+            f"worst {worst:.1f} (target ≤ {target}): {'met' if worst <= target else 'NOT met'}; "
+            f"{sizes[-1][0]:,} / {sizes[0][0]:,} = {growth:.2f} (target ≤ {READ_GROWTH_TARGET}): "
+            f"{'met' if growth <= READ_GROWTH_TARGET else 'NOT met'}"
+        )
+    idle = [r["p99_ms"] for (s, system), runs in grouped.items() if s == scenario and system.endswith("cached, idle") for r in runs]
+    live = [r["p99_ms"] for (s, system), runs in grouped.items() if s == scenario and "cached, while" in system for r in runs]
+    if idle and live:
+        ratio = statistics.median(live) / statistics.median(idle)
+        verdicts.append(
+            f"- 7. cached GetRegionIndicators p99 while events are applied / idle = {statistics.median(live):.1f} / "
+            f"{statistics.median(idle):.1f} ms = {ratio:.2f} (target ≤ {LIVE_TARGET}): {'met' if ratio <= LIVE_TARGET else 'NOT met'}"
+        )
+    return verdicts
+
+
 def check(rows):
     """The quick run's assertions: every scenario measured both systems,
     with positive figures."""
@@ -61,6 +106,13 @@ def check(rows):
     scale = [system for (scenario, system) in seen if scenario == "6. scale curve"]
     if len(scale) < 3:
         missing.append(f"6. scale curve (3 sizes, {len(scale)} measured)")
+    reads = [system for (scenario, system) in seen if scenario.startswith("7.")]
+    for call in READ_TARGETS:
+        sizes = [system for system in reads if system.startswith(f"{call} uncached,")]
+        if len(sizes) < 3:
+            missing.append(f"7. read cost: {call} at 3 sizes ({len(sizes)} measured)")
+    if not any(system.startswith("GetRegionIndicators cached, while") for system in reads):
+        missing.append("7. read cost: cached reads under ingest")
     if missing:
         sys.exit(f"bench check failed: no positive measurement for {', '.join(missing)}")
     print("bench check: every scenario measured both systems")
@@ -88,6 +140,7 @@ def main(results_path, markdown_path, command, raw_path, *flags):
                 stats[system] = runs
         for system, runs in stats.items():
             median, low, high = summary([r["value"] for r in runs])
+            row_unit = runs[0].get("unit", unit)
             cpu = statistics.median(r["cpu_s_per_million"] for r in runs)
             rss = statistics.median(r["rss_mib"] for r in runs)
             rss = f"{rss:.0f}" if rss > 0 else "(server)"
@@ -96,7 +149,7 @@ def main(results_path, markdown_path, command, raw_path, *flags):
             both = ours in medians and medians.get(baseline, 0) > 0
             ratio = f"{medians[ours] / medians[baseline]:.2f}" if both and system == ours else ""
             lines.append(
-                f"| {scenario} | {system} | {median:,.0f} {unit} | {low:,.0f}–{high:,.0f} | {len(runs)} "
+                f"| {scenario} | {system} | {figure(median)} {row_unit} | {figure(low)}–{figure(high)} | {len(runs)} "
                 f"| {cpu:.1f} | {rss} | {p99} | {ratio} | {'≥ ' + str(target) if system == ours else ''} |"
             )
         if ours in medians and medians.get(baseline, 0) > 0:
@@ -118,6 +171,7 @@ def main(results_path, markdown_path, command, raw_path, *flags):
                 if p99_target is not None:
                     line += f" (target ≤ {p99_target}): {'met' if p99_ratio <= p99_target else 'NOT met'}"
                 verdicts.append(line)
+    verdicts.extend(read_verdicts(grouped))
     table = "\n".join(lines)
     print(table)
     print("\n".join(verdicts))
@@ -133,6 +187,13 @@ def main(results_path, markdown_path, command, raw_path, *flags):
         out.write(table + "\n\n")
         out.write("\n".join(verdicts) + "\n\n")
         out.write("How each scenario is measured:\n\n")
+        out.write(
+            "Every run of a scenario that writes to ClickHouse (2, 3, 5, 6), for each system, starts on a fresh "
+            "private ClickHouse server with empty data (`fresh_clickhouse` in deploy/lib/bench.sh), so that no run "
+            "pays for the parts and merges an earlier one left; in scenario 2 the Kafka engine, which shares its "
+            "run's server with the aggregator's rows for the row comparison, starts once the server's background "
+            "merges are drained.\n\n"
+        )
         out.write(
             "- 1. ingest: the synthetic data set (JSON and protobuf, 2% duplicates, planted mistakes) is sent once to "
             "fresh raw topics (6 partitions each); each run reads all of it with a new consumer group. `skills-ingest` "
@@ -177,7 +238,16 @@ def main(results_path, markdown_path, command, raw_path, *flags):
             "- 6. scale curve: `skills-aggregator` alone on a backlog of normalized events (the synthetic set at "
             "each number of distinct learners, normalized by the domain code as ingest does, "
             "`bench/src/bin/normalized-feed.rs`), into a fresh database; events/s from its first stored batch to the full "
-            "applied-events count in ClickHouse; its peak RSS.\n\n"
+            "applied-events count in ClickHouse; its peak RSS.\n"
+            "- 7. read cost (embedded): `bench/src/bin/read-model.rs`, in one process: the synthetic set at each "
+            "number of learners, normalized as ingest does, applied to a fresh embedded store in batches of 5,000 "
+            "(events/s with the read model kept in each batch's transaction); then, over real gRPC on loopback with "
+            "the query cache off, sequential uncached calls of GetRegionIndicators {84, 2025}, RankShortages {2025, "
+            "top 500} and GetTrend {84, 3.4, 2024-01..2025-12} (p99; the 1M / 10k growth); beside them, one "
+            "count of 2025's cells from the facts (what every read cost before the read model; the figure is its "
+            "time in ms). At the largest size, cached GetRegionIndicators every 20 ms, idle and while new learners' "
+            "events are applied at 5,000 a second (the cache moves to each new version after computing the "
+            "periods being read).\n\n"
         )
         if NOT_YET:
             out.write("Not measured yet:\n\n")

@@ -88,9 +88,13 @@ fn report(system: &str, run: usize, rows: u64, seconds: f64, cpu: f64) {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [url, learners, batch, runs] = args.as_slice() else {
-        eprintln!("usage: clickhouse-sink URL LEARNERS BATCH RUNS");
-        std::process::exit(2);
+    let (url, learners, batch, runs, only) = match args.as_slice() {
+        [url, learners, batch, runs] => (url, learners, batch, runs, None),
+        [url, learners, batch, runs, only] => (url, learners, batch, runs, Some(only.as_str())),
+        _ => {
+            eprintln!("usage: clickhouse-sink URL LEARNERS BATCH RUNS [sink|bare]");
+            std::process::exit(2);
+        }
     };
     let (learners, batch, runs): (usize, usize, usize) =
         (learners.parse().expect("LEARNERS"), batch.parse().expect("BATCH"), runs.parse().expect("RUNS"));
@@ -100,7 +104,9 @@ async fn main() {
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
     let client = Client::default().with_url(url).with_validation(false);
     for run in 1..=runs {
-        for system in ["aggregator sink", "bare clickhouse inserter"] {
+        let systems = ["aggregator sink", "bare clickhouse inserter"];
+        // "sink" or "bare": one system only (deploy/bench.sh gives each a fresh server).
+        for system in systems.into_iter().filter(|s| only.is_none_or(|o| s.contains(o))) {
             let database =
                 format!("bench_sink_{stamp}_{run}_{}", if system.starts_with("bare") { "bare" } else { "sink" });
             let config = ClickHouseConfig { url: url.clone(), database: database.clone(), ..Default::default() };

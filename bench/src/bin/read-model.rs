@@ -101,12 +101,18 @@ async fn measure(learners: usize, calls: usize, with_live_ingest: bool) {
     let seconds = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu;
     eprintln!("{learners} learners: {total} events applied in {seconds:.1} s");
+    // The store file per learner: the facts, their indexes and the model.
+    let store_bytes: u64 = ["skills.db", "skills.db-wal"]
+        .iter()
+        .filter_map(|name| std::fs::metadata(directory.join(name)).ok())
+        .map(|metadata| metadata.len())
+        .sum();
     line(
         format!("apply with the model, {learners} learners"),
         total as f64 / seconds,
         cpu * 1e6 / total as f64,
         None,
-        json!({"unit": "events/s"}),
+        json!({"unit": "events/s", "store_bytes_per_learner": store_bytes / learners as u64}),
     );
 
     let (client, trigger) = serve(store.clone(), false).await;
@@ -134,14 +140,7 @@ async fn measure(learners: usize, calls: usize, with_live_ingest: bool) {
     }
     trigger.trigger();
 
-    let year = CounterWindow {
-        start: "2025-01-01T00:00:00Z".parse().expect("date"),
-        end: "2026-01-01T00:00:00Z".parse().expect("date"),
-        horizon_end: "2026-07-01T00:00:00Z".parse().expect("date"),
-        by_skill: true,
-        region: None,
-        skill: None,
-    };
+    let year = CounterWindow::of_period(skills_domain::Period::Year(2025), 6, true);
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let recounted = store.recount(&year).await.expect("recount");
     let recount_ms = started.elapsed().as_secs_f64() * 1e3;

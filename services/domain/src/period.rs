@@ -90,6 +90,14 @@ impl Period {
         }
     }
 
+    /// The year, its four quarters and its twelve months.
+    pub fn all_of_year(year: i32) -> Vec<Period> {
+        let mut periods = vec![Period::Year(year)];
+        periods.extend((1..=4).map(|quarter| Period::Quarter(year, quarter)));
+        periods.extend((1..=12).map(|month| Period::Month(year, month)));
+        periods
+    }
+
     pub fn next(self) -> Period {
         Period::containing(self.granularity(), self.end())
     }

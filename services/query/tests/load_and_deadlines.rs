@@ -185,3 +185,29 @@ async fn overload_is_refused_quickly_with_resource_exhausted() {
     assert!(slow.await.unwrap().is_ok(), "the call holding the slot completes");
     running.trigger.trigger();
 }
+
+#[tokio::test]
+async fn new_data_is_computed_before_the_cache_moves_so_polling_never_waits_on_the_store() {
+    let mut running = serve(16).await;
+    let first = running.client.get_region_indicators(region_request("11", None)).await.unwrap().into_inner();
+    assert_eq!(openings(&first, "3.4"), 15);
+    running.store.probe.delay_ms.store(600, Ordering::Relaxed);
+    running.store.apply(Batch { events: vec![demand(71, 5, 0, "2025-06-01")], ..Default::default() }).await.unwrap();
+    let engine = running.engine.clone();
+    let refresh = tokio::spawn(async move { engine.refresh().await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let started = Instant::now();
+    let during = running.client.get_region_indicators(region_request("11", None)).await.unwrap().into_inner();
+    assert!(started.elapsed() < Duration::from_millis(300), "served from the current version, not the store");
+    assert_eq!(openings(&during, "3.4"), 15, "the version being replaced");
+
+    refresh.await.unwrap().unwrap();
+    let reads = running.store.probe.reads.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let after = running.client.get_region_indicators(region_request("11", None)).await.unwrap().into_inner();
+    assert!(started.elapsed() < Duration::from_millis(300), "the new version was computed ahead");
+    assert_eq!(openings(&after, "3.4"), 20, "and holds the new data");
+    assert_eq!(running.store.probe.reads.load(Ordering::Relaxed), reads, "no read on the caller's path");
+    running.trigger.trigger();
+}

@@ -5,7 +5,7 @@
 
 use crate::cli::VerifyModelArgs;
 use crate::config::SkillsConfig;
-use chrono::{Datelike, Months, Utc};
+use chrono::{Datelike, Utc};
 use skills_domain::Period;
 use skills_domain::indicators::CellCounters;
 use skills_store::{CounterWindow, MetricsStore, StoreError};
@@ -62,9 +62,7 @@ pub fn sample_periods(from: Option<i32>, to: Option<i32>, sample: usize, seed: u
     let from = from.unwrap_or(to - 4).min(to);
     let mut all: Vec<Period> = Vec::new();
     for year in from..=to {
-        all.push(Period::Year(year));
-        all.extend((1..=4).map(|q| Period::Quarter(year, q)));
-        all.extend((1..=12).map(|m| Period::Month(year, m)));
+        all.extend(Period::all_of_year(year));
     }
     let mut picked = vec![Period::Year(to)];
     let mut state = seed | 1;
@@ -89,14 +87,7 @@ pub async fn verify(
     let mut verification = Verification::default();
     for period in periods {
         for by_skill in [true, false] {
-            let window = CounterWindow {
-                start: period.start(),
-                end: period.end(),
-                horizon_end: period.end() + Months::new(horizon_months),
-                by_skill,
-                region: None,
-                skill: None,
-            };
+            let window = CounterWindow::of_period(*period, horizon_months, by_skill);
             let model = by_cell(store.counters(&window).await?);
             let facts = by_cell(store.recount(&window).await?);
             verification.windows_checked += 1;

@@ -34,6 +34,21 @@ pub struct CounterWindow {
     pub skill: Option<String>,
 }
 
+impl CounterWindow {
+    /// Every cell (or whole region) of a calendar period, with a pipeline
+    /// horizon of `horizon_months` after its end.
+    pub fn of_period(period: skills_domain::Period, horizon_months: u32, by_skill: bool) -> CounterWindow {
+        CounterWindow {
+            start: period.start(),
+            end: period.end(),
+            horizon_end: period.end() + chrono::Months::new(horizon_months),
+            by_skill,
+            region: None,
+            skill: None,
+        }
+    }
+}
+
 /// An event that could not be counted, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {

@@ -44,16 +44,25 @@ async fn a_store_file_from_before_the_model_gets_it_built_at_open() {
     let directory = std::env::temp_dir().join(format!("read-model-{}", std::process::id()));
     let path = directory.join("store.db");
     let _ = std::fs::remove_dir_all(&directory);
-    {
+    let status = {
         let store = EmbeddedStore::open(&path).unwrap();
         store.apply(Batch { events: random_history(9, 30), ..Default::default() }).await.unwrap();
-    }
+        store.status().await.unwrap()
+    };
+    assert!(status.events > 100 && status.as_of.is_some(), "{status:?}");
     // Back to schema version 3, as a file written before the model existed.
     {
         let connection = rusqlite::Connection::open(&path).unwrap();
-        connection.execute_batch("DROP TABLE cell_tallies; DROP TABLE cell_finishing; DELETE FROM meta WHERE key = 'read_model_last_year'; PRAGMA user_version = 3;").unwrap();
+        connection
+            .execute_batch(
+                "DROP TABLE cell_tallies; DROP TABLE cell_finishing;
+                 DELETE FROM meta WHERE key = 'read_model_last_year' OR key LIKE 'status_%';
+                 PRAGMA user_version = 3;",
+            )
+            .unwrap();
     }
     let store = EmbeddedStore::open(&path).unwrap();
     assert_model_matches_facts(&store, "migrated file").await;
+    assert_eq!(store.status().await.unwrap(), status, "the status counts are taken from the tables once");
     std::fs::remove_dir_all(&directory).unwrap();
 }

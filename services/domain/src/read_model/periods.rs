@@ -14,16 +14,7 @@ pub fn month_index(instant: DateTime<Utc>) -> i32 {
 /// against an initial assessment) of every period ending later.
 pub fn touched_from(instant: i64, last_year: i32) -> Vec<Period> {
     let Some(at) = DateTime::from_timestamp(instant, 0) else { return Vec::new() };
-    let mut periods = Vec::new();
-    for year in at.year()..=last_year {
-        periods.push(Period::Year(year));
-        for quarter in 1..=4 {
-            periods.push(Period::Quarter(year, quarter));
-        }
-        for month in 1..=12 {
-            periods.push(Period::Month(year, month));
-        }
-    }
+    let mut periods: Vec<Period> = (at.year()..=last_year).flat_map(Period::all_of_year).collect();
     periods.retain(|period| period.end() > at);
     periods
 }

@@ -7,7 +7,7 @@
 //! result, and a caller that gives up (deadline, disconnect) leaves it to
 //! finish for the next one.
 
-use chrono::{Duration, Months, Utc};
+use chrono::{Duration, Utc};
 use skills_domain::Period;
 use skills_domain::indicators::{
     CellCounters, CellIndicators, GridCell, IndicatorSettings, PublishedCell, is_complete, period_cells,
@@ -228,15 +228,7 @@ impl IndicatorEngine {
     }
 
     fn window(&self, period: Period, by_skill: bool) -> CounterWindow {
-        let end = period.end();
-        CounterWindow {
-            start: period.start(),
-            end,
-            horizon_end: end + Months::new(self.settings.pipeline_horizon_months),
-            by_skill,
-            region: None,
-            skill: None,
-        }
+        CounterWindow::of_period(period, self.settings.pipeline_horizon_months, by_skill)
     }
 
     fn complete(&self, period: Period) -> bool {

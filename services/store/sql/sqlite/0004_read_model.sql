@@ -2,7 +2,7 @@
 -- region × skill, skill '*' for a whole region) kept as sums over learners
 -- and demand facts, changed in the same transaction as the facts that
 -- change them (see skills_domain::read_model). A row whose sums are all
--- zero is deleted: the cell does not exist, as with the fact queries.
+-- zero is read as no cell, as with the fact queries.
 -- Periods are written as the API writes them: 2025, 2025-Q2, 2025-04.
 
 CREATE TABLE IF NOT EXISTS cell_tallies (
@@ -33,6 +33,13 @@ CREATE TABLE IF NOT EXISTS cell_tallies (
     postings             INTEGER NOT NULL,
     PRIMARY KEY (period, region, skill)
 ) WITHOUT ROWID;
+
+-- What status() reports, kept as batches land (counting 4.7 million
+-- applied events took 0.3 s, twice a second, on the connection reads wait for).
+INSERT OR REPLACE INTO meta (key, value) SELECT 'status_events', COUNT(*) FROM applied_events;
+INSERT OR REPLACE INTO meta (key, value) SELECT 'status_dead_letters', COUNT(*) FROM dead_letters;
+INSERT OR REPLACE INTO meta (key, value)
+    SELECT 'status_newest_ingested_at', MAX(ingested_at) FROM applied_events HAVING COUNT(*) > 0;
 
 -- Active learners at the period's end by the month of their earliest
 -- planned end (year * 12 + month - 1): a pipeline horizon of any number of

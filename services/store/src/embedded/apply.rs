@@ -115,6 +115,19 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
         }
         if outcome.new_events > 0 || outcome.new_dead_letters > 0 {
             bump_data_version(&transaction)?;
+            let newest = new_events.iter().map(|e| e.ingested_at).max();
+            let mut add = transaction.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+            )?;
+            add.execute(params!["status_events", outcome.new_events as i64])?;
+            add.execute(params!["status_dead_letters", outcome.new_dead_letters as i64])?;
+            if let Some(newest) = newest {
+                transaction.execute(
+                    "INSERT INTO meta (key, value) VALUES ('status_newest_ingested_at', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+                    [newest],
+                )?;
+            }
         }
     }
     transaction.commit()?;

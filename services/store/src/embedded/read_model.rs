@@ -175,9 +175,9 @@ pub(super) fn counters(
         let (region, skill, mut tally) = row?;
         if stock_only {
             tally = tally.stock();
-            if tally.is_empty() {
-                continue;
-            }
+        }
+        if tally.is_empty() {
+            continue;
         }
         let skill_code = (skill != ALL_SKILLS).then_some(skill.as_str());
         let mut counters = tally.counters(&region, skill_code, horizon_month);
@@ -208,9 +208,7 @@ fn extend_to(transaction: &Transaction<'_>, year: i32) -> Result<i32, StoreError
     };
     for new_year in (last + 1)..=year {
         let december = Period::Month(new_year - 1, 12).to_string();
-        let mut periods = vec![Period::Year(new_year)];
-        periods.extend((1..=4).map(|q| Period::Quarter(new_year, q)));
-        periods.extend((1..=12).map(|m| Period::Month(new_year, m)));
+        let periods = Period::all_of_year(new_year);
         let zeros = vec!["0"; TALLY_COLUMNS.len() - 2].join(", ");
         for period in periods {
             transaction.execute(
@@ -291,32 +289,25 @@ fn learner_facts(
     Ok((enrolments, assessments))
 }
 
-/// Adds the changes to the tables; a cell or month whose sums fall to zero
-/// is deleted.
+/// Adds the changes to the tables. A cell whose sums fall to zero stays
+/// as a row of zeros, which reads skip (deleting it would cost a statement
+/// per changed cell on every batch).
 fn write(transaction: &Transaction<'_>, changes: Changes) -> Result<(), StoreError> {
     let columns = TALLY_COLUMNS.join(", ");
     let placeholders: Vec<String> = (4..4 + TALLY_COLUMNS.len()).map(|i| format!("?{i}")).collect();
     let updates: Vec<String> = TALLY_COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
-    let all_zero: Vec<String> = TALLY_COLUMNS.iter().map(|c| format!("{c} = 0")).collect();
     let mut upsert = transaction.prepare_cached(&format!(
         "INSERT INTO cell_tallies (period, region, skill, {columns}) VALUES (?1, ?2, ?3, {})
          ON CONFLICT (period, region, skill) DO UPDATE SET {}",
         placeholders.join(", "),
         updates.join(", ")
     ))?;
-    let mut prune = transaction.prepare_cached(&format!(
-        "DELETE FROM cell_tallies WHERE period = ?1 AND region = ?2 AND skill = ?3 AND {}",
-        all_zero.join(" AND ")
-    ))?;
     let mut upsert_finishing = transaction.prepare_cached(
         "INSERT INTO cell_finishing (period, region, skill, planned_end_month, learners) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (period, region, skill, planned_end_month) DO UPDATE SET learners = learners + excluded.learners",
     )?;
-    let mut prune_finishing = transaction.prepare_cached(
-        "DELETE FROM cell_finishing
-         WHERE period = ?1 AND region = ?2 AND skill = ?3 AND planned_end_month = ?4 AND learners = 0",
-    )?;
-    let sorted: BTreeMap<CellKey, CellTally> = changes.0.into_iter().collect();
+    // Many differences cancel out (a stock the new event does not change).
+    let sorted: BTreeMap<CellKey, CellTally> = changes.0.into_iter().filter(|(_, tally)| !tally.is_empty()).collect();
     for (key, tally) in sorted {
         let period = key.period.to_string();
         let scalars = tally.scalars();
@@ -324,11 +315,9 @@ fn write(transaction: &Transaction<'_>, changes: Changes) -> Result<(), StoreErr
             let mut values: Vec<&dyn rusqlite::ToSql> = vec![&period, &key.region, &key.skill];
             values.extend(scalars.iter().map(|v| v as &dyn rusqlite::ToSql));
             upsert.execute(values.as_slice())?;
-            prune.execute(params![period, key.region, key.skill])?;
         }
         for (month, learners) in &tally.finishing {
             upsert_finishing.execute(params![period, key.region, key.skill, month, learners])?;
-            prune_finishing.execute(params![period, key.region, key.skill, month])?;
         }
     }
     Ok(())
