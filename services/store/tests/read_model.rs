@@ -1,6 +1,6 @@
 //! The embedded store's read model against the fact queries: on random
-//! histories arriving in any order and batching, with repeats, erasures
-//! and a rebuild, every calendar window reads the same counters from the
+//! histories arriving in any order and batching, with repeats, erasures,
+//! renames that join two histories and a rebuild, every calendar window reads the same counters from the
 //! model as counted from the facts.
 
 use skills_store::fixtures::{arrival, calendar_windows, random_history};
@@ -32,6 +32,10 @@ async fn the_model_equals_the_fact_queries_on_random_histories() {
         let forgotten: Vec<String> = (0..40).step_by(5).map(|n| format!("R{n}")).collect();
         store.forget(&Erasure { pseudonyms: forgotten, raw_ids: vec![] }).await.unwrap();
         assert_model_matches_facts(&store, &format!("seed {seed}, after erasure")).await;
+
+        // A key rotation that joins two histories (R1's facts become R2's).
+        store.rename_learners(&[("R1".into(), "R2".into()), ("R3".into(), "R903".into())]).await.unwrap();
+        assert_model_matches_facts(&store, &format!("seed {seed}, after renames")).await;
 
         let before = store.counters(&calendar_windows(2025..=2025, 6)[0]).await.unwrap();
         store.rebuild_read_model().await.unwrap();

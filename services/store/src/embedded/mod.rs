@@ -241,12 +241,26 @@ impl MetricsStore for EmbeddedStore {
         let renames = renames.to_vec();
         self.with(move |c| {
             let transaction = c.transaction()?;
+            // A new pseudonym that already holds facts or an erasure joins
+            // two histories into one learner: the model counted two.
+            let mut merged = false;
             for (old, new) in &renames {
+                merged |= transaction.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM enrolment_facts WHERE learner = ?1)
+                         OR EXISTS (SELECT 1 FROM assessment_facts WHERE learner = ?1)
+                         OR EXISTS (SELECT 1 FROM erased_learners WHERE learner = ?1)",
+                    [new],
+                    |row| row.get::<_, bool>(0),
+                )?;
                 for table in ["enrolment_facts", "assessment_facts"] {
                     transaction.execute(&format!("UPDATE {table} SET learner = ?2 WHERE learner = ?1"), [old, new])?;
                 }
                 transaction
                     .execute("UPDATE OR IGNORE erased_learners SET learner = ?2 WHERE learner = ?1", [old, new])?;
+            }
+            if merged {
+                read_model::rebuild(&transaction)?;
+                apply::bump_data_version(&transaction)?;
             }
             transaction.commit()?;
             Ok(())
