@@ -37,3 +37,31 @@ pub fn latency_summary(mut samples_ms: Vec<f64>) -> serde_json::Value {
     let at = |q: f64| samples_ms[((samples_ms.len() as f64 * q).ceil() as usize).clamp(1, samples_ms.len()) - 1];
     serde_json::json!({ "samples": samples_ms.len(), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0) })
 }
+
+/// The synthetic learners of `learners` as skills-ingest leaves them:
+/// normalized by the domain code with a fixed key, each event id once,
+/// mistakes left out.
+pub fn normalized_events(learners: std::ops::Range<usize>) -> Vec<skills_proto::v1::NormalizedEvent> {
+    use skills_domain::events::{ContentType, IngestPolicy, normalize};
+    use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
+    let set = skills::seed::synthetic_range(learners, 2016);
+    let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![7; 32]).expect("key"), 1);
+    let now = chrono::Utc::now();
+    let mut seen = std::collections::HashSet::new();
+    set.messages
+        .iter()
+        .filter_map(|(_, message)| {
+            let content_type = message
+                .header(skills_bus::headers::CONTENT_TYPE)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(ContentType::from_header);
+            normalize(&message.payload, content_type, &IngestPolicy::default(), &pseudonymiser, now).ok()
+        })
+        .filter(|event| seen.insert(event.event_id.clone()))
+        .collect()
+}
+
+/// The same learners as the store receives them (facts of each event).
+pub fn synthetic_facts(learners: std::ops::Range<usize>) -> Vec<skills_domain::facts::EventFacts> {
+    normalized_events(learners).iter().filter_map(|event| skills_domain::facts::facts_of(event).ok()).collect()
+}

@@ -13,31 +13,10 @@
 
 use clickhouse::Client;
 use skills_bench::{cpu_seconds, peak_rss_mib};
-use skills_domain::events::{ContentType, IngestPolicy, normalize};
-use skills_domain::facts::{EventFacts, facts_of};
-use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
+use skills_domain::facts::EventFacts;
 use skills_store::clickhouse::rows::{AppliedEventRow, AssessmentRow, DemandRow, EnrolmentRow};
 use skills_store::{Batch, ClickHouseConfig, ClickHouseStore, MetricsStore};
 use std::time::Instant;
-
-fn facts(learners: usize) -> Vec<EventFacts> {
-    let set = skills::seed::synthetic(learners, 2016);
-    let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![7; 32]).expect("key"), 1);
-    let now = chrono::Utc::now();
-    let mut seen = std::collections::HashSet::new();
-    set.messages
-        .iter()
-        .filter_map(|(_, message)| {
-            let content_type = message
-                .header(skills_bus::headers::CONTENT_TYPE)
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(ContentType::from_header);
-            let event =
-                normalize(&message.payload, content_type, &IngestPolicy::default(), &pseudonymiser, now).ok()?;
-            seen.insert(event.event_id.clone()).then(|| facts_of(&event).ok()).flatten()
-        })
-        .collect()
-}
 
 fn rows_of(events: &[EventFacts]) -> u64 {
     events
@@ -98,7 +77,7 @@ async fn main() {
     };
     let (learners, batch, runs): (usize, usize, usize) =
         (learners.parse().expect("LEARNERS"), batch.parse().expect("BATCH"), runs.parse().expect("RUNS"));
-    let events = facts(learners);
+    let events = skills_bench::synthetic_facts(0..learners);
     let rows = rows_of(&events);
     eprintln!("{} events, {rows} rows per run", events.len());
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();

@@ -9,11 +9,8 @@
 //! Prints the number of normalized events produced.
 
 use skills_bus::kafka::{KafkaBus, KafkaConfig};
-use skills_bus::{Bus, Message, headers};
-use skills_domain::events::{ContentType, IngestPolicy, normalize};
-use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
+use skills_bus::{Bus, Message};
 use skills_proto::Message as _;
-use std::collections::HashSet;
 
 #[tokio::main]
 async fn main() {
@@ -22,27 +19,14 @@ async fn main() {
         eprintln!("usage: normalized-feed BROKERS TOPIC LEARNERS");
         std::process::exit(2);
     };
-    let set = skills::seed::synthetic(learners.parse().expect("LEARNERS"), 2016);
-    let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![7; 32]).expect("key"), 1);
     let bus =
         KafkaBus::new(KafkaConfig { brokers: brokers.clone(), partitions: 6, ..Default::default() }).expect("bus");
     bus.ensure_topics(std::slice::from_ref(topic)).await.expect("topic");
     let producer = bus.producer();
-    let now = chrono::Utc::now();
-    let mut seen = HashSet::new();
+    let events = skills_bench::normalized_events(0..learners.parse().expect("LEARNERS"));
     let mut batch = Vec::with_capacity(10_000);
     let mut produced = 0u64;
-    for (_, message) in &set.messages {
-        let content_type = message
-            .header(headers::CONTENT_TYPE)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(ContentType::from_header);
-        let Ok(event) = normalize(&message.payload, content_type, &IngestPolicy::default(), &pseudonymiser, now) else {
-            continue;
-        };
-        if !seen.insert(event.event_id.clone()) {
-            continue;
-        }
+    for event in &events {
         batch.push(Message::new(event.encode_to_vec()).with_key(event.event_id.clone()));
         if batch.len() == batch.capacity() {
             produced += batch.len() as u64;

@@ -14,19 +14,14 @@
 //! events are applied at 5,000/s. One JSON line per measurement.
 
 use serde_json::json;
-use skills_bench::{cpu_seconds, latency_summary, peak_rss_mib};
-use skills_bus::headers;
-use skills_domain::events::{ContentType, IngestPolicy, normalize};
-use skills_domain::facts::{EventFacts, facts_of};
+use skills_bench::{cpu_seconds, latency_summary, peak_rss_mib, synthetic_facts};
 use skills_domain::indicators::{Audience, IndicatorSettings};
-use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
 use skills_proto::v1 as pb;
 use skills_proto::v1::talent_gap_service_client::TalentGapServiceClient;
 use skills_query::auth::Authorizer;
 use skills_query::service::TalentGapApi;
 use skills_query::{IndicatorEngine, ServeOptions};
 use skills_store::{Batch, CounterWindow, EmbeddedStore, MetricsStore};
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
@@ -64,35 +59,11 @@ fn line(system: String, value: f64, cpu_s_per_million: f64, p99_ms: Option<f64>,
     println!("{row}");
 }
 
-/// The synthetic learners of `range` as the store receives them.
-fn facts(range: std::ops::Range<usize>) -> Vec<EventFacts> {
-    let set = skills::seed::synthetic_range(range, 2016);
-    let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![7; 32]).expect("key"), 1);
-    let now = chrono::Utc::now();
-    let mut seen = HashSet::new();
-    let mut events = Vec::new();
-    for (_, message) in &set.messages {
-        let content_type = message
-            .header(headers::CONTENT_TYPE)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(ContentType::from_header);
-        let Ok(event) = normalize(&message.payload, content_type, &IngestPolicy::default(), &pseudonymiser, now) else {
-            continue;
-        };
-        if seen.insert(event.event_id.clone())
-            && let Ok(facts) = facts_of(&event)
-        {
-            events.push(facts);
-        }
-    }
-    events
-}
-
 async fn measure(learners: usize, calls: usize, with_live_ingest: bool) {
     let directory = std::env::temp_dir().join(format!("skills-read-model-{}-{learners}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
     let store = Arc::new(EmbeddedStore::open(&directory.join("skills.db")).expect("store"));
-    let events = facts(0..learners);
+    let events = synthetic_facts(0..learners);
     let total = events.len();
     let (started, cpu) = (Instant::now(), cpu_seconds());
     for chunk in events.chunks(5_000) {
@@ -169,7 +140,7 @@ async fn live_ingest(store: Arc<EmbeddedStore>, learners: usize, calls: usize) {
     let (client, trigger) = serve(store.clone(), true).await;
     let mut idle_client = client.clone();
     let idle = timed_calls(&mut idle_client, calls, Duration::from_millis(20)).await;
-    let live_events = facts(learners..learners + learners.clamp(1_000, 50_000));
+    let live_events = synthetic_facts(learners..learners + learners.clamp(1_000, 50_000));
     let writer_store = store.clone();
     let applied = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let applied_by_writer = applied.clone();

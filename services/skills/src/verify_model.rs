@@ -8,6 +8,7 @@ use crate::config::SkillsConfig;
 use chrono::{Datelike, Utc};
 use skills_domain::Period;
 use skills_domain::indicators::CellCounters;
+use skills_domain::read_model::ALL_SKILLS;
 use skills_store::{CounterWindow, MetricsStore, StoreError};
 use std::collections::BTreeMap;
 
@@ -129,7 +130,7 @@ pub async fn verify(
 }
 
 fn by_cell(cells: Vec<CellCounters>) -> BTreeMap<(String, String), CellCounters> {
-    cells.into_iter().map(|c| ((c.region.clone(), c.skill.clone().unwrap_or_else(|| "*".into())), c)).collect()
+    cells.into_iter().map(|c| ((c.region.clone(), c.skill.clone().unwrap_or_else(|| ALL_SKILLS.into())), c)).collect()
 }
 
 /// Every counter of a cell, named.

@@ -13,7 +13,7 @@ const BASE: &str = include_str!("../../sql/clickhouse/queries/base.sql");
 const GAINS: &str = include_str!("../../sql/clickhouse/queries/gains.sql");
 const DEMAND: &str = include_str!("../../sql/clickhouse/queries/demand.sql");
 
-const ALL_SKILLS: &str = "*";
+use skills_domain::read_model::ALL_SKILLS;
 
 #[derive(Row, Deserialize)]
 struct FlowRow {

@@ -12,7 +12,7 @@ const GAINS: &str = include_str!("../../sql/sqlite/queries/gains.sql");
 const DEMAND: &str = include_str!("../../sql/sqlite/queries/demand.sql");
 
 /// Whole-region rows use this in place of a skill code.
-const ALL_SKILLS: &str = "*";
+use skills_domain::read_model::ALL_SKILLS;
 
 type Cells = BTreeMap<(String, String), CellCounters>;
 
