@@ -10,6 +10,7 @@
 
 pub mod batch;
 pub mod config;
+pub mod model;
 pub mod service;
 pub mod stats;
 pub mod write;

@@ -18,11 +18,16 @@ pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
 pub struct MetricsConfig {
     pub ingest_listen: String,
     pub aggregator_listen: String,
+    pub model_listen: String,
 }
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        MetricsConfig { ingest_listen: "127.0.0.1:9101".into(), aggregator_listen: "127.0.0.1:9102".into() }
+        MetricsConfig {
+            ingest_listen: "127.0.0.1:9101".into(),
+            aggregator_listen: "127.0.0.1:9102".into(),
+            model_listen: "127.0.0.1:9103".into(),
+        }
     }
 }
 

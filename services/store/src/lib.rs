@@ -10,6 +10,7 @@ pub mod config;
 pub mod embedded;
 mod error;
 pub mod fixtures;
+pub mod model;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
 pub use config::{StoreConfig, StoreKind, open, open_when_ready};
 pub use embedded::EmbeddedStore;
 pub use error::{ErrorKind, StoreError};
+pub use model::{ModelCell, ModelSummary};
 
 /// Which counters to compute: a time window [start, end), the horizon of
 /// the pipeline, per cell or per whole region, optional filters.

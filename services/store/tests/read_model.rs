@@ -70,3 +70,61 @@ async fn a_store_file_from_before_the_model_gets_it_built_at_open() {
     assert_eq!(store.status().await.unwrap(), status, "the status counts are taken from the tables once");
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+/// A tracked store's changes, copied after every batch into a map as
+/// skills-model copies them to ClickHouse, always equal the whole model:
+/// no change is missed, through erasure, renames that rebuild, and a
+/// rebuild.
+#[tokio::test]
+async fn tracked_changes_copied_batch_by_batch_equal_the_whole_model() {
+    use std::collections::BTreeMap;
+    type Copy = BTreeMap<(String, String, String), skills_domain::read_model::CellTally>;
+    async fn copy_changes(store: &EmbeddedStore, copy: &mut Copy, seen: &mut i64) {
+        let (summary, cells) = store.model_changes_since(*seen).await.unwrap();
+        assert!(summary.seq >= *seen);
+        *seen = summary.seq;
+        for cell in cells {
+            copy.insert((cell.period, cell.region, cell.skill), cell.tally);
+        }
+    }
+    async fn assert_copy_is_whole(store: &EmbeddedStore, copy: &Copy, context: &str) {
+        let (_, all) = store.model_changes_since(0).await.unwrap();
+        let whole: Copy = all.into_iter().map(|c| ((c.period, c.region, c.skill), c.tally)).collect();
+        assert_eq!(copy, &whole, "{context}");
+        assert!(whole.values().filter(|t| !t.is_empty()).count() > 100, "{context}: cells");
+    }
+
+    let store = EmbeddedStore::in_memory().unwrap();
+    // Tracking starts on a store that already has data: everything is a change.
+    let events = random_history(21, 30);
+    let (early, late) = events.split_at(events.len() / 3);
+    store.apply(Batch { events: early.to_vec(), ..Default::default() }).await.unwrap();
+    let first = store.track_model_changes().await.unwrap();
+    assert!(first.state_id != 0 && first.seq > 0, "{first:?}");
+    assert_eq!(store.track_model_changes().await.unwrap().state_id, first.state_id, "one state, one id");
+    let (mut copy, mut seen) = (Copy::new(), 0);
+    copy_changes(&store, &mut copy, &mut seen).await;
+    for batch in arrival(late, &[3, 8], 21, &[1, 12, 5]) {
+        store.apply(Batch { events: batch, ..Default::default() }).await.unwrap();
+        copy_changes(&store, &mut copy, &mut seen).await;
+    }
+    assert_copy_is_whole(&store, &copy, "streamed").await;
+    let (_, unchanged) = store.model_changes_since(seen).await.unwrap();
+    assert!(unchanged.is_empty(), "nothing changed since the last copy");
+
+    store.forget(&Erasure { pseudonyms: vec!["R4".into(), "R9".into()], raw_ids: vec![] }).await.unwrap();
+    copy_changes(&store, &mut copy, &mut seen).await;
+    assert_copy_is_whole(&store, &copy, "after an erasure").await;
+    assert_eq!(store.model_summary().await.unwrap().erased, 2);
+
+    store.rename_learners(&[("R1".into(), "R2".into())]).await.unwrap();
+    copy_changes(&store, &mut copy, &mut seen).await;
+    assert_copy_is_whole(&store, &copy, "after a rename that rebuilds").await;
+
+    // A late event of a new year: its periods start from December's stock.
+    let next_year = skills_store::fixtures::demand(9_001, 5, 1, "2027-03-01");
+    store.apply(Batch { events: vec![next_year], ..Default::default() }).await.unwrap();
+    copy_changes(&store, &mut copy, &mut seen).await;
+    assert_copy_is_whole(&store, &copy, "after a new year").await;
+    assert_eq!(store.model_summary().await.unwrap().last_year, Some(2027));
+}

@@ -61,4 +61,21 @@ for query in sorted((sql_dir / "queries").glob("*.sql")):
         if by_skill == "skill" and query.stem in expected:
             assert result == expected[query.stem], f"{query.stem}: {result!r} != {expected[query.stem]!r}"
     print("query", query.name, "ok")
+
+# The read model: the newest version of a cell is read, whatever is unmerged.
+def model_row(version, learners):
+    sums = ",".join([str(learners)] + ["1"] * 21)
+    return f"('2025','84','3.4',{version},{sums},[24300,24301],[{learners},2])"
+
+
+for version, learners in [(1, 5), (3, 9), (2, 7), (3, 9)]:
+    run(f"INSERT INTO {db}.model_cells VALUES {model_row(version, learners)}")
+cells = (sql_dir / "model" / "cells.sql").read_text()
+for key, value in {"{db}": db, "{period}": "'2025'", "{skill_test}": "skill != '*'",
+                   "{region_filter}": "region = '84'", "{skill_filter}": "1"}.items():
+    cells = cells.replace(key, value)
+result = run(cells).split("\t")
+assert result[:5] == ["2025", "84", "3.4", "3", "9"], result
+assert result[-2:] == ["[24300,24301]", "[9,2]"], result
+print("query model/cells.sql ok")
 print("all statements ran")

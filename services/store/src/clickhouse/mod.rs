@@ -11,6 +11,8 @@
 mod config;
 mod counters;
 mod errors;
+mod export;
+mod model;
 /// The rows as written; public only for the write-path benchmark's bare
 /// inserter (bench/), which must write exactly the same rows.
 #[doc(hidden)]
@@ -18,6 +20,7 @@ pub mod rows;
 mod schema;
 
 pub use config::ClickHouseConfig;
+pub use model::MirroredModel;
 
 use crate::{
     ApplyOutcome, Batch, Checkpoint, CounterWindow, Erasure, ErasureOutcome, MetricsStore, StoreError, StoreStatus,
@@ -206,6 +209,13 @@ impl MetricsStore for ClickHouseStore {
     }
 
     async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
+        match self.model_counters(window).await? {
+            Some(cells) => Ok(cells),
+            None => counters::counters(&self.client, &self.database, window).await,
+        }
+    }
+
+    async fn recount(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
         counters::counters(&self.client, &self.database, window).await
     }
 
@@ -217,11 +227,11 @@ impl MetricsStore for ClickHouseStore {
             .fetch_one()
             .await
             .map_err(store_error)?;
-        let (dead_letters, letter_rows, erased): (u64, u64, u64) = self
+        let (dead_letters, letter_rows, erased, model): (u64, u64, u64, u64) = self
             .client
             .query(&format!(
-                "SELECT uniqExact(dead_letter_id), count(), (SELECT count() FROM {db}.erased_learners) \
-                 FROM {db}.dead_letters"
+                "SELECT uniqExact(dead_letter_id), count(), (SELECT count() FROM {db}.erased_learners), \
+                 (SELECT max(version) FROM {db}.model_state) FROM {db}.dead_letters"
             ))
             .fetch_one()
             .await
@@ -230,8 +240,9 @@ impl MetricsStore for ClickHouseStore {
             events,
             dead_letters,
             as_of: (events > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
-            // Erasures change counters without a new row: they count too.
-            version: rows + letter_rows + erased,
+            // Erasures change counters without a new row: they count too;
+            // so does each mirror of the read model.
+            version: rows + letter_rows + erased + model,
         })
     }
 
@@ -240,11 +251,12 @@ impl MetricsStore for ClickHouseStore {
     /// the data and, polled twice a second, loaded ClickHouse.
     async fn quick_status(&self) -> Result<StoreStatus, StoreError> {
         let db = &self.database;
-        let (rows, as_of, letter_rows, erased): (u64, u32, u64, u64) = self
+        let (rows, as_of, letter_rows, erased, model): (u64, u32, u64, u64, u64) = self
             .client
             .query(&format!(
                 "SELECT count(), toUInt32(max(ingested_at)), (SELECT count() FROM {db}.dead_letters), \
-                 (SELECT count() FROM {db}.erased_learners) FROM {db}.applied_events"
+                 (SELECT count() FROM {db}.erased_learners), (SELECT max(version) FROM {db}.model_state) \
+                 FROM {db}.applied_events"
             ))
             .fetch_one()
             .await
@@ -253,7 +265,7 @@ impl MetricsStore for ClickHouseStore {
             events: rows,
             dead_letters: letter_rows,
             as_of: (rows > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
-            version: rows + letter_rows + erased,
+            version: rows + letter_rows + erased + model,
         })
     }
 
@@ -289,6 +301,7 @@ impl MetricsStore for ClickHouseStore {
             .await?;
         }
         self.wait_for_mutations().await?;
+        self.wait_for_model_erasures().await?;
         Ok(outcome)
     }
 
@@ -334,6 +347,10 @@ impl MetricsStore for ClickHouseStore {
                 self.execute(&format!("ALTER TABLE {db}.{table} DELETE WHERE learner IN ({olds})")).await?;
             }
             self.wait_for_mutations().await?;
+        }
+        // The mirrored model's state holds the old pseudonyms.
+        if !renames.is_empty() {
+            self.invalidate_model().await?;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use crate::{Checkpoint, DeadLetter};
 use clickhouse::Row;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use skills_domain::facts::{AssessmentFact, DemandFact, EnrolmentFact, EventFacts};
 
 /// Seconds for a DateTime column; out-of-range instants clamp.
@@ -10,7 +10,7 @@ pub(crate) fn seconds(unix: i64) -> u32 {
     unix.clamp(0, i64::from(u32::MAX)) as u32
 }
 
-#[derive(Row, Serialize)]
+#[derive(Row, Serialize, Deserialize)]
 pub struct AppliedEventRow {
     event_id: String,
     kind: String,
@@ -33,7 +33,7 @@ impl From<&EventFacts> for AppliedEventRow {
     }
 }
 
-#[derive(Row, Serialize)]
+#[derive(Row, Serialize, Deserialize)]
 pub struct EnrolmentRow {
     event_id: String,
     skill: String,
@@ -74,7 +74,7 @@ impl From<&EnrolmentFact> for EnrolmentRow {
     }
 }
 
-#[derive(Row, Serialize)]
+#[derive(Row, Serialize, Deserialize)]
 pub struct AssessmentRow {
     event_id: String,
     learner: String,
@@ -101,7 +101,7 @@ impl From<&AssessmentFact> for AssessmentRow {
     }
 }
 
-#[derive(Row, Serialize)]
+#[derive(Row, Serialize, Deserialize)]
 pub struct DemandRow {
     event_id: String,
     skill: String,
@@ -177,4 +177,79 @@ impl From<&Checkpoint> for CheckpointRow {
             next_offset: checkpoint.next_offset,
         }
     }
+}
+
+/// Back from rows to facts (skills-model restores its state from them).
+impl AppliedEventRow {
+    pub(crate) fn into_event(self) -> EventFacts {
+        EventFacts {
+            kind: match self.kind.as_str() {
+                "enrolment" => "enrolment",
+                "assessment" => "assessment",
+                _ => "demand",
+            },
+            event_id: self.event_id,
+            partner_id: self.partner_id,
+            region: self.region,
+            occurred_at: i64::from(self.occurred_at),
+            ingested_at: i64::from(self.ingested_at),
+            facts: Default::default(),
+        }
+    }
+}
+
+impl EnrolmentRow {
+    pub(crate) fn into_fact(self) -> EnrolmentFact {
+        EnrolmentFact {
+            event_id: self.event_id,
+            skill: self.skill,
+            learner: self.learner,
+            course_id: self.course_id,
+            region: self.region,
+            occurred_at: i64::from(self.occurred_at),
+            status: i32::from(self.status),
+            planned_end: (self.planned_end > 0).then_some(i64::from(self.planned_end)),
+            certified_level: (self.certified_level > 0).then_some(u32::from(self.certified_level)),
+            at_target: self.at_target != 0,
+            groups: skills_domain::facts::Groups {
+                woman: self.woman != 0,
+                priority_neighbourhood: self.priority != 0,
+                rural: self.rural != 0,
+                under_26: self.under_26 != 0,
+                jobseeker: self.jobseeker != 0,
+            },
+        }
+    }
+}
+
+impl AssessmentRow {
+    pub(crate) fn into_fact(self) -> AssessmentFact {
+        AssessmentFact {
+            event_id: self.event_id,
+            learner: self.learner,
+            skill: self.skill,
+            region: self.region,
+            occurred_at: i64::from(self.occurred_at),
+            framework: i32::from(self.framework),
+            level: u32::from(self.level),
+            phase: i32::from(self.phase),
+        }
+    }
+}
+
+impl DemandRow {
+    pub(crate) fn into_fact(self) -> DemandFact {
+        DemandFact {
+            event_id: self.event_id,
+            skill: self.skill,
+            region: self.region,
+            occurred_at: i64::from(self.occurred_at),
+            openings: self.openings,
+            hard_to_fill: self.hard_to_fill,
+        }
+    }
+}
+
+pub(crate) fn event_row_columns<T: clickhouse::Row>() -> String {
+    T::COLUMN_NAMES.join(", ")
 }

@@ -7,9 +7,10 @@ use crate::StoreError;
 use clickhouse::Client;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(crate) const MIGRATIONS: [(u32, &str); 2] = [
+pub(crate) const MIGRATIONS: [(u32, &str); 3] = [
     (1, include_str!("../../sql/clickhouse/0001_facts.sql")),
     (2, include_str!("../../sql/clickhouse/0002_erasure.sql")),
+    (3, include_str!("../../sql/clickhouse/0003_read_model.sql")),
 ];
 
 /// The statements of a migration for database `db`, comments removed.
@@ -131,7 +132,9 @@ mod tests {
     #[test]
     fn expected_columns_come_from_the_migrations() {
         let tables = expected_columns();
-        assert_eq!(tables.len(), 8, "seven tables of version 1, erased_learners of version 2");
+        assert_eq!(tables.len(), 10, "seven tables of version 1, erased_learners of version 2, the model's two");
+        assert_eq!(tables["model_cells"].len(), 4 + 22 + 2);
+        assert!(tables["model_cells"].contains(&("finishing_months".to_string(), "Array(Int32)".to_string())));
         assert_eq!(tables["erased_learners"].len(), 2);
         let enrolments = &tables["enrolment_facts"];
         assert!(enrolments.contains(&("occurred_at".to_string(), "DateTime('UTC')".to_string())));

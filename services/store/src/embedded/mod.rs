@@ -7,22 +7,24 @@ mod counters;
 mod read_model;
 
 use crate::{
-    ApplyOutcome, Batch, Checkpoint, CounterWindow, Erasure, ErasureOutcome, MetricsStore, StoreError, StoreStatus,
+    ApplyOutcome, Batch, Checkpoint, CounterWindow, Erasure, ErasureOutcome, MetricsStore, ModelCell, ModelSummary,
+    StoreError, StoreStatus,
 };
 use async_trait::async_trait;
 use chrono::DateTime;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use skills_domain::indicators::CellCounters;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../../sql/sqlite/0001_init.sql"),
     include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
     include_str!("../../sql/sqlite/0003_erasure.sql"),
     include_str!("../../sql/sqlite/0004_read_model.sql"),
+    include_str!("../../sql/sqlite/0005_model_changes.sql"),
 ];
 
 /// The migration that creates the read model, built from the facts then.
@@ -98,6 +100,54 @@ impl EmbeddedStore {
         .await
     }
 
+    /// Starts recording which model cells change (for a store whose model
+    /// is mirrored); a store that already holds data has every cell
+    /// marked changed. The first call also names the state.
+    pub async fn track_model_changes(&self) -> Result<ModelSummary, StoreError> {
+        self.with(|c| {
+            let transaction = c.transaction()?;
+            let tracking: Option<i64> = transaction
+                .query_row("SELECT value FROM meta WHERE key = ?1", [read_model::TRACKING], |row| row.get(0))
+                .optional()?;
+            if tracking != Some(1) {
+                let state_id = loop {
+                    let id = rand_state_id();
+                    if id != 0 {
+                        break id;
+                    }
+                };
+                for (key, value) in [(read_model::TRACKING, 1), (STATE_ID, state_id)] {
+                    transaction.execute(
+                        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        rusqlite::params![key, value],
+                    )?;
+                }
+                read_model::mark_all(&transaction)?;
+            }
+            let summary = model_summary(&transaction)?;
+            transaction.commit()?;
+            Ok(summary)
+        })
+        .await
+    }
+
+    /// Where the tracked model stands, and the cells changed after seq
+    /// `after`, read together.
+    pub async fn model_changes_since(&self, after: i64) -> Result<(ModelSummary, Vec<ModelCell>), StoreError> {
+        self.with(move |c| {
+            let transaction = c.transaction()?;
+            let summary = model_summary(&transaction)?;
+            let cells = read_model::changes_since(&transaction, after)?;
+            Ok((summary, cells))
+        })
+        .await
+    }
+
+    pub async fn model_summary(&self) -> Result<ModelSummary, StoreError> {
+        self.with(|c| model_summary(c)).await
+    }
+
     pub async fn set_meta(&self, key: &str, value: i64) -> Result<(), StoreError> {
         let key = key.to_string();
         self.with(move |c| {
@@ -109,6 +159,34 @@ impl EmbeddedStore {
         })
         .await
     }
+}
+
+/// Meta key naming a tracked model's state.
+const STATE_ID: &str = "model_state_id";
+
+fn model_summary(connection: &Connection) -> Result<ModelSummary, StoreError> {
+    let value = |key: &str| -> Result<Option<i64>, StoreError> {
+        Ok(connection.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+    };
+    let erased: i64 = connection.query_row("SELECT COUNT(*) FROM erased_learners", [], |row| row.get(0))?;
+    Ok(ModelSummary {
+        state_id: value(STATE_ID)?.unwrap_or(0),
+        seq: value(read_model::SEQ)?.unwrap_or(0),
+        last_year: read_model::last_year(connection)?,
+        erased: erased as u64,
+        events: value("status_events")?.unwrap_or(0) as u64,
+    })
+}
+
+/// A state id from the clock and the process: unique enough to tell a
+/// new state from the one the mirror last saw.
+fn rand_state_id() -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher
+        .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u32(std::process::id());
+    (hasher.finish() >> 1) as i64
 }
 
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {

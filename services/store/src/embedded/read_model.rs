@@ -2,20 +2,21 @@
 //! changed in the transaction of the batch that changes it, read in
 //! O(cells served). The arithmetic is `skills_domain::read_model`'s.
 
+use crate::model::{self, ModelCell};
 use crate::{CounterWindow, StoreError};
 use chrono::{DateTime, Datelike};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use skills_domain::Period;
 use skills_domain::facts::{AssessmentFact, EnrolmentFact, EventFacts, Groups};
 use skills_domain::indicators::CellCounters;
-use skills_domain::read_model::{
-    ALL_SKILLS, CellKey, CellTally, TALLY_COLUMNS, demand_tallies, is_month_start, learner_tallies, month_index,
-    period_of_window, touched_from,
-};
+use skills_domain::read_model::{CellKey, CellTally, TALLY_COLUMNS, demand_tallies, learner_tallies, touched_from};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The last year whose periods hold stocks (meta key).
 const LAST_YEAR: &str = "read_model_last_year";
+/// Meta keys of change tracking (migration 5): on/off, and the last seq.
+pub(super) const TRACKING: &str = "model_tracking";
+pub(super) const SEQ: &str = "model_seq";
 
 /// Cell changes summed over a batch before they are written.
 #[derive(Default)]
@@ -121,7 +122,40 @@ pub(super) fn rebuild(transaction: &Transaction<'_>) -> Result<(), StoreError> {
     for demand in demands {
         changes.add(demand_tallies(&demand?), 1);
     }
-    write(transaction, changes)
+    write(transaction, changes)?;
+    mark_all(transaction)
+}
+
+/// With tracking on: every cell, present or gone, changed now (after a
+/// rebuild, or when tracking starts on a store that has data).
+pub(super) fn mark_all(transaction: &Transaction<'_>) -> Result<(), StoreError> {
+    let Some(seq) = next_seq(transaction)? else { return Ok(()) };
+    transaction.execute("UPDATE model_changes SET seq = ?1", [seq])?;
+    transaction.execute(
+        "INSERT INTO model_changes (period, region, skill, seq)
+         SELECT period, region, skill, ?1 FROM cell_tallies
+         UNION SELECT period, region, skill, ?1 FROM cell_finishing WHERE true
+         ON CONFLICT (period, region, skill) DO NOTHING",
+        [seq],
+    )?;
+    Ok(())
+}
+
+/// The seq of a change being written, when tracking is on.
+fn next_seq(transaction: &Transaction<'_>) -> Result<Option<i64>, StoreError> {
+    let value = |key: &str| -> Result<Option<i64>, StoreError> {
+        let mut statement = transaction.prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
+        Ok(statement.query_row([key], |row| row.get(0)).optional()?)
+    };
+    if value(TRACKING)? != Some(1) {
+        return Ok(None);
+    }
+    let seq = value(SEQ)?.unwrap_or(0) + 1;
+    transaction.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![SEQ, seq],
+    )?;
+    Ok(Some(seq))
 }
 
 /// The counters of a calendar-period window, from the model; None when the
@@ -130,17 +164,9 @@ pub(super) fn counters(
     connection: &Connection,
     window: &CounterWindow,
 ) -> Result<Option<Vec<CellCounters>>, StoreError> {
-    let Some(period) = period_of_window(window.start, window.end) else { return Ok(None) };
-    if !is_month_start(window.horizon_end) || (!window.by_skill && window.skill.is_some()) {
-        return Ok(None);
-    }
+    let Some((period, horizon_month)) = model::model_window(window) else { return Ok(None) };
     let Some(last_year) = last_year(connection)? else { return Ok(Some(Vec::new())) };
-    // After the last year of data nothing happens: the stock is December's.
-    let (source, stock_only) = match period_year(period) > last_year {
-        true => (Period::Month(last_year, 12), true),
-        false => (period, false),
-    };
-    let horizon_month = month_index(window.horizon_end);
+    let (source, stock_only) = model::model_source(period, last_year);
     let skill_test = if window.by_skill { "skill <> '*'" } else { "skill = '*'" };
     let filters =
         format!("period = ?1 AND {skill_test} AND (?2 IS NULL OR region = ?2) AND (?3 IS NULL OR skill = ?3)");
@@ -173,29 +199,64 @@ pub(super) fn counters(
     let mut cells = Vec::new();
     for row in rows {
         let (region, skill, mut tally) = row?;
-        if stock_only {
-            tally = tally.stock();
+        // The finishing histogram was summed in SQL up to the horizon.
+        if let Some(learners) = finishing.get(&(region.clone(), skill.clone())).filter(|l| **l != 0) {
+            tally.finishing.insert(horizon_month - 1, *learners);
         }
-        if tally.is_empty() {
-            continue;
-        }
-        let skill_code = (skill != ALL_SKILLS).then_some(skill.as_str());
-        let mut counters = tally.counters(&region, skill_code, horizon_month);
-        counters.supply.active_finishing = finishing.get(&(region, skill)).copied().unwrap_or(0).max(0) as u64;
-        cells.push(counters);
+        cells.extend(model::served(&region, &skill, tally, stock_only, horizon_month));
     }
     Ok(Some(cells))
 }
 
-fn period_year(period: Period) -> i32 {
-    period.start().year()
+/// Cells changed after seq `after` (tracking on), whole: sums and
+/// finishing histogram; a cell that is gone reads as zeros.
+pub(super) fn changes_since(connection: &Connection, after: i64) -> Result<Vec<ModelCell>, StoreError> {
+    let columns: Vec<String> = TALLY_COLUMNS.iter().map(|c| format!("COALESCE(t.{c}, 0)")).collect();
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT c.period, c.region, c.skill, {} FROM model_changes c
+         LEFT JOIN cell_tallies t ON t.period = c.period AND t.region = c.region AND t.skill = c.skill
+         WHERE c.seq > ?1 ORDER BY c.period, c.region, c.skill",
+        columns.join(", ")
+    ))?;
+    let rows = statement.query_map([after], |row| {
+        let mut values = [0i64; TALLY_COLUMNS.len()];
+        for (index, value) in values.iter_mut().enumerate() {
+            *value = row.get(index + 3)?;
+        }
+        Ok(ModelCell {
+            period: row.get(0)?,
+            region: row.get(1)?,
+            skill: row.get(2)?,
+            tally: CellTally::from_scalars(values),
+        })
+    })?;
+    let mut cells: Vec<ModelCell> = rows.collect::<Result<_, _>>()?;
+    let mut statement = connection.prepare_cached(
+        "SELECT c.period, c.region, c.skill, f.planned_end_month, f.learners FROM model_changes c
+         JOIN cell_finishing f ON f.period = c.period AND f.region = c.region AND f.skill = c.skill
+         WHERE c.seq > ?1 AND f.learners <> 0",
+    )?;
+    let mut finishing: HashMap<(String, String, String), BTreeMap<i32, i64>> = HashMap::new();
+    let rows = statement.query_map([after], |row| {
+        Ok(((row.get(0)?, row.get(1)?, row.get(2)?), row.get::<_, i32>(3)?, row.get::<_, i64>(4)?))
+    })?;
+    for row in rows {
+        let (key, month, learners) = row?;
+        finishing.entry(key).or_default().insert(month, learners);
+    }
+    for cell in &mut cells {
+        if let Some(histogram) = finishing.remove(&(cell.period.clone(), cell.region.clone(), cell.skill.clone())) {
+            cell.tally.finishing = histogram;
+        }
+    }
+    Ok(cells)
 }
 
 fn year_of(seconds: i64) -> Option<i32> {
     DateTime::from_timestamp(seconds, 0).map(|t| t.year())
 }
 
-fn last_year(connection: &Connection) -> Result<Option<i32>, StoreError> {
+pub(super) fn last_year(connection: &Connection) -> Result<Option<i32>, StoreError> {
     Ok(connection.query_row("SELECT value FROM meta WHERE key = ?1", [LAST_YEAR], |row| row.get(0)).optional()?)
 }
 
@@ -225,6 +286,21 @@ fn extend_to(transaction: &Transaction<'_>, year: i32) -> Result<i32, StoreError
                  SELECT ?1, region, skill, planned_end_month, learners FROM cell_finishing WHERE period = ?2",
                 params![period.to_string(), december],
             )?;
+        }
+    }
+    if year > last
+        && let Some(seq) = next_seq(transaction)?
+    {
+        for new_year in (last + 1)..=year {
+            for period in Period::all_of_year(new_year) {
+                transaction.execute(
+                    "INSERT INTO model_changes (period, region, skill, seq)
+                     SELECT period, region, skill, ?2 FROM cell_tallies WHERE period = ?1
+                     UNION SELECT period, region, skill, ?2 FROM cell_finishing WHERE period = ?1
+                     ON CONFLICT (period, region, skill) DO UPDATE SET seq = excluded.seq",
+                    params![period.to_string(), seq],
+                )?;
+            }
         }
     }
     let last = last.max(year);
@@ -306,9 +382,20 @@ fn write(transaction: &Transaction<'_>, changes: Changes) -> Result<(), StoreErr
         "INSERT INTO cell_finishing (period, region, skill, planned_end_month, learners) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (period, region, skill, planned_end_month) DO UPDATE SET learners = learners + excluded.learners",
     )?;
+    let mut mark = transaction.prepare_cached(
+        "INSERT INTO model_changes (period, region, skill, seq) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (period, region, skill) DO UPDATE SET seq = excluded.seq",
+    )?;
     // Many differences cancel out (a stock the new event does not change).
     let sorted: BTreeMap<CellKey, CellTally> = changes.0.into_iter().filter(|(_, tally)| !tally.is_empty()).collect();
+    let seq = match sorted.is_empty() {
+        true => None,
+        false => next_seq(transaction)?,
+    };
     for (key, tally) in sorted {
+        if let Some(seq) = seq {
+            mark.execute(params![key.period.to_string(), key.region, key.skill, seq])?;
+        }
         let period = key.period.to_string();
         let scalars = tally.scalars();
         if scalars.iter().any(|value| *value != 0) {

@@ -1,0 +1,167 @@
+//! The state and its copy in ClickHouse, kept in step.
+
+use skills_domain::facts::EventFacts;
+use skills_domain::read_model::CellTally;
+use skills_store::{Batch, ClickHouseStore, EmbeddedStore, Erasure, MetricsStore, ModelCell, ModelSummary, StoreError};
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Instant;
+use tracing::{info, warn};
+
+/// Meta key: the state holds everything ClickHouse held when it was made.
+const RESTORED: &str = "model_restored";
+
+/// Events per state transaction when restoring from ClickHouse.
+const RESTORE_BATCH: usize = 20_000;
+
+pub struct Materializer {
+    state: EmbeddedStore,
+    clickhouse: ClickHouseStore,
+    /// What ClickHouse's model_state last got from this state.
+    written: ModelSummary,
+    /// The version of the last copy; the next is higher.
+    version: u64,
+}
+
+/// What one copy to ClickHouse wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mirrored {
+    pub cells: usize,
+    pub version: u64,
+}
+
+impl Materializer {
+    /// Opens the state at `path` and brings ClickHouse's copy in line with
+    /// it. A state that is empty is restored from ClickHouse's facts first;
+    /// one that a key rotation invalidated is discarded and restored. A
+    /// copy of another state (or none) is replaced whole: every cell of
+    /// this state, and zeros for cells it does not have.
+    pub async fn open(path: &Path, clickhouse: ClickHouseStore) -> Result<Self, StoreError> {
+        let mirrored = clickhouse.mirrored_model().await?;
+        if mirrored.is_some_and(|model| !model.is_valid()) {
+            warn!(path = %path.display(), "a key rotation invalidated the model; rebuilding the state from ClickHouse");
+            remove_state(path)?;
+        }
+        let state = EmbeddedStore::open(path)?;
+        state.track_model_changes().await?;
+        // Until a restore has finished (a crash may cut one), the state is
+        // filled again from ClickHouse; what it already holds is skipped.
+        if state.meta(RESTORED).await? != Some(1) {
+            restore(&state, &clickhouse).await?;
+            state.set_meta(RESTORED, 1).await?;
+        }
+        let summary = state.model_summary().await?;
+        let version = clickhouse.model_version().await?;
+        let mut materializer = Materializer { state, clickhouse, written: ModelSummary::default(), version };
+        match mirrored.filter(|model| model.state_id == summary.state_id && model.summary.seq <= summary.seq) {
+            Some(model) => {
+                materializer.written = model.summary;
+                materializer.mirror().await?;
+            }
+            None => {
+                materializer.mirror_all().await?;
+            }
+        }
+        info!(path = %path.display(), state = summary.state_id, seq = summary.seq, events = summary.events, "model state open");
+        Ok(materializer)
+    }
+
+    pub fn state(&self) -> &EmbeddedStore {
+        &self.state
+    }
+
+    /// Applies a batch to the state (events already there change nothing),
+    /// takes out learners erased since, and copies the changed cells.
+    pub async fn apply(&mut self, events: Vec<EventFacts>) -> Result<Mirrored, StoreError> {
+        if !events.is_empty() {
+            self.state.apply(Batch { events, ..Batch::default() }).await?;
+        }
+        self.take_out_erased().await?;
+        self.mirror().await
+    }
+
+    /// Learners erased in ClickHouse (`skills forget`) leave the state too.
+    async fn take_out_erased(&mut self) -> Result<(), StoreError> {
+        let erased = self.clickhouse.erased_count().await?;
+        if erased <= self.state.model_summary().await?.erased {
+            return Ok(());
+        }
+        let pseudonyms = self.clickhouse.erased_learners().await?;
+        info!(erased = pseudonyms.len(), "taking erased learners out of the model");
+        self.state.forget(&Erasure { pseudonyms, raw_ids: Vec::new() }).await?;
+        Ok(())
+    }
+
+    /// Copies the cells changed since the last copy.
+    pub async fn mirror(&mut self) -> Result<Mirrored, StoreError> {
+        let (summary, cells) = self.state.model_changes_since(self.written.seq).await?;
+        if summary == self.written && cells.is_empty() {
+            return Ok(Mirrored { cells: 0, version: self.version });
+        }
+        self.write(summary, cells).await
+    }
+
+    /// Copies every cell of the state, and zeros for cells ClickHouse has
+    /// that the state does not.
+    async fn mirror_all(&mut self) -> Result<Mirrored, StoreError> {
+        let (summary, mut cells) = self.state.model_changes_since(0).await?;
+        let present: HashSet<(String, String, String)> =
+            cells.iter().map(|c| (c.period.clone(), c.region.clone(), c.skill.clone())).collect();
+        for (period, region, skill) in self.clickhouse.model_keys().await? {
+            if !present.contains(&(period.clone(), region.clone(), skill.clone())) {
+                cells.push(ModelCell { period, region, skill, tally: CellTally::default() });
+            }
+        }
+        self.write(summary, cells).await
+    }
+
+    async fn write(&mut self, summary: ModelSummary, cells: Vec<ModelCell>) -> Result<Mirrored, StoreError> {
+        let version = self.version + 1;
+        self.clickhouse.write_model(&cells, version, &summary).await?;
+        self.version = version;
+        self.written = summary;
+        Ok(Mirrored { cells: cells.len(), version })
+    }
+}
+
+/// Fills an empty state from ClickHouse: erasures first (so that facts
+/// arriving late for an erased learner never count), then every stored
+/// event, month by month.
+async fn restore(state: &EmbeddedStore, clickhouse: &ClickHouseStore) -> Result<(), StoreError> {
+    let started = Instant::now();
+    let erased = clickhouse.erased_learners().await?;
+    if !erased.is_empty() {
+        state.forget(&Erasure { pseudonyms: erased, raw_ids: Vec::new() }).await?;
+    }
+    let months = clickhouse.event_months().await?;
+    let mut restored = 0;
+    for month in &months {
+        let events = clickhouse.events_of_month(*month).await?;
+        restored += events.len();
+        for chunk in events.chunks(RESTORE_BATCH) {
+            state.apply(Batch { events: chunk.to_vec(), ..Batch::default() }).await?;
+        }
+    }
+    if restored > 0 {
+        info!(
+            events = restored,
+            months = months.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "state restored from ClickHouse"
+        );
+    }
+    Ok(())
+}
+
+/// Deletes a state file and its SQLite companions.
+fn remove_state(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", path.display());
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(StoreError::unavailable(format!("cannot remove {file}: {error}"))),
+        }
+    }
+    Ok(())
+}

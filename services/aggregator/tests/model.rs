@@ -1,0 +1,132 @@
+//! skills-model against the real ClickHouse that `deploy/infra.sh up`
+//! starts (SKILLS_CLICKHOUSE_URL): on a random history arriving shuffled,
+//! with repeats, every calendar window read from the mirrored model equals
+//! the same window counted from the facts — after a crash between the
+//! state and its copy, an erasure, the loss of the state, and a key
+//! rotation; and reads do come from the model.
+
+use skills_aggregator::model::Materializer;
+use skills_store::fixtures::{arrival, calendar_windows, random_history};
+use skills_store::{Batch, ClickHouseConfig, ClickHouseStore, Erasure, MetricsStore};
+use std::path::PathBuf;
+
+const NEEDS_CLICKHOUSE: &str = "SKILLS_CLICKHOUSE_URL is not set: start ClickHouse with ./deploy/infra.sh up";
+
+fn config() -> ClickHouseConfig {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    ClickHouseConfig {
+        url: std::env::var("SKILLS_CLICKHOUSE_URL").expect(NEEDS_CLICKHOUSE),
+        database: format!("test_model_{}_{nanos}", std::process::id()),
+        ..ClickHouseConfig::default()
+    }
+}
+
+fn state_path(name: &str) -> PathBuf {
+    let directory = std::env::temp_dir().join(format!("skills-model-test-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join(name);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
+async fn assert_model_matches_facts(store: &ClickHouseStore, context: &str) {
+    let model = store.mirrored_model().await.unwrap().expect("a mirrored model");
+    assert!(model.is_valid(), "{context}: the model is valid");
+    let mut cells = 0;
+    let windows = calendar_windows(2023..=2027, 6)
+        .into_iter()
+        .chain([0, 30].into_iter().flat_map(|horizon| calendar_windows(2025..=2025, horizon)));
+    for window in windows {
+        let from_model = store.counters(&window).await.unwrap();
+        let from_facts = store.recount(&window).await.unwrap();
+        assert_eq!(from_model, from_facts, "{context}: window {window:?}");
+        cells += from_model.len();
+    }
+    assert!(cells > 500, "{context}: the history fills cells ({cells})");
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss_and_rotation() {
+    let config = config();
+    let store = ClickHouseStore::connect(&config).await.unwrap();
+    let path = state_path("state.db");
+    let events = random_history(11, 60);
+    let repeats: Vec<usize> = (0..events.len()).step_by(5).collect();
+    let mut batches = arrival(&events, &repeats, 11, &[1, 17, 40, 6]);
+    let held_back = batches.pop().unwrap();
+
+    // The aggregator writes the facts; skills-model keeps the model.
+    let mut model = Materializer::open(&path, store.clone()).await.unwrap();
+    for batch in batches {
+        store.apply(Batch { events: batch.clone(), ..Default::default() }).await.unwrap();
+        model.apply(batch).await.unwrap();
+    }
+    assert_model_matches_facts(&store, "streamed").await;
+
+    // A crash after the state committed a batch, before its copy.
+    store.apply(Batch { events: held_back.clone(), ..Default::default() }).await.unwrap();
+    model.state().apply(Batch { events: held_back, ..Default::default() }).await.unwrap();
+    drop(model);
+    let mut model = Materializer::open(&path, store.clone()).await.unwrap();
+    assert_model_matches_facts(&store, "after a crash before the copy").await;
+
+    // Erasure: `forget` waits until skills-model has taken the learners out.
+    let forgotten: Vec<String> = (0..60).step_by(7).map(|n| format!("R{n}")).collect();
+    let erasing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.forget(&Erasure { pseudonyms: forgotten, raw_ids: vec![] }).await })
+    };
+    while !erasing.is_finished() {
+        model.apply(Vec::new()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    erasing.await.unwrap().unwrap();
+    assert_eq!(model.state().model_summary().await.unwrap().erased, 9);
+    assert_model_matches_facts(&store, "after an erasure").await;
+
+    // The state is lost: a new one is restored from ClickHouse and
+    // replaces the copy whole.
+    let before = store.mirrored_model().await.unwrap().unwrap();
+    drop(model);
+    let model = Materializer::open(&state_path("state.db"), store.clone()).await.unwrap();
+    let after = store.mirrored_model().await.unwrap().unwrap();
+    assert_ne!(after.state_id, before.state_id, "a new state");
+    assert_eq!(after.summary.events, before.summary.events, "every event restored");
+    assert_eq!(model.state().model_summary().await.unwrap().erased, 9, "erasures restored");
+    assert_model_matches_facts(&store, "after a restore").await;
+
+    // Reads come from the model: a newer row for one cell shows.
+    let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
+    let db = &config.database;
+    client
+        .query(&format!(
+            "INSERT INTO {db}.model_cells SELECT period, region, skill, version + 1, 999, enrolled, active, \
+             completed, dropped_out, certified, certified_at_target, gain_sum, gain_learners, enrolled_women, \
+             enrolled_priority, enrolled_rural, enrolled_under_26, enrolled_jobseekers, certified_women, \
+             certified_priority, certified_rural, certified_under_26, certified_jobseekers, openings, hard_to_fill, \
+             postings, finishing_months, finishing_learners FROM {db}.model_cells \
+             WHERE period = '2025' AND region = '84' AND skill = '3.4' ORDER BY version DESC LIMIT 1"
+        ))
+        .execute()
+        .await
+        .unwrap();
+    let year = calendar_windows(2025..=2025, 6)[0].clone();
+    let cells = store.counters(&year).await.unwrap();
+    let cell = cells.iter().find(|c| c.region == "84" && c.skill.as_deref() == Some("3.4")).unwrap();
+    assert_eq!(cell.supply.learners, 999, "the newest version is read");
+    assert_ne!(store.recount(&year).await.unwrap(), cells);
+
+    // A key rotation invalidates the copy (reads count from the facts)
+    // until skills-model restarts and rebuilds its state.
+    drop(model);
+    store.rename_learners(&[("R1".into(), "R901".into()), ("R2".into(), "R3".into())]).await.unwrap();
+    assert!(!store.mirrored_model().await.unwrap().unwrap().is_valid());
+    assert_eq!(store.counters(&year).await.unwrap(), store.recount(&year).await.unwrap());
+    let _model = Materializer::open(&path, store.clone()).await.unwrap();
+    assert_model_matches_facts(&store, "after a key rotation").await;
+
+    client.query(&format!("DROP DATABASE IF EXISTS {db}")).execute().await.unwrap();
+}

@@ -1,0 +1,93 @@
+//! Reading the stored events back, month by month, with their facts:
+//! skills-model restores its state from them when it has none.
+
+use super::rows::{AppliedEventRow, AssessmentRow, DemandRow, EnrolmentRow, event_row_columns};
+use super::{ClickHouseStore, store_error};
+use crate::StoreError;
+use skills_domain::facts::EventFacts;
+use std::collections::HashMap;
+
+impl ClickHouseStore {
+    /// Months (YYYYMM of event time) that hold events, oldest first.
+    pub async fn event_months(&self) -> Result<Vec<u32>, StoreError> {
+        self.client
+            .query(&format!(
+                "SELECT DISTINCT toYYYYMM(occurred_at) AS month FROM {}.applied_events ORDER BY month",
+                self.database
+            ))
+            .fetch_all()
+            .await
+            .map_err(store_error)
+    }
+
+    /// Every counted event of a month (YYYYMM) with its facts, each once.
+    /// Facts whose event is not listed yet (a batch cut by a crash) are
+    /// left out: the batch's replay brings them.
+    pub async fn events_of_month(&self, month: u32) -> Result<Vec<EventFacts>, StoreError> {
+        let db = &self.database;
+        let in_month = format!("toYYYYMM(occurred_at) = {month}");
+        let events: Vec<AppliedEventRow> = self
+            .client
+            .query(&format!(
+                "SELECT event_id, any(kind), any(partner_id), any(region), any(occurred_at), min(ingested_at) \
+                 FROM {db}.applied_events WHERE {in_month} GROUP BY event_id"
+            ))
+            .fetch_all()
+            .await
+            .map_err(store_error)?;
+        let mut by_id: HashMap<String, EventFacts> =
+            events.into_iter().map(|row| row.into_event()).map(|event| (event.event_id.clone(), event)).collect();
+        let distinct =
+            |table: &str, columns: String| format!("SELECT DISTINCT {columns} FROM {db}.{table} WHERE {in_month}");
+        let enrolments: Vec<EnrolmentRow> = self
+            .client
+            .query(&distinct("enrolment_facts", event_row_columns::<EnrolmentRow>()))
+            .fetch_all()
+            .await
+            .map_err(store_error)?;
+        for fact in enrolments.into_iter().map(EnrolmentRow::into_fact) {
+            if let Some(event) = by_id.get_mut(&fact.event_id) {
+                event.facts.enrolments.push(fact);
+            }
+        }
+        let assessments: Vec<AssessmentRow> = self
+            .client
+            .query(&distinct("assessment_facts", event_row_columns::<AssessmentRow>()))
+            .fetch_all()
+            .await
+            .map_err(store_error)?;
+        for fact in assessments.into_iter().map(AssessmentRow::into_fact) {
+            if let Some(event) = by_id.get_mut(&fact.event_id) {
+                event.facts.assessments.push(fact);
+            }
+        }
+        let demands: Vec<DemandRow> = self
+            .client
+            .query(&distinct("demand_facts", event_row_columns::<DemandRow>()))
+            .fetch_all()
+            .await
+            .map_err(store_error)?;
+        for fact in demands.into_iter().map(DemandRow::into_fact) {
+            if let Some(event) = by_id.get_mut(&fact.event_id) {
+                event.facts.demands.push(fact);
+            }
+        }
+        let mut events: Vec<EventFacts> = by_id.into_values().collect();
+        events.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
+        Ok(events)
+    }
+
+    /// Every erased pseudonym, each once.
+    pub async fn erased_learners(&self) -> Result<Vec<String>, StoreError> {
+        self.client
+            .query(&format!("SELECT DISTINCT learner FROM {}.erased_learners ORDER BY learner", self.database))
+            .fetch_all()
+            .await
+            .map_err(store_error)
+    }
+
+    /// How many learners are erased.
+    pub async fn erased_count(&self) -> Result<u64, StoreError> {
+        self.count(&format!("SELECT uniqExact(learner) FROM {}.erased_learners", self.database)).await
+    }
+}
