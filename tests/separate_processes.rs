@@ -1,15 +1,17 @@
-//! The product as it runs at scale: skills-ingest, skills-aggregator and
-//! skills-query as separate processes on the real Kafka broker and a real
-//! ClickHouse server, fed by `skills send`, audited by `skills reconcile`.
+//! The product as it runs at scale: skills-ingest, skills-aggregator,
+//! skills-model and skills-query as separate processes on the real Kafka
+//! broker and a real ClickHouse server, fed by `skills send`, audited by
+//! `skills reconcile`.
 //!
-//! While the synthetic data set streams in, the aggregator is killed with
-//! SIGKILL at random moments and restarted, and ClickHouse is stopped for
+//! While the synthetic data set streams in, the aggregator and skills-model
+//! are killed with SIGKILL at random moments and restarted, and ClickHouse is stopped for
 //! 10 s (once with the aggregator running, which must hold its batch and
 //! retry; once across an aggregator restart, which must wait for the store
 //! at start-up). The final counters must equal those of one clean run of
 //! the same events (computed here through the same domain code into the
-//! embedded store), every raw event must reconcile, and a new event must
-//! show in the served indicators. The freshness seen is printed.
+//! embedded store) both as read from the mirrored read model and as
+//! counted from the facts, every raw event must reconcile, and a new event
+//! must show in the served indicators. The freshness seen is printed.
 //!
 //! ClickHouse here is a private instance (its own run directory and ports,
 //! started by deploy/infra.sh) so that stopping it does not disturb the
@@ -41,8 +43,10 @@ struct Services {
     prefix: String,
     ingest: Child,
     aggregator: Child,
+    model: Child,
     query: Child,
     aggregator_starts: u32,
+    model_starts: u32,
     query_endpoint: String,
     aggregator_metrics: String,
     ingest_metrics: String,
@@ -77,6 +81,16 @@ impl Services {
         self.aggregator = self.spawn("skills-aggregator", &format!("aggregator-{}.log", self.aggregator_starts));
     }
 
+    fn kill_model(&mut self) {
+        self.model.kill().unwrap(); // SIGKILL
+        self.model.wait().unwrap();
+    }
+
+    fn restart_model(&mut self) {
+        self.model_starts += 1;
+        self.model = self.spawn("skills-model", &format!("model-{}.log", self.model_starts));
+    }
+
     /// SIGTERM, then the exit status.
     fn terminate(child: &mut Child) -> std::process::ExitStatus {
         Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
@@ -93,7 +107,7 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
-        for child in [&mut self.ingest, &mut self.aggregator, &mut self.query] {
+        for child in [&mut self.ingest, &mut self.aggregator, &mut self.model, &mut self.query] {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -115,13 +129,29 @@ async fn wait_until_counted(store: &ClickHouseStore, events: u64, letters: u64, 
     }
 }
 
+/// Until skills-model's copy in ClickHouse counts `events` events.
+async fn wait_until_modelled(store: &ClickHouseStore, events: u64, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(model)) = store.mirrored_model().await {
+            assert!(model.is_valid(), "{model:?}");
+            if model.summary.events >= events {
+                assert_eq!(model.summary.events, events, "nothing modelled twice");
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for the model to count {events} events");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 async fn policy_client(endpoint: &str) -> Client {
     connect_client(endpoint, POLICY_TOKEN, Duration::from_secs(60)).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Kafka and ClickHouse: ./deploy/test.sh"]
-async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_event_once() {
+async fn the_processes_survive_kills_and_a_clickhouse_outage_and_count_every_event_once() {
     let dir = std::env::temp_dir().join(format!("skills-processes-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -150,14 +180,17 @@ async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_e
         prefix: prefix.clone(),
         ingest: Command::new("true").spawn().unwrap(),
         aggregator: Command::new("true").spawn().unwrap(),
+        model: Command::new("true").spawn().unwrap(),
         query: Command::new("true").spawn().unwrap(),
         aggregator_starts: 0,
+        model_starts: 0,
         query_endpoint: format!("http://127.0.0.1:{query_port}"),
         aggregator_metrics: format!("127.0.0.1:{}", metrics[1]),
         ingest_metrics: format!("127.0.0.1:{}", metrics[0]),
     };
     services.ingest = services.spawn("skills-ingest", "ingest.log");
     services.restart_aggregator();
+    services.restart_model();
     services.query = services.spawn("skills-query", "query.log");
 
     let set = skills::seed::synthetic(LEARNERS, SEED);
@@ -175,7 +208,8 @@ async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_e
         .spawn()
         .unwrap();
 
-    // SIGKILL the aggregator at random moments while events stream in.
+    // SIGKILL the aggregator and skills-model at random moments while
+    // events stream in.
     let seed = nanos | 1;
     eprintln!("kill moments seeded with {seed}");
     let mut moments = Moments(seed);
@@ -184,6 +218,10 @@ async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_e
         services.kill_aggregator();
         tokio::time::sleep(Duration::from_millis(moments.next_ms(0, 500))).await;
         services.restart_aggregator();
+        tokio::time::sleep(Duration::from_millis(moments.next_ms(0, 1_000))).await;
+        services.kill_model();
+        tokio::time::sleep(Duration::from_millis(moments.next_ms(0, 500))).await;
+        services.restart_model();
     }
 
     // ClickHouse stopped for 10 s: the running aggregator holds its batch
@@ -231,10 +269,14 @@ async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_e
     // One more kill after the drain: whatever it replays changes nothing.
     services.kill_aggregator();
     services.restart_aggregator();
+    services.kill_model();
+    services.restart_model();
+    wait_until_modelled(&store, set.valid_events as u64, Duration::from_secs(240)).await;
 
     for window in windows() {
         let expected = reference.counters(&window).await.unwrap();
-        assert_eq!(store.counters(&window).await.unwrap(), expected, "window {window:?}");
+        assert_eq!(store.counters(&window).await.unwrap(), expected, "from the model: window {window:?}");
+        assert_eq!(store.recount(&window).await.unwrap(), expected, "from the facts: window {window:?}");
     }
 
     // Every raw event accounted for, by the operator's own tool.
@@ -291,7 +333,9 @@ async fn three_processes_survive_kills_and_a_clickhouse_outage_and_count_every_e
     eprintln!("freshness (send → served), ms, 5 samples sorted: {samples:?}");
 
     // A clean stop: SIGTERM finishes the batch and exits 0.
-    for (name, child) in [("ingest", &mut services.ingest), ("aggregator", &mut services.aggregator)] {
+    for (name, child) in
+        [("ingest", &mut services.ingest), ("aggregator", &mut services.aggregator), ("model", &mut services.model)]
+    {
         let status = Services::terminate(child);
         assert!(status.success(), "{name} exit status {status}");
     }

@@ -128,6 +128,11 @@ group_id = "{prefix}aggregator"
 normalized_topic = "{prefix}{normalized}"
 dead_letter_topic = "{prefix}{dlq}"
 
+[model]
+group_id = "{prefix}model"
+normalized_topic = "{prefix}{normalized}"
+state_path = "{dir}/model-state.db"
+
 [query]
 listen = "127.0.0.1:{query_port}"
 tokens_file = "{dir}/tokens"
@@ -142,6 +147,7 @@ database = "{database}"
 [metrics]
 ingest_listen = "127.0.0.1:{ingest_metrics}"
 aggregator_listen = "127.0.0.1:{aggregator_metrics}"
+model_listen = ""
 
 [pseudonymisation]
 key_file = "{dir}/pseudonym.key"

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use skills_aggregator::AggregatorConfig;
+use skills_aggregator::model::ModelConfig;
 use skills_bus::BusConfig;
 use skills_domain::indicators::IndicatorSettings;
 use skills_ingest::IngestConfig;
@@ -23,6 +24,8 @@ pub struct SkillsConfig {
     pub bus: BusConfig,
     pub ingest: IngestConfig,
     pub aggregator: AggregatorConfig,
+    /// skills-model (the read model of a ClickHouse deployment).
+    pub model: ModelConfig,
     pub query: QueryConfig,
     /// The store of the service binaries and `skills reconcile`; the demo
     /// always uses the embedded store in `data_dir`.
@@ -47,6 +50,7 @@ impl Default for SkillsConfig {
             bus: BusConfig::default(),
             ingest: IngestConfig::default(),
             aggregator: AggregatorConfig::default(),
+            model: ModelConfig::default(),
             query: QueryConfig::default(),
             store: StoreConfig::default(),
             metrics: MetricsConfig::default(),
