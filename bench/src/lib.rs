@@ -30,6 +30,21 @@ pub fn peak_rss_mib() -> f64 {
         / 1024.0
 }
 
+/// Resident and peak resident memory of another process, in MiB (0 when
+/// it cannot be read).
+pub fn process_memory_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 /// p50, p99 and max of latencies in ms, as the JSON the bench scripts
 /// read (nearest-rank percentiles).
 pub fn latency_summary(mut samples_ms: Vec<f64>) -> serde_json::Value {

@@ -1,9 +1,10 @@
 //! Benchmark scenario 7: what a read costs as the stored history grows, on
-//! the embedded store's read model, over real gRPC with the cache off —
-//! beside the recount from the facts that every read paid before it — and
-//! what a cached read costs while events stream in.
+//! the embedded store's read model and on its copy in ClickHouse
+//! (skills-model), over real gRPC with the cache off — beside the recount
+//! from the facts that every read paid before it — and what a cached read
+//! costs while events stream in.
 //!
-//!   read-model CALLS LEARNERS...
+//!   read-model CALLS LEARNERS... [--clickhouse URL]
 //!
 //! For each size: the synthetic set of LEARNERS learners, normalized as
 //! skills-ingest does, applied to a fresh store in batches of 5,000 (the
@@ -12,44 +13,83 @@
 //! 84 × 3.4 over 24 months) and one recount of 2025 from the facts. At the
 //! largest size, cached GetRegionIndicators idle and while new learners'
 //! events are applied at 5,000/s. One JSON line per measurement.
+//!
+//! With `--clickhouse`, for each size the same again on ClickHouse (a
+//! fresh database): the facts written as the aggregator writes them, the
+//! embedded store above adopted by skills-model's materializer as its state
+//! and copied whole, then the same calls against the ClickHouse store, the
+//! recount of 2025 from ClickHouse's facts, and at the largest size cached
+//! calls while new events go to the facts and through the materializer at
+//! 5,000/s. BENCH_CLICKHOUSE_PID names the server whose memory is reported.
 
 use serde_json::json;
+use skills_aggregator::model::Materializer;
 use skills_bench::{cpu_seconds, latency_summary, peak_rss_mib, synthetic_facts};
+use skills_domain::facts::EventFacts;
 use skills_domain::indicators::{Audience, IndicatorSettings};
 use skills_proto::v1 as pb;
 use skills_proto::v1::talent_gap_service_client::TalentGapServiceClient;
 use skills_query::auth::Authorizer;
 use skills_query::service::TalentGapApi;
 use skills_query::{IndicatorEngine, ServeOptions};
-use skills_store::{Batch, CounterWindow, EmbeddedStore, MetricsStore};
+use skills_store::{Batch, ClickHouseConfig, ClickHouseStore, CounterWindow, EmbeddedStore, MetricsStore};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
 const SCENARIO: &str = "7. read cost (embedded)";
+const SCENARIO_CLICKHOUSE: &str = "7. read cost (ClickHouse)";
 const TOKEN: &str = "bench-policy";
 const LIVE_RATE: usize = 5_000;
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some((calls, sizes)) = args.split_first() else {
-        eprintln!("usage: read-model CALLS LEARNERS...");
-        std::process::exit(2);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let clickhouse = match args.iter().position(|a| a == "--clickhouse") {
+        Some(index) if index + 1 < args.len() => {
+            let url = args.remove(index + 1);
+            args.remove(index);
+            Some(url)
+        }
+        Some(_) => usage(),
+        None => None,
     };
+    let Some((calls, sizes)) = args.split_first() else { usage() };
     let calls: usize = calls.parse().expect("CALLS");
     let sizes: Vec<usize> = sizes.iter().map(|s| s.parse().expect("LEARNERS")).collect();
     let largest = *sizes.iter().max().expect("at least one size");
     for learners in sizes {
-        measure(learners, calls, learners == largest).await;
+        measure(learners, calls, learners == largest, clickhouse.as_deref()).await;
     }
 }
 
+fn usage() -> ! {
+    eprintln!("usage: read-model CALLS LEARNERS... [--clickhouse URL]");
+    std::process::exit(2);
+}
+
 fn line(system: String, value: f64, cpu_s_per_million: f64, p99_ms: Option<f64>, extra: serde_json::Value) {
+    row(SCENARIO, system, value, cpu_s_per_million, p99_ms, extra);
+}
+
+fn row(
+    scenario: &str,
+    system: String,
+    value: f64,
+    cpu_s_per_million: f64,
+    p99_ms: Option<f64>,
+    extra: serde_json::Value,
+) {
     let mut row = json!({
-        "scenario": SCENARIO, "system": system, "run": 1, "value": value,
+        "scenario": scenario, "system": system, "run": 1, "value": value,
         "cpu_s_per_million": cpu_s_per_million, "rss_mib": peak_rss_mib(),
     });
+    if let Some(pid) = std::env::var("BENCH_CLICKHOUSE_PID").ok().and_then(|p| p.parse().ok()) {
+        let (rss, peak) = skills_bench::process_memory_mib(pid);
+        row["clickhouse_rss_mib"] = json!(rss);
+        row["clickhouse_peak_rss_mib"] = json!(peak);
+    }
     if let Some(p99) = p99_ms {
         row["p99_ms"] = json!(p99);
     }
@@ -59,7 +99,7 @@ fn line(system: String, value: f64, cpu_s_per_million: f64, p99_ms: Option<f64>,
     println!("{row}");
 }
 
-async fn measure(learners: usize, calls: usize, with_live_ingest: bool) {
+async fn measure(learners: usize, calls: usize, with_live_ingest: bool, clickhouse: Option<&str>) {
     let directory = std::env::temp_dir().join(format!("skills-read-model-{}-{learners}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
     let store = Arc::new(EmbeddedStore::open(&directory.join("skills.db")).expect("store"));
@@ -86,30 +126,7 @@ async fn measure(learners: usize, calls: usize, with_live_ingest: bool) {
         json!({"unit": "events/s", "store_bytes_per_learner": store_bytes / learners as u64}),
     );
 
-    let (client, trigger) = serve(store.clone(), false).await;
-    for (name, call) in
-        [("GetRegionIndicators", Call::Region), ("RankShortages year", Call::Rank), ("GetTrend 24 months", Call::Trend)]
-    {
-        let mut client = client.clone();
-        let (cpu, mut samples) = (cpu_seconds(), Vec::with_capacity(calls));
-        for _ in 0..calls {
-            let started = Instant::now();
-            call.run(&mut client).await;
-            samples.push(started.elapsed().as_secs_f64() * 1e3);
-        }
-        let per_call = (cpu_seconds() - cpu) * 1e6 / calls as f64;
-        let summary = latency_summary(samples);
-        let p99 = summary["p99_ms"].as_f64().expect("p99");
-        eprintln!("{learners} learners, {name} uncached: {summary}");
-        line(
-            format!("{name} uncached, {learners} learners"),
-            p99,
-            per_call,
-            Some(p99),
-            json!({"unit": "ms p99", "p50_ms": summary["p50_ms"]}),
-        );
-    }
-    trigger.trigger();
+    uncached_calls(SCENARIO, store.clone(), learners, calls, "").await;
 
     let year = CounterWindow::of_period(skills_domain::Period::Year(2025), 6, true);
     let (started, cpu) = (Instant::now(), cpu_seconds());
@@ -128,10 +145,149 @@ async fn measure(learners: usize, calls: usize, with_live_ingest: bool) {
         json!({"unit": "ms", "model_ms": model_ms}),
     );
 
+    // ClickHouse first: skills-model adopts this store as its state, which
+    // must then hold exactly the events ClickHouse holds.
+    if let Some(url) = clickhouse {
+        let state = directory.join("skills.db");
+        measure_clickhouse(url, &state, &events, learners, calls, with_live_ingest).await;
+    }
     if with_live_ingest {
         live_ingest(store.clone(), learners, calls).await;
     }
     let _ = std::fs::remove_dir_all(&directory);
+}
+
+/// CALLS uncached calls of each kind; one line each.
+async fn uncached_calls(scenario: &str, store: Arc<dyn MetricsStore>, learners: usize, calls: usize, label: &str) {
+    let (client, trigger) = serve(store, false).await;
+    for (name, call) in
+        [("GetRegionIndicators", Call::Region), ("RankShortages year", Call::Rank), ("GetTrend 24 months", Call::Trend)]
+    {
+        let mut client = client.clone();
+        let (cpu, mut samples) = (cpu_seconds(), Vec::with_capacity(calls));
+        for _ in 0..calls {
+            let started = Instant::now();
+            call.run(&mut client).await;
+            samples.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        let per_call = (cpu_seconds() - cpu) * 1e6 / calls as f64;
+        let summary = latency_summary(samples);
+        let p99 = summary["p99_ms"].as_f64().expect("p99");
+        eprintln!("{label}{learners} learners, {name} uncached: {summary}");
+        row(
+            scenario,
+            format!("{label}{name} uncached, {learners} learners"),
+            p99,
+            per_call,
+            Some(p99),
+            json!({"unit": "ms p99", "p50_ms": summary["p50_ms"]}),
+        );
+    }
+    trigger.trigger();
+}
+
+/// The same history in ClickHouse: facts, the model copied by skills-model's
+/// materializer from the state built above, then reads.
+async fn measure_clickhouse(
+    url: &str,
+    state: &Path,
+    events: &[EventFacts],
+    learners: usize,
+    calls: usize,
+    with_live_ingest: bool,
+) {
+    let config = ClickHouseConfig {
+        url: url.to_string(),
+        database: format!("bench_read_model_{learners}"),
+        ..ClickHouseConfig::default()
+    };
+    let admin = clickhouse::Client::default().with_url(url).with_validation(false);
+    admin.query(&format!("DROP DATABASE IF EXISTS {}", config.database)).execute().await.expect("drop");
+    let clickhouse = ClickHouseStore::connect(&config).await.expect("ClickHouse");
+    let started = Instant::now();
+    for chunk in events.chunks(50_000) {
+        clickhouse.apply(Batch { events: chunk.to_vec(), ..Default::default() }).await.expect("facts");
+    }
+    eprintln!("ClickHouse, {learners} learners: facts written in {:.1} s", started.elapsed().as_secs_f64());
+
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let mut materializer = Materializer::adopt(state, clickhouse.clone()).await.expect("materializer");
+    let seconds = started.elapsed().as_secs_f64();
+    let cells = clickhouse.model_keys().await.expect("keys").len();
+    eprintln!("ClickHouse, {learners} learners: model copied whole ({cells} cells) in {seconds:.1} s");
+    row(
+        SCENARIO_CLICKHOUSE,
+        format!("model copied whole, {learners} learners"),
+        seconds,
+        (cpu_seconds() - cpu) * 1e6 / cells.max(1) as f64,
+        None,
+        json!({"unit": "s", "cells": cells}),
+    );
+
+    uncached_calls(SCENARIO_CLICKHOUSE, Arc::new(clickhouse.clone()), learners, calls, "ClickHouse model: ").await;
+
+    let year = CounterWindow::of_period(skills_domain::Period::Year(2025), 6, true);
+    let started = Instant::now();
+    let recounted = clickhouse.recount(&year).await.expect("recount");
+    let recount_ms = started.elapsed().as_secs_f64() * 1e3;
+    let started = Instant::now();
+    let model = clickhouse.counters(&year).await.expect("model");
+    let model_ms = started.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(model, recounted, "the ClickHouse model and facts agree on 2025");
+    eprintln!("ClickHouse, {learners} learners, 2025 all cells: recount {recount_ms:.0} ms, model {model_ms:.1} ms");
+    row(
+        SCENARIO_CLICKHOUSE,
+        format!("2025 from the facts (recount), {learners} learners"),
+        recount_ms,
+        0.0,
+        Some(recount_ms),
+        json!({"unit": "ms", "model_ms": model_ms}),
+    );
+
+    if with_live_ingest {
+        let store: Arc<dyn MetricsStore> = Arc::new(clickhouse.clone());
+        let (client, trigger) = serve(store, true).await;
+        let mut idle_client = client.clone();
+        let idle = timed_calls(&mut idle_client, calls, Duration::from_millis(20)).await;
+        // Learners of their own: the embedded live run below uses the next 50,000.
+        let first = learners + 100_000;
+        let live_events = synthetic_facts(first..first + learners.clamp(1_000, 50_000));
+        let applied = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let applied_by_writer = applied.clone();
+        let writer_clickhouse = clickhouse.clone();
+        let writer = tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(Duration::from_millis(100));
+            for chunk in live_events.chunks(LIVE_RATE / 10) {
+                ticker.tick().await;
+                let batch = Batch { events: chunk.to_vec(), ..Default::default() };
+                writer_clickhouse.apply(batch).await.expect("facts");
+                materializer.apply(chunk.to_vec()).await.expect("model");
+                applied_by_writer.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let mut live_client = client.clone();
+        let started = Instant::now();
+        let live = timed_calls(&mut live_client, calls, Duration::from_millis(20)).await;
+        let achieved = applied.load(std::sync::atomic::Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+        writer.abort();
+        trigger.trigger();
+        eprintln!(
+            "ClickHouse, {learners} learners: {achieved:.0} events/s to facts and model while the cached calls ran"
+        );
+        for (label, summary) in [("idle", idle), ("while 5,000 events/s are applied", live)] {
+            let p99 = summary["p99_ms"].as_f64().expect("p99");
+            eprintln!("ClickHouse, {learners} learners, cached GetRegionIndicators {label}: {summary}");
+            row(
+                SCENARIO_CLICKHOUSE,
+                format!("ClickHouse model: GetRegionIndicators cached, {label}"),
+                p99,
+                0.0,
+                Some(p99),
+                json!({"unit": "ms p99", "p50_ms": summary["p50_ms"], "events_per_second_applied": achieved}),
+            );
+        }
+    }
+    admin.query(&format!("DROP DATABASE IF EXISTS {}", config.database)).execute().await.expect("drop");
 }
 
 /// Cached GetRegionIndicators, idle and while new learners' events are
@@ -186,7 +342,7 @@ async fn timed_calls(client: &mut TalentGapServiceClient<Channel>, calls: usize,
 }
 
 async fn serve(
-    store: Arc<EmbeddedStore>,
+    store: Arc<dyn MetricsStore>,
     cache: bool,
 ) -> (TalentGapServiceClient<Channel>, skills_runtime::ShutdownTrigger) {
     let engine = IndicatorEngine::with_cache(store, IndicatorSettings::default(), cache).await.expect("engine");

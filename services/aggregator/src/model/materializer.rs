@@ -37,6 +37,16 @@ impl Materializer {
     /// copy of another state (or none) is replaced whole: every cell of
     /// this state, and zeros for cells it does not have.
     pub async fn open(path: &Path, clickhouse: ClickHouseStore) -> Result<Self, StoreError> {
+        Self::open_state(path, clickhouse, true).await
+    }
+
+    /// Opens a state that already holds every event ClickHouse holds (one
+    /// built beside it, as bench scenario 7 builds one): no restore.
+    pub async fn adopt(path: &Path, clickhouse: ClickHouseStore) -> Result<Self, StoreError> {
+        Self::open_state(path, clickhouse, false).await
+    }
+
+    async fn open_state(path: &Path, clickhouse: ClickHouseStore, restore_if_new: bool) -> Result<Self, StoreError> {
         let mirrored = clickhouse.mirrored_model().await?;
         if mirrored.is_some_and(|model| !model.is_valid()) {
             warn!(path = %path.display(), "a key rotation invalidated the model; rebuilding the state from ClickHouse");
@@ -47,7 +57,9 @@ impl Materializer {
         // Until a restore has finished (a crash may cut one), the state is
         // filled again from ClickHouse; what it already holds is skipped.
         if state.meta(RESTORED).await? != Some(1) {
-            restore(&state, &clickhouse).await?;
+            if restore_if_new {
+                restore(&state, &clickhouse).await?;
+            }
             state.set_meta(RESTORED, 1).await?;
         }
         let summary = state.model_summary().await?;

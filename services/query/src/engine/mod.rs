@@ -274,10 +274,19 @@ impl IndicatorEngine {
         let entry = filled(self.slot(Key::Cells(period), scope), async move {
             let status = engine.status_in(&inner);
             let siblings = period.siblings();
+            // Read side by side: a month's eleven siblings are eleven store
+            // round trips.
+            let reads: Vec<_> = siblings
+                .iter()
+                .map(|sibling| {
+                    let (engine, inner, sibling) = (engine.clone(), inner.clone(), *sibling);
+                    tokio::spawn(async move { engine.raw_cells(sibling, &inner).await })
+                })
+                .collect();
             let mut grid = Vec::new();
             let mut own = Vec::new();
-            for (index, sibling) in siblings.iter().enumerate() {
-                let raw = engine.raw_cells(*sibling, &inner).await?;
+            for (index, (sibling, read)) in siblings.iter().zip(reads).enumerate() {
+                let raw = read.await.map_err(|e| StoreError::unavailable(format!("read task failed: {e}")))??;
                 for cell in raw.iter() {
                     grid.push(GridCell {
                         period: index,

@@ -44,6 +44,8 @@ fn string_tuple(values: &[&str]) -> String {
 pub struct ClickHouseStore {
     client: Client,
     database: String,
+    /// The mirrored model's state row, read at most once a second by reads.
+    model_state: model::StateCache,
 }
 
 pub(crate) use errors::store_error;
@@ -92,7 +94,7 @@ impl ClickHouseStore {
         if let Some(password) = config.password()? {
             client = client.with_password(password);
         }
-        let store = ClickHouseStore { client, database };
+        let store = ClickHouseStore { client, database, model_state: model::StateCache::default() };
         schema::migrate(&store.client, &store.database).await?;
         schema::check(&store.client, &store.database).await?;
         Ok(store)

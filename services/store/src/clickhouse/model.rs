@@ -11,12 +11,23 @@ use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use skills_domain::indicators::CellCounters;
 use skills_domain::read_model::CellTally;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 const CELLS: &str = include_str!("../../sql/clickhouse/model/cells.sql");
 
 /// Rows per mirror insert: a full mirror after a rebuild is written in
 /// parts of this size (each idempotent), a batch's changes in one.
 const CELLS_PER_INSERT: usize = 100_000;
+
+/// How long a read reuses the model's state row: it names the last year
+/// with stocks and whether the model is valid, which change once a year
+/// and at a key rotation; a trend reads two dozen periods.
+const STATE_REUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The last state row read, and when.
+#[derive(Clone, Default)]
+pub(super) struct StateCache(Arc<Mutex<Option<(Instant, Option<MirroredModel>)>>>);
 
 /// How long an erasure waits for skills-model to take the learners out.
 const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
@@ -236,7 +247,9 @@ impl ClickHouseStore {
     /// there is no valid model or the window is one it does not answer.
     pub(super) async fn model_counters(&self, window: &CounterWindow) -> Result<Option<Vec<CellCounters>>, StoreError> {
         let Some((period, horizon_month)) = model::model_window(window) else { return Ok(None) };
-        let Some(mirrored) = self.mirrored_model().await?.filter(MirroredModel::is_valid) else { return Ok(None) };
+        let Some(mirrored) = self.recent_model_state().await?.filter(MirroredModel::is_valid) else {
+            return Ok(None);
+        };
         let Some(last_year) = mirrored.summary.last_year else { return Ok(Some(Vec::new())) };
         let (source, stock_only) = model::model_source(period, last_year);
         let filter = |column: &str, value: &Option<String>| match value {
@@ -255,6 +268,19 @@ impl ClickHouseStore {
                 .filter_map(|row| model::served(&row.region, &row.skill, row.tally(), stock_only, horizon_month))
                 .collect(),
         ))
+    }
+
+    /// The state row as read within the last second, else read now.
+    async fn recent_model_state(&self) -> Result<Option<MirroredModel>, StoreError> {
+        let cached = *self.model_state.0.lock().expect("state cache lock");
+        if let Some((read_at, state)) = cached
+            && read_at.elapsed() < STATE_REUSE
+        {
+            return Ok(state);
+        }
+        let state = self.mirrored_model().await?;
+        *self.model_state.0.lock().expect("state cache lock") = Some((Instant::now(), state));
+        Ok(state)
     }
 
     /// After an erasure: waits until the mirrored model has taken out
