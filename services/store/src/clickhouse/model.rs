@@ -25,9 +25,12 @@ const CELLS_PER_INSERT: usize = 100_000;
 /// and at a key rotation; a trend reads two dozen periods.
 const STATE_REUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The last state row read, and when.
+/// A state row (None: no model mirrored) and when it was read.
+type StateRead = (Instant, Option<MirroredModel>);
+
+/// The last state row read.
 #[derive(Clone, Default)]
-pub(super) struct StateCache(Arc<Mutex<Option<(Instant, Option<MirroredModel>)>>>);
+pub(super) struct StateCache(Arc<Mutex<Option<StateRead>>>);
 
 /// How long an erasure waits for skills-model to take the learners out.
 const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
