@@ -248,10 +248,14 @@ for learners in $SCALE_LEARNERS; do
     drop_database "$DB"
 done
 
-# Scenario 7: the read model of the embedded store, reads at growing
-# histories beside a recount from the facts, cached reads under ingest.
+# Scenario 7: the read model of the embedded store and its copy in
+# ClickHouse (skills-model), reads at growing histories beside a recount
+# from the facts, cached reads under ingest; on a fresh private server.
 echo "== scenario 7, $READ_LEARNERS learners" >&2
-"$BIN_DIR"/read-model "$READ_CALLS" $READ_LEARNERS >>"$RESULTS"
+fresh_clickhouse
+BENCH_CLICKHOUSE_PID="$CLICKHOUSE_PID" "$BIN_DIR"/read-model "$READ_CALLS" $READ_LEARNERS \
+    --clickhouse "$SKILLS_CLICKHOUSE_URL" >>"$RESULTS"
+stop_fresh_clickhouse
 
 echo "== scenario 3, $RUNS runs" >&2
 for run in $(seq 1 "$RUNS"); do

@@ -205,7 +205,7 @@ async fn measure_clickhouse(
     admin.query(&format!("DROP DATABASE IF EXISTS {}", config.database)).execute().await.expect("drop");
     let clickhouse = ClickHouseStore::connect(&config).await.expect("ClickHouse");
     let started = Instant::now();
-    for chunk in events.chunks(50_000) {
+    for chunk in events.chunks(20_000) {
         clickhouse.apply(Batch { events: chunk.to_vec(), ..Default::default() }).await.expect("facts");
     }
     eprintln!("ClickHouse, {learners} learners: facts written in {:.1} s", started.elapsed().as_secs_f64());

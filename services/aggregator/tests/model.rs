@@ -2,8 +2,8 @@
 //! starts (SKILLS_CLICKHOUSE_URL): on a random history arriving shuffled,
 //! with repeats, every calendar window read from the mirrored model equals
 //! the same window counted from the facts — after a crash between the
-//! state and its copy, an erasure, the loss of the state, and a key
-//! rotation; and reads do come from the model.
+//! state and its copy, an erasure, the loss of the state, a key rotation
+//! and a rebuild asked while it runs; and reads do come from the model.
 
 use skills_aggregator::model::Materializer;
 use skills_store::fixtures::{arrival, calendar_windows, random_history};
@@ -125,8 +125,18 @@ async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss
     store.rename_learners(&[("R1".into(), "R901".into()), ("R2".into(), "R3".into())]).await.unwrap();
     assert!(!store.mirrored_model().await.unwrap().unwrap().is_valid());
     assert_eq!(store.counters(&year).await.unwrap(), store.recount(&year).await.unwrap());
-    let _model = Materializer::open(&path, store.clone()).await.unwrap();
+    let mut model = Materializer::open(&path, store.clone()).await.unwrap();
     assert_model_matches_facts(&store, "after a key rotation").await;
+
+    // `verify-model --rebuild` on ClickHouse: a running skills-model sees
+    // the copy invalidated before its next batch and rebuilds.
+    let state_before = store.mirrored_model().await.unwrap().unwrap().state_id;
+    store.rebuild_read_model().await.unwrap();
+    assert!(!store.mirrored_model().await.unwrap().unwrap().is_valid());
+    model.apply(Vec::new()).await.unwrap();
+    let rebuilt = store.mirrored_model().await.unwrap().unwrap();
+    assert!(rebuilt.is_valid() && rebuilt.state_id != state_before, "{rebuilt:?}");
+    assert_model_matches_facts(&store, "after a rebuild while running").await;
 
     client.query(&format!("DROP DATABASE IF EXISTS {db}")).execute().await.unwrap();
 }

@@ -271,3 +271,19 @@ async fn renaming_learners_for_a_key_rotation_keeps_their_history() {
     skills_store::fixtures::check_rename(&store).await;
     drop_database(&config).await;
 }
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn a_batch_larger_than_one_id_lookup_is_stored_and_counted_once() {
+    // 60,000 ids do not fit one lookup query on 18.16 ("AST is too big" past
+    // 50,000 elements): the lookup is split.
+    let config = config("big_batch");
+    let store = ClickHouseStore::connect(&config).await.unwrap();
+    let events: Vec<_> = (0..60_000u32).map(|n| demand(n, 1, 0, "2025-03-01")).collect();
+    let first = store.apply(Batch { events: events.clone(), ..Default::default() }).await.unwrap();
+    assert_eq!((first.new_events, first.duplicate_events), (60_000, 0));
+    let again = store.apply(Batch { events, ..Default::default() }).await.unwrap();
+    assert_eq!((again.new_events, again.duplicate_events), (0, 60_000));
+    assert_eq!(store.status().await.unwrap().events, 60_000);
+    drop_database(&config).await;
+}

@@ -4,7 +4,7 @@ use skills_domain::facts::EventFacts;
 use skills_domain::read_model::CellTally;
 use skills_store::{Batch, ClickHouseStore, EmbeddedStore, Erasure, MetricsStore, ModelCell, ModelSummary, StoreError};
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tracing::{info, warn};
 
@@ -15,6 +15,7 @@ const RESTORED: &str = "model_restored";
 const RESTORE_BATCH: usize = 20_000;
 
 pub struct Materializer {
+    path: PathBuf,
     state: EmbeddedStore,
     clickhouse: ClickHouseStore,
     /// What ClickHouse's model_state last got from this state.
@@ -49,22 +50,14 @@ impl Materializer {
     async fn open_state(path: &Path, clickhouse: ClickHouseStore, restore_if_new: bool) -> Result<Self, StoreError> {
         let mirrored = clickhouse.mirrored_model().await?;
         if mirrored.is_some_and(|model| !model.is_valid()) {
-            warn!(path = %path.display(), "a key rotation invalidated the model; rebuilding the state from ClickHouse");
+            warn!(path = %path.display(), "the model was invalidated (key rotation or rebuild); rebuilding the state from ClickHouse");
             remove_state(path)?;
         }
-        let state = EmbeddedStore::open(path)?;
-        state.track_model_changes().await?;
-        // Until a restore has finished (a crash may cut one), the state is
-        // filled again from ClickHouse; what it already holds is skipped.
-        if state.meta(RESTORED).await? != Some(1) {
-            if restore_if_new {
-                restore(&state, &clickhouse).await?;
-            }
-            state.set_meta(RESTORED, 1).await?;
-        }
+        let state = open_filled(path, &clickhouse, restore_if_new).await?;
         let summary = state.model_summary().await?;
         let version = clickhouse.model_version().await?;
-        let mut materializer = Materializer { state, clickhouse, written: ModelSummary::default(), version };
+        let mut materializer =
+            Materializer { path: path.to_path_buf(), state, clickhouse, written: ModelSummary::default(), version };
         match mirrored.filter(|model| model.state_id == summary.state_id && model.summary.seq <= summary.seq) {
             Some(model) => {
                 materializer.written = model.summary;
@@ -78,6 +71,26 @@ impl Materializer {
         Ok(materializer)
     }
 
+    /// A key rotation (`skills rekey`) or `skills verify-model --rebuild`
+    /// marks the copy invalid: the state is discarded, restored from
+    /// ClickHouse's facts and copied whole. Checked before every batch.
+    async fn rebuild_if_invalidated(&mut self) -> Result<(), StoreError> {
+        let Some(latest) = self.clickhouse.mirrored_model().await? else { return Ok(()) };
+        // Another writer's row (the invalidation) may be newer than ours.
+        self.version = self.version.max(latest.version);
+        if latest.is_valid() {
+            return Ok(());
+        }
+        warn!(path = %self.path.display(), "the model was invalidated (key rotation or rebuild); rebuilding the state from ClickHouse");
+        // Release the file before deleting it.
+        self.state = EmbeddedStore::in_memory()?;
+        remove_state(&self.path)?;
+        self.state = open_filled(&self.path, &self.clickhouse, true).await?;
+        self.written = ModelSummary::default();
+        self.mirror_all().await?;
+        Ok(())
+    }
+
     pub fn state(&self) -> &EmbeddedStore {
         &self.state
     }
@@ -85,6 +98,7 @@ impl Materializer {
     /// Applies a batch to the state (events already there change nothing),
     /// takes out learners erased since, and copies the changed cells.
     pub async fn apply(&mut self, events: Vec<EventFacts>) -> Result<Mirrored, StoreError> {
+        self.rebuild_if_invalidated().await?;
         if !events.is_empty() {
             self.state.apply(Batch { events, ..Batch::default() }).await?;
         }
@@ -134,6 +148,26 @@ impl Materializer {
         self.written = summary;
         Ok(Mirrored { cells: cells.len(), version })
     }
+}
+
+/// Opens the state file with change tracking on; until a restore has
+/// finished there (a crash may cut one), fills it from ClickHouse, skipping
+/// what it already holds. `restore_if_new` false: the caller knows it is
+/// already full.
+async fn open_filled(
+    path: &Path,
+    clickhouse: &ClickHouseStore,
+    restore_if_new: bool,
+) -> Result<EmbeddedStore, StoreError> {
+    let state = EmbeddedStore::open(path)?;
+    state.track_model_changes().await?;
+    if state.meta(RESTORED).await? != Some(1) {
+        if restore_if_new {
+            restore(&state, clickhouse).await?;
+        }
+        state.set_meta(RESTORED, 1).await?;
+    }
+    Ok(state)
 }
 
 /// Fills an empty state from ClickHouse: erasures first (so that facts

@@ -162,9 +162,11 @@ impl ClickHouseStore {
     }
 }
 
-/// Ids per lookup query: a whole batch (each query reads the id column
-/// of the months it touches, so fewer, larger lookups read less).
-const LOOKUP_IDS: usize = 100_000;
+/// Ids per lookup query: a whole batch of the default size (each query
+/// reads the id column of the months it touches, so fewer, larger lookups
+/// read less), and under the server's 50,000 elements per query
+/// (`max_ast_elements`: a batch of 50,000 was refused, "AST is too big").
+const LOOKUP_IDS: usize = 40_000;
 /// Room for them in one query (the server's default is 256 KiB, about
 /// 6,500 ids).
 const LOOKUP_QUERY_BYTES: usize = 16 << 20;
@@ -219,6 +221,13 @@ impl MetricsStore for ClickHouseStore {
 
     async fn recount(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
         counters::counters(&self.client, &self.database, window).await
+    }
+
+    /// The model is skills-model's: marked invalid here, so that reads
+    /// count from the facts until skills-model has rebuilt its state from
+    /// them and copied it (it checks before every batch).
+    async fn rebuild_read_model(&self) -> Result<(), StoreError> {
+        self.invalidate_model().await
     }
 
     async fn status(&self) -> Result<StoreStatus, StoreError> {
