@@ -22,5 +22,5 @@ mod stats;
 
 pub use config::ModelConfig;
 pub use materializer::Materializer;
-pub use service::run;
+pub use service::{ModelError, run};
 pub use stats::ModelStats;

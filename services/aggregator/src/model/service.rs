@@ -9,6 +9,7 @@ use skills_domain::facts::{EventFacts, facts_of};
 use skills_proto::Message as _;
 use skills_proto::v1::NormalizedEvent;
 use skills_runtime::Shutdown;
+use skills_store::{ErrorKind, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -17,13 +18,22 @@ use tracing::{debug, info, warn};
 /// When idle, how often erasures are looked for.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("bus: {0}")]
+    Bus(#[from] BusError),
+    /// Retrying cannot fix it (the ClickHouse schema does not match).
+    #[error("{0}; not retrying")]
+    Store(StoreError),
+}
+
 pub async fn run(
     config: ModelConfig,
     bus: Arc<dyn Bus>,
     mut materializer: Materializer,
     stats: Arc<ModelStats>,
     mut shutdown: Shutdown,
-) -> Result<(), BusError> {
+) -> Result<(), ModelError> {
     let topics = vec![config.normalized_topic.clone()];
     bus.ensure_topics(&topics).await?;
     let mut consumer = bus.consumer(&config.group_id, &topics)?;
@@ -50,6 +60,7 @@ pub async fn run(
         let mirrored = loop {
             match materializer.apply(events.clone()).await {
                 Ok(mirrored) => break mirrored,
+                Err(error) if error.kind() == ErrorKind::Schema => return Err(ModelError::Store(error)),
                 Err(error) => {
                     ModelStats::add(&stats.errors, 1);
                     warn!(%error, code = error.code(), retry_in_ms = delay.as_millis() as u64, "model batch failed; retrying it");

@@ -121,28 +121,27 @@ impl ClickHouseStore {
     }
 
     /// Which of these events are already stored: one query per batch,
-    /// limited to the batch's span of event times. The id lookup cannot use
-    /// the index (ids are random, so a batch's ids touch every granule);
-    /// the event-time bound prunes month partitions and parts instead, so
-    /// live traffic, which is recent, reads recent months rather than all
-    /// history. A repeat has the same event time, so none is missed.
+    /// limited to the month partitions the batch's event times fall in.
+    /// The id lookup cannot use the index (ids are random, so a batch's ids
+    /// touch every granule); naming the months prunes partitions instead,
+    /// so live traffic reads the current month, and a batch that mixes
+    /// live events with a replay of old ones reads those months only, not
+    /// every month between them. A repeat has the same event time, so none
+    /// is missed.
     async fn known_events(&self, events: &[EventFacts]) -> Result<HashSet<String>, StoreError> {
-        let first = events.iter().map(|e| e.occurred_at).min();
-        let last = events.iter().map(|e| e.occurred_at).max();
+        let months: std::collections::BTreeSet<u32> = events.iter().map(|e| rows::month_of(e.occurred_at)).collect();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
-        self.known_ids(&ids, first.zip(last)).await
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let months: Vec<String> = months.iter().map(u32::to_string).collect();
+        self.known_ids(&ids, Some(&format!("toYYYYMM(occurred_at) IN ({}) AND ", months.join(", ")))).await
     }
 
-    /// Which of these ids are in applied_events, optionally only among
-    /// events of a span of event times (Unix seconds, inclusive).
-    async fn known_ids(&self, ids: &[&str], span: Option<(i64, i64)>) -> Result<HashSet<String>, StoreError> {
-        let bound = span.map_or(String::new(), |(first, last)| {
-            format!(
-                "occurred_at >= toDateTime({}, 'UTC') AND occurred_at <= toDateTime({}, 'UTC') AND ",
-                rows::seconds(first),
-                rows::seconds(last)
-            )
-        });
+    /// Which of these ids are in applied_events, optionally under a
+    /// condition on the partitions to read (ending in AND).
+    async fn known_ids(&self, ids: &[&str], partitions: Option<&str>) -> Result<HashSet<String>, StoreError> {
+        let bound = partitions.unwrap_or("");
         let mut known = HashSet::new();
         for chunk in ids.chunks(LOOKUP_IDS) {
             let found: Vec<String> = self

@@ -10,6 +10,13 @@ pub(crate) fn seconds(unix: i64) -> u32 {
     unix.clamp(0, i64::from(u32::MAX)) as u32
 }
 
+/// The month partition (YYYYMM, UTC) a row with this event time lands in.
+pub(crate) fn month_of(unix: i64) -> u32 {
+    use chrono::Datelike;
+    let time = chrono::DateTime::from_timestamp(i64::from(seconds(unix)), 0).unwrap_or_default();
+    time.year() as u32 * 100 + time.month()
+}
+
 #[derive(Row, Serialize, Deserialize)]
 pub struct AppliedEventRow {
     event_id: String,
