@@ -260,10 +260,11 @@ def main(results_path, markdown_path, command, raw_path, *flags):
             "periods being read).\n"
             "- 7. read cost (ClickHouse): the same binary with `--clickhouse`, on a fresh private ClickHouse server: "
             "at each size the facts written as skills-aggregator writes them, the embedded store above adopted by "
-            "skills-model's materializer as its state and copied whole into `model_cells` (seconds, cells), the same "
-            "uncached calls against the ClickHouse store, the recount of 2025 from ClickHouse's facts beside the "
+            "skills-model's materializer as its state and copied whole into `model_cells` (seconds, cells), the "
+            "server's background merges drained, the same uncached calls against the ClickHouse store, the recount of 2025 from ClickHouse's facts beside the "
             "model (asserted equal); at the largest size, cached calls while new learners' events go to the facts "
-            "and through the materializer at 5,000 a second. The ClickHouse server's resident and peak memory are in "
+            "and through the materializer at 5,000 a second each, side by side as the two services run (the rates they "
+            "achieved are in the raw results). The ClickHouse server's resident and peak memory are in "
             "the raw results (`clickhouse_rss_mib`, `clickhouse_peak_rss_mib`).\n\n"
         )
         if NOT_YET:

@@ -145,16 +145,35 @@ async fn measure(learners: usize, calls: usize, with_live_ingest: bool, clickhou
         json!({"unit": "ms", "model_ms": model_ms}),
     );
 
-    // ClickHouse first: skills-model adopts this store as its state, which
-    // must then hold exactly the events ClickHouse holds.
+    // ClickHouse first: skills-model adopts a copy of this store as its
+    // state, which must then hold exactly the events ClickHouse holds.
     if let Some(url) = clickhouse {
-        let state = directory.join("skills.db");
+        // skills-model's state is a copy: adopting the store itself would
+        // turn change tracking on for the embedded live run below.
+        let state = directory.join("model-state.db");
+        let connection = rusqlite::Connection::open(directory.join("skills.db")).expect("store file");
+        connection.execute("VACUUM INTO ?1", [state.display().to_string()]).expect("copy of the store");
+        drop(connection);
         measure_clickhouse(url, &state, &events, learners, calls, with_live_ingest).await;
     }
     if with_live_ingest {
         live_ingest(store.clone(), learners, calls).await;
     }
     let _ = std::fs::remove_dir_all(&directory);
+}
+
+/// Waits (up to 300 s) until the server runs no background merge;
+/// returns the seconds waited.
+async fn drain_merges(admin: &clickhouse::Client) -> f64 {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(300) {
+        let merges: u64 = admin.query("SELECT count() FROM system.merges").fetch_one().await.expect("merges");
+        if merges == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    started.elapsed().as_secs_f64()
 }
 
 /// CALLS uncached calls of each kind; one line each.
@@ -224,6 +243,10 @@ async fn measure_clickhouse(
         json!({"unit": "s", "cells": cells}),
     );
 
+    // The same server state for every size: the merges the facts started
+    // are done before reads are timed.
+    let waited = drain_merges(&admin).await;
+    eprintln!("ClickHouse, {learners} learners: background merges drained in {waited:.1} s");
     uncached_calls(SCENARIO_CLICKHOUSE, Arc::new(clickhouse.clone()), learners, calls, "ClickHouse model: ").await;
 
     let year = CounterWindow::of_period(skills_domain::Period::Year(2025), 6, true);

@@ -2,7 +2,7 @@
 //! starts (SKILLS_CLICKHOUSE_URL): on a random history arriving shuffled,
 //! with repeats, every calendar window read from the mirrored model equals
 //! the same window counted from the facts — after a crash between the
-//! state and its copy, an erasure, the loss of the state, a key rotation
+//! state and its copy, an old backup of the state put back, an erasure, the loss of the state, a key rotation
 //! and a rebuild asked while it runs; and reads do come from the model.
 
 use skills_aggregator::model::Materializer;
@@ -29,6 +29,17 @@ fn state_path(name: &str) -> PathBuf {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     path
+}
+
+/// Copies a state file with its SQLite companions (the state closed).
+fn copy_state(from: &std::path::Path, to: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let (source, target) = (format!("{}{suffix}", from.display()), format!("{}{suffix}", to.display()));
+        let _ = std::fs::remove_file(&target);
+        if std::path::Path::new(&source).exists() {
+            std::fs::copy(&source, &target).unwrap();
+        }
+    }
 }
 
 async fn assert_model_matches_facts(store: &ClickHouseStore, context: &str) {
@@ -66,12 +77,25 @@ async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss
     }
     assert_model_matches_facts(&store, "streamed").await;
 
+    // A backup of the state, taken now and put back later.
+    drop(model);
+    copy_state(&path, &path.with_extension("backup"));
+    let model = Materializer::open(&path, store.clone()).await.unwrap();
+
     // A crash after the state committed a batch, before its copy.
     store.apply(Batch { events: held_back.clone(), ..Default::default() }).await.unwrap();
     model.state().apply(Batch { events: held_back, ..Default::default() }).await.unwrap();
     drop(model);
-    let mut model = Materializer::open(&path, store.clone()).await.unwrap();
+    let model = Materializer::open(&path, store.clone()).await.unwrap();
     assert_model_matches_facts(&store, "after a crash before the copy").await;
+
+    // The old backup put back: older than its copy, so rebuilt from the facts.
+    drop(model);
+    copy_state(&path.with_extension("backup"), &path);
+    let mut model = Materializer::open(&path, store.clone()).await.unwrap();
+    let status = store.status().await.unwrap();
+    assert_eq!(model.state().model_summary().await.unwrap().events, status.events, "every stored event is back");
+    assert_model_matches_facts(&store, "after an old backup was put back").await;
 
     // Erasure: `forget` waits until skills-model has taken the learners out.
     let forgotten: Vec<String> = (0..60).step_by(7).map(|n| format!("R{n}")).collect();

@@ -53,8 +53,19 @@ impl Materializer {
             warn!(path = %path.display(), "the model was invalidated (key rotation or rebuild); rebuilding the state from ClickHouse");
             remove_state(path)?;
         }
-        let state = open_filled(path, &clickhouse, restore_if_new).await?;
-        let summary = state.model_summary().await?;
+        let mut state = open_filled(path, &clickhouse, restore_if_new).await?;
+        let mut summary = state.model_summary().await?;
+        // The copy came from this state at a later point: the file went
+        // back in time (an old backup), and the events in between are
+        // behind the consumer's offsets. Only the facts still have them.
+        if let Some(model) = mirrored.filter(|m| m.state_id == summary.state_id && m.summary.seq > summary.seq) {
+            warn!(path = %path.display(), state_seq = summary.seq, copied_seq = model.summary.seq,
+                "the state is older than its copy in ClickHouse; rebuilding it from ClickHouse");
+            drop(state);
+            remove_state(path)?;
+            state = open_filled(path, &clickhouse, true).await?;
+            summary = state.model_summary().await?;
+        }
         let version = clickhouse.model_version().await?;
         let mut materializer =
             Materializer { path: path.to_path_buf(), state, clickhouse, written: ModelSummary::default(), version };
