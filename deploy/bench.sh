@@ -20,12 +20,12 @@ if ((QUICK)); then
     BIN_DIR=./target/debug
     cargo build --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
     PROBE_RATE=50 PROBE_SECONDS=4 QUERY_SECONDS=3 QUERY_CONCURRENCY=50 UNCACHED_CALLS=10
-    FRESH_SECONDS=5 FRESH_RATE=500 SCALE_LEARNERS="500 1000 2000"
+    FRESH_SECONDS=5 SCALE_LEARNERS="500 1000 2000"
     READ_CALLS=20 READ_LEARNERS="500 1000 2000"
 else
     cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
     PROBE_RATE=200 PROBE_SECONDS=20 QUERY_SECONDS=15 QUERY_CONCURRENCY=50 UNCACHED_CALLS=40
-    FRESH_SECONDS=30 FRESH_RATE=2000 SCALE_LEARNERS="10000 100000 1000000"
+    FRESH_SECONDS=30 SCALE_LEARNERS="10000 100000 1000000"
     READ_CALLS=400 READ_LEARNERS="10000 100000 1000000"
 fi
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -35,15 +35,17 @@ mkdir -p target/bench
 : >"$RESULTS"
 RAW_TOPICS=("${PREFIX}skills.enrolments.v1" "${PREFIX}skills.assessments.v1" "${PREFIX}skills.demand.v1")
 
-# scenario, system, run, value, cpu seconds, rss MiB, events [, p99 ms]
+# scenario, system, run, value, cpu seconds, rss MiB, events [, p99 ms [, rate of the p99's load]]
 record() {
     python3 -c 'import json, sys
 s, system, run, value, cpu, rss, n = sys.argv[1:8]
 row = {"scenario": s, "system": system, "run": int(run), "value": float(value),
        "cpu_s_per_million": float(cpu) * 1e6 / float(n), "rss_mib": float(rss)}
 if len(sys.argv) > 8: row["p99_ms"] = float(sys.argv[8])
+if len(sys.argv) > 9: row["p99_at_events_per_second"] = float(sys.argv[9])
 print(json.dumps(row))' "$@" >>"$RESULTS"
 }
+declare -A CAPACITY_CPU
 
 # One field of a JSON object.
 field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
@@ -78,6 +80,8 @@ for run in $(seq 1 "$RUNS"); do
     SKILLS__AGGREGATOR__DEAD_LETTER_TOPIC="${PREFIX}dlq-1" start_aggregator 127.0.0.1:9192 "$OURS"
     WAIT=$("$BIN_DIR"/kafka-engine wait "$SKILLS_CLICKHOUSE_URL" "$OURS" "$BACKLOG" "$STARTED" \
         "$AGGREGATOR_PID:0" "$CLICKHOUSE_PID:$SERVER_CPU")
+    # The server's share of that CPU, against the engine's (all the server's).
+    SERVER_SHARE=$(awk -v a="$SERVER_CPU" -v b="$(cpu_of "$CLICKHOUSE_PID")" 'BEGIN { print b - a }')
     PROBE=$("$BIN_DIR"/kafka-engine probe "$SKILLS_CLICKHOUSE_URL" "$OURS" "$SKILLS_KAFKA_BROKERS" "$NORMALIZED" proto \
         "$PROBE_RATE" "$PROBE_SECONDS")
     process_usage "$AGGREGATOR_PID"
@@ -85,6 +89,8 @@ for run in $(seq 1 "$RUNS"); do
     echo "skills-aggregator: $WAIT $PROBE" >&2
     record "2. aggregation" skills-aggregator "$run" "$(field "$WAIT" per_second)" "$(field "$WAIT" cpu_seconds)" \
         "$RSS" "$BACKLOG" "$(field "$PROBE" p99_ms)"
+    record "2. aggregation" "ClickHouse server, for skills-aggregator" "$run" "$(field "$WAIT" per_second)" \
+        "$SERVER_SHARE" 0 "$BACKLOG"
     # Our rows stay on this server for the comparison below (and for
     # scenario 4): the engine starts once the merges they caused are done.
     drain_merges
@@ -134,9 +140,10 @@ start_query() {
     echo "skills-query did not answer on $3; see /tmp/skills-bench-query.log" >&2; exit 1
 }
 
-# ghz with $@; records scenario 4 for system $SYSTEM, run $RUN, CPU of $PID.
+# ghz with $@; records scenario $SCENARIO (default 4) for system $SYSTEM,
+# run $RUN, CPU of $PID.
 ghz_record() {
-    local before report="target/bench/ghz-$STAMP.json"
+    local before report="target/bench/ghz-$STAMP-$BASHPID.json"
     before=$(cpu_of "$PID")
     # ghz shares the 2 cores with the server: its own CPU is kept too.
     load_cpu=$(python3 -c 'import resource, subprocess, sys
@@ -145,10 +152,10 @@ usage = resource.getrusage(resource.RUSAGE_CHILDREN); print(usage.ru_utime + usa
         "$report" "$TOOLS/ghz" --insecure --format json "$@")
     process_usage "$PID"
     python3 - "$report" "$SYSTEM" "$RUN" "$(awk -v a="$CPU" -v b="$before" 'BEGIN {print a - b}')" "$RSS" \
-        "$load_cpu" >>"$RESULTS" <<'PY'
+        "$load_cpu" "${SCENARIO:-4. query}" >>"$RESULTS" <<'PY'
 import json, sys
 report, system, run, cpu, rss = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
-load_cpu = float(sys.argv[6])
+load_cpu, scenario = float(sys.argv[6]), sys.argv[7]
 codes = report.get("statusCodeDistribution") or {}
 # A timed run (-z) ends with the calls in flight cut off: at most one per
 # concurrent worker, reported Unavailable or Canceled. Anything else fails.
@@ -157,9 +164,12 @@ others = sum(n for code, n in codes.items() if code not in ("OK", "Unavailable",
 if others or cut_off > report["options"]["concurrency"] or not codes.get("OK"):
     sys.exit(f"{system}: ghz saw errors {codes}")
 p99 = next(p["latency"] / 1e6 for p in report["latencyDistribution"] if p["percentage"] == 99)
-print(json.dumps({"scenario": "4. query", "system": system, "run": run, "value": report["rps"],
-                  "cpu_s_per_million": cpu * 1e6 / report["count"], "rss_mib": rss, "p99_ms": p99,
-                  "load_tool_cpu_s_per_million": load_cpu * 1e6 / report["count"]}))
+row = {"scenario": scenario, "system": system, "run": run, "value": report["rps"],
+       "cpu_s_per_million": cpu * 1e6 / report["count"], "rss_mib": rss, "p99_ms": p99,
+       "load_tool_cpu_s_per_million": load_cpu * 1e6 / report["count"]}
+if scenario != "4. query":
+    row["unit"] = "calls/s"
+print(json.dumps(row))
 PY
 }
 
@@ -187,14 +197,16 @@ kill -TERM "$QUERY_PID"; wait "$QUERY_PID" || true
 QUERY_PID=""
 drop_database "$OURS"
 
-# Scenario 5: the three services together on fresh topics and database.
+# Scenario 5: the four services together on fresh topics and database.
 # Capacity: the synthetic set sent at once, from ingest's first event to
-# the aggregator's last record. Freshness: then new learners sent at a
-# steady FRESH_RATE (the brief's bursts of thousands a second) while the
-# probes time postings from send to served; peak memory of each service
-# over both.
-INGEST_PID="" AGGREGATOR_PID=""
-trap 'for p in $QUERY_PID $HELLO_PID $INGEST_PID $AGGREGATOR_PID; do kill "$p" 2>/dev/null || true; done; stop_fresh_clickhouse' EXIT
+# the last record stored by both the aggregator and skills-model.
+# Freshness: then new learners sent at a steady half of that capacity
+# while the probes time postings from send to served; CPU of every
+# process (the broker's and ClickHouse's too) over the capacity window,
+# peak memory of each service over both.
+INGEST_PID="" AGGREGATOR_PID="" MODEL_PID=""
+trap 'for p in $QUERY_PID $HELLO_PID $INGEST_PID $AGGREGATOR_PID $MODEL_PID; do kill "$p" 2>/dev/null || true; done; stop_fresh_clickhouse' EXIT
+BROKER_PID=$(kafka_pid)
 for RUN in $(seq 1 "$RUNS"); do
     echo "== scenario 5, run $RUN/$RUNS" >&2
     fresh_clickhouse
@@ -202,29 +214,50 @@ for RUN in $(seq 1 "$RUNS"); do
     export_bench_topics "$E2E"
     start_ingest 127.0.0.1:9191
     start_aggregator 127.0.0.1:9192 "$DB"
+    start_model 127.0.0.1:9193 "$DB"
     start_query true "$DB" 127.0.0.1:50153
+    BROKER_CPU=$(cpu_of "$BROKER_PID") SERVER_CPU=$(cpu_of "$CLICKHOUSE_PID")
     send_synthetic "$LEARNERS" "$E2E"
     wait_for_counter 127.0.0.1:9191 '^skills_ingest_(produced|duplicates|dead_lettered)_total' "$TOTAL"
     PIPELINE_START=$START
     TARGET=$(metric_sum 127.0.0.1:9191 '^skills_ingest_(produced|dead_lettered)_total')
+    NORMALIZED_EVENTS=$(metric 127.0.0.1:9191 skills_ingest_produced_total)
     wait_for_counter 127.0.0.1:9192 '^skills_aggregator_records_total$' "$TARGET"
+    wait_for_counter 127.0.0.1:9193 '^skills_model_records_total$' "$NORMALIZED_EVENTS"
     CAPACITY=$(awk -v n="$TOTAL" -v s="$PIPELINE_START" -v e="$END" 'BEGIN { print n / (e - s) }')
-    "$BIN_DIR"/skills send --synthetic --first-learner "$LEARNERS" --learners "$LEARNERS" --rate "$FRESH_RATE" \
+    BROKER_CPU=$(awk -v a="$BROKER_CPU" -v b="$(cpu_of "$BROKER_PID")" 'BEGIN { print b - a }')
+    SERVER_CPU=$(awk -v a="$SERVER_CPU" -v b="$(cpu_of "$CLICKHOUSE_PID")" 'BEGIN { print b - a }')
+    record "5. end to end" "Kafka broker" "$RUN" "$CAPACITY" "$BROKER_CPU" 0 "$TOTAL"
+    record "5. end to end" "ClickHouse server" "$RUN" "$CAPACITY" "$SERVER_CPU" 0 "$TOTAL"
+    for service in ingest:$INGEST_PID aggregator:$AGGREGATOR_PID model:$MODEL_PID query:$QUERY_PID; do
+        CAPACITY_CPU[${service%%:*}]=$(cpu_of "${service#*:}")
+    done
+    FRESH_RATE=$(awk -v c="$CAPACITY" -v q="$QUICK" 'BEGIN { printf "%d", q ? 500 : c / 2 }')
+    # A dashboard polling the cached call 10 times a second, idle, then
+    # while the steady load streams in (skills-query in its own process).
+    SCENARIO="5. end to end" SYSTEM="dashboard, cached call 10/s, idle" PID=$QUERY_PID ghz_record --call "$CALL" \
+        -d "$BODY" --metadata "$METADATA" --rps 10 -c 1 -z "${FRESH_SECONDS}s" 127.0.0.1:50153
+    SCENARIO="5. end to end" SYSTEM="dashboard, cached call 10/s, under the steady load" PID=$QUERY_PID \
+        ghz_record --call "$CALL" -d "$BODY" --metadata "$METADATA" --rps 10 -c 1 -z "${FRESH_SECONDS}s" \
+        127.0.0.1:50153 &
+    DASHBOARD=$!
+    "$BIN_DIR"/skills send --synthetic --first-learner "$LEARNERS" --learners "$((LEARNERS * 2))" --rate "$FRESH_RATE" \
         --brokers "$SKILLS_KAFKA_BROKERS" --topic-prefix "$E2E" >/dev/null 2>&1 &
     SENDER=$!
     FRESH=$("$BIN_DIR"/freshness-probe "$SKILLS_KAFKA_BROKERS" "${E2E}skills.demand.v1" http://127.0.0.1:50153 \
         "$TOKEN" "$FRESH_SECONDS")
+    wait "$DASHBOARD"
     kill "$SENDER" 2>/dev/null || true
     wait "$SENDER" || true
     echo "pipeline: $TOTAL raw events at $CAPACITY events/s; freshness at $FRESH_RATE events/s: $FRESH" >&2
-    for service in ingest:$INGEST_PID aggregator:$AGGREGATOR_PID query:$QUERY_PID; do
+    for service in ingest:$INGEST_PID aggregator:$AGGREGATOR_PID model:$MODEL_PID query:$QUERY_PID; do
         process_usage "${service#*:}"
-        record "5. end to end" "skills-${service%%:*}" "$RUN" "$CAPACITY" "$CPU" "$RSS" "$TOTAL" \
-            "$(field "$FRESH" p99_ms)"
+        record "5. end to end" "skills-${service%%:*}" "$RUN" "$CAPACITY" "${CAPACITY_CPU[${service%%:*}]}" "$RSS" \
+            "$TOTAL" "$(field "$FRESH" p99_ms)" "$FRESH_RATE"
     done
-    kill -TERM "$INGEST_PID" "$AGGREGATOR_PID" "$QUERY_PID"
-    wait "$INGEST_PID" "$AGGREGATOR_PID" "$QUERY_PID" || true
-    INGEST_PID="" AGGREGATOR_PID="" QUERY_PID=""
+    kill -TERM "$INGEST_PID" "$AGGREGATOR_PID" "$MODEL_PID" "$QUERY_PID"
+    wait "$INGEST_PID" "$AGGREGATOR_PID" "$MODEL_PID" "$QUERY_PID" || true
+    INGEST_PID="" AGGREGATOR_PID="" MODEL_PID="" QUERY_PID=""
     drop_database "$DB"
 done
 
@@ -242,8 +275,12 @@ for learners in $SCALE_LEARNERS; do
     process_usage "$AGGREGATOR_PID"
     kill -TERM "$AGGREGATOR_PID"; wait "$AGGREGATOR_PID" || true
     echo "skills-aggregator, $learners learners: $WAIT" >&2
-    # From the first stored batch: start-up does not grow with learners.
-    record "6. scale curve" "skills-aggregator, $learners learners" 1 "$(field "$WAIT" per_second_from_first_row)" \
+    # From the first stored batch: start-up does not grow with learners. A
+    # backlog that fits one batch (the quick sizes) has no such rate; it
+    # gets the rate from the start.
+    RATE=$(field "$WAIT" per_second_from_first_row)
+    [[ "$RATE" == 0 || "$RATE" == 0.0 ]] && RATE=$(field "$WAIT" per_second)
+    record "6. scale curve" "skills-aggregator, $learners learners" 1 "$RATE" \
         "$(field "$WAIT" cpu_seconds)" "$RSS" "$EVENTS"
     drop_database "$DB"
 done

@@ -59,6 +59,24 @@ start_aggregator() {
     AGGREGATOR_PID=$!
 }
 
+# Starts one release skills-model (metrics on $1) keeping ClickHouse
+# database $2's read model, its state in a new file under target/bench, in
+# the background; sets MODEL_PID.
+start_model() {
+    local state
+    state="$(pwd)/target/bench/model-state-$$-$2.db"
+    rm -f "$state" "$state-wal" "$state-shm"
+    SKILLS__STORE__KIND=clickhouse SKILLS__STORE__CLICKHOUSE__URL="$SKILLS_CLICKHOUSE_URL" \
+    SKILLS__STORE__CLICKHOUSE__DATABASE="$2" SKILLS__METRICS__MODEL_LISTEN="$1" SKILLS__MODEL__STATE_PATH="$state" \
+    RUST_LOG=warn "$BIN_DIR"/skills-model 2>>/tmp/skills-bench-model.log &
+    MODEL_PID=$!
+}
+
+# The pid of the Kafka broker deploy/infra.sh started.
+kafka_pid() {
+    cat "${SKILLS_RUN_DIR:-${SKILLS_CACHE_DIR:-$HOME/.cache/skills-monitor}/run}/kafka/kafka.pid"
+}
+
 # Points every service started afterwards at the bench's own topics and
 # consumer groups (prefix $1), on the local broker.
 export_bench_topics() {
@@ -69,6 +87,7 @@ export_bench_topics() {
     export SKILLS__INGEST__NORMALIZED_TOPIC="${prefix}skills.events.v1" SKILLS__INGEST__DEAD_LETTER_TOPIC="${prefix}skills.dlq.v1"
     export SKILLS__AGGREGATOR__NORMALIZED_TOPIC="${prefix}skills.events.v1"
     export SKILLS__AGGREGATOR__DEAD_LETTER_TOPIC="${prefix}skills.dlq.v1"
+    export SKILLS__MODEL__GROUP_ID="${prefix}model" SKILLS__MODEL__NORMALIZED_TOPIC="${prefix}skills.events.v1"
 }
 
 # Sends the synthetic data set of $1 learners to the topics of prefix $2;
@@ -120,15 +139,22 @@ aggregate_all() {
 }
 
 # A fresh ClickHouse server for one scenario run: its own run directory
-# (under target/bench) and ports, empty data. No run inherits the parts,
-# merges or caches of an earlier one: on the shared server, scenario 2's
-# ratio swung from 0.41 to 1.51 and scenario 3's from 1.17 to 0.57 with
-# what earlier work had left. Sets SKILLS_CLICKHOUSE_URL and CLICKHOUSE_PID
+# and ports, empty data. No run inherits the parts, merges or caches of an
+# earlier one: on the shared server, scenario 2's ratio swung from 0.41 to
+# 1.51 and scenario 3's from 1.17 to 0.57 with what earlier work had left.
+# The directory is on tmpfs (BENCH_DATA_ROOT, default /dev/shm when it
+# exists): on this machine's root filesystem (ext4 without a journal) every
+# file created scans the inodes freed in the last seconds
+# (`ext4_create` → `find_inode_bit` → `recently_deleted`, 61 % of the
+# server's samples), so a run's server CPU grew with the part files earlier
+# runs had deleted (2.9 → 8.4 → 13.0 → 18.3 s for the same inserts; on
+# tmpfs 2.9, 2.7, 2.7, 2.7 s). Sets SKILLS_CLICKHOUSE_URL and CLICKHOUSE_PID
 # (read by drop_database, start_aggregator and the probes).
 BENCH_CLICKHOUSE_DIR=""
+BENCH_DATA_ROOT="${BENCH_DATA_ROOT:-$([[ -d /dev/shm && -w /dev/shm ]] && echo /dev/shm || echo "$(pwd)/target/bench")}"
 fresh_clickhouse() {
     stop_fresh_clickhouse
-    BENCH_CLICKHOUSE_DIR="$(pwd)/target/bench/clickhouse-$$"
+    BENCH_CLICKHOUSE_DIR="$BENCH_DATA_ROOT/skills-bench-clickhouse-$$"
     rm -rf "$BENCH_CLICKHOUSE_DIR"
     local env
     env=$(SKILLS_RUN_DIR="$BENCH_CLICKHOUSE_DIR" SKILLS_CLICKHOUSE_HTTP_PORT=38223 SKILLS_CLICKHOUSE_TCP_PORT=39100 \

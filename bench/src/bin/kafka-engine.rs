@@ -166,23 +166,34 @@ async fn to_json(brokers: &str, from: &str, to: &str, count: u64) {
     println!("copied {copied} events from {from} to {to}");
 }
 
-/// The store's schema (its own migrations), then the Kafka table and one
-/// view per table the aggregator writes.
+/// The columns of the JSON copy, as the Kafka table reads them.
+const EVENT_COLUMNS: &str = "event_id String, kind String, partner_id String, region String,
+    occurred_at UInt32, ingested_at UInt32, learner String, course_id String,
+    skills Array(String), targets Array(UInt8), status UInt8, planned_end UInt32,
+    certified_level UInt8, woman UInt8, priority UInt8, rural UInt8, under_26 UInt8,
+    jobseeker UInt8, framework UInt8, level UInt8, phase UInt8, openings UInt32,
+    hard_to_fill UInt32";
+
+/// The store's schema (its own migrations), the Kafka table and one view
+/// per table the aggregator writes. 18.16 starts reading as soon as one
+/// view is attached, so events read before the last view existed were lost
+/// (on a fast disk the whole backlog went into `applied_events` alone); and
+/// a view writing into a `Null` table does not trigger views on that table.
+/// So the Kafka table is created pointing at no broker, the views are
+/// attached to it, and then it is detached and attached again with the
+/// real broker: it starts with every view in place.
 async fn engine_up(url: &str, db: &str, brokers: &str, topic: &str, group: &str) {
     let config = ClickHouseConfig { url: url.to_string(), database: db.to_string(), ..Default::default() };
     ClickHouseStore::connect(&config).await.expect("schema");
-    let statements = [
+    let kafka_table = |brokers: &str| {
         format!(
-            "CREATE TABLE {db}.kafka_events (
-                event_id String, kind String, partner_id String, region String,
-                occurred_at UInt32, ingested_at UInt32, learner String, course_id String,
-                skills Array(String), targets Array(UInt8), status UInt8, planned_end UInt32,
-                certified_level UInt8, woman UInt8, priority UInt8, rural UInt8, under_26 UInt8,
-                jobseeker UInt8, framework UInt8, level UInt8, phase UInt8, openings UInt32,
-                hard_to_fill UInt32
-            ) ENGINE = Kafka SETTINGS kafka_broker_list = '{brokers}', kafka_topic_list = '{topic}',
-              kafka_group_name = '{group}', kafka_format = 'JSONEachRow', kafka_num_consumers = 1"
-        ),
+            "{db}.kafka_events ({EVENT_COLUMNS}) ENGINE = Kafka SETTINGS
+             kafka_broker_list = '{brokers}', kafka_topic_list = '{topic}',
+             kafka_group_name = '{group}', kafka_format = 'JSONEachRow', kafka_num_consumers = 1"
+        )
+    };
+    let statements = [
+        format!("CREATE TABLE {}", kafka_table("127.0.0.1:1")),
         format!(
             "CREATE MATERIALIZED VIEW {db}.kafka_applied TO {db}.applied_events AS
              SELECT event_id, kind, partner_id, region, toDateTime(occurred_at) AS occurred_at,
@@ -191,7 +202,7 @@ async fn engine_up(url: &str, db: &str, brokers: &str, topic: &str, group: &str)
         ),
         format!(
             "CREATE MATERIALIZED VIEW {db}.kafka_enrolments TO {db}.enrolment_facts AS
-             SELECT event_id, skill, learner, course_id, region, toDateTime(occurred_at) AS occurred_at,
+             SELECT event_id, learner, course_id, skill, region, toDateTime(occurred_at) AS occurred_at,
                     status, toDateTime(planned_end) AS planned_end, certified_level,
                     toUInt8(status = 5 AND certified_level > 0 AND certified_level >= target) AS at_target,
                     woman, priority, rural, under_26, jobseeker
@@ -211,15 +222,18 @@ async fn engine_up(url: &str, db: &str, brokers: &str, topic: &str, group: &str)
              FROM {db}.kafka_events ARRAY JOIN skills AS skill
              WHERE kind = 'demand'"
         ),
+        format!("DETACH TABLE {db}.kafka_events"),
+        format!("ATTACH TABLE {}", kafka_table(brokers)),
     ];
     let client = client(url);
     for statement in statements {
-        client.query(&statement).execute().await.unwrap_or_else(|e| panic!("{e}: {statement}"));
+        client.query(&statement).execute().await.unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
 }
 
 async fn engine_down(client: &Client, db: &str) {
-    for table in ["kafka_applied", "kafka_enrolments", "kafka_assessments", "kafka_demands", "kafka_events"] {
+    // The Kafka table first: nothing is consumed after it.
+    for table in ["kafka_events", "kafka_applied", "kafka_enrolments", "kafka_assessments", "kafka_demands"] {
         client.query(&format!("DROP TABLE IF EXISTS {db}.{table}")).execute().await.expect("drop");
     }
 }

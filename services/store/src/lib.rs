@@ -18,7 +18,7 @@ use skills_domain::facts::EventFacts;
 use skills_domain::indicators::CellCounters;
 use std::collections::HashSet;
 
-pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
+pub use clickhouse::{ClickHouseConfig, ClickHouseStore, MirroredModel};
 pub use config::{StoreConfig, StoreKind, open, open_when_ready};
 pub use embedded::EmbeddedStore;
 pub use error::{ErrorKind, StoreError};

@@ -2,7 +2,9 @@
 
 use skills_domain::facts::EventFacts;
 use skills_domain::read_model::CellTally;
-use skills_store::{Batch, ClickHouseStore, EmbeddedStore, Erasure, MetricsStore, ModelCell, ModelSummary, StoreError};
+use skills_store::{
+    Batch, ClickHouseStore, EmbeddedStore, Erasure, MetricsStore, MirroredModel, ModelCell, ModelSummary, StoreError,
+};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -84,9 +86,10 @@ impl Materializer {
 
     /// A key rotation (`skills rekey`) or `skills verify-model --rebuild`
     /// marks the copy invalid: the state is discarded, restored from
-    /// ClickHouse's facts and copied whole. Checked before every batch.
-    async fn rebuild_if_invalidated(&mut self) -> Result<(), StoreError> {
-        let Some(latest) = self.clickhouse.mirrored_model().await? else { return Ok(()) };
+    /// ClickHouse's facts and copied whole. Checked before every batch
+    /// (`latest`: the copy's state row as just read).
+    async fn rebuild_if_invalidated(&mut self, latest: Option<MirroredModel>) -> Result<(), StoreError> {
+        let Some(latest) = latest else { return Ok(()) };
         // Another writer's row (the invalidation) may be newer than ours.
         self.version = self.version.max(latest.version);
         if latest.is_valid() {
@@ -109,17 +112,21 @@ impl Materializer {
     /// Applies a batch to the state (events already there change nothing),
     /// takes out learners erased since, and copies the changed cells.
     pub async fn apply(&mut self, events: Vec<EventFacts>) -> Result<Mirrored, StoreError> {
-        self.rebuild_if_invalidated().await?;
+        // The batch's two reads of ClickHouse, side by side: an erasure
+        // made after the count is read is taken out with the next batch
+        // (or the idle check), as `skills forget` waits for.
+        let (latest, erased) = tokio::try_join!(self.clickhouse.mirrored_model(), self.clickhouse.erased_count())?;
+        self.rebuild_if_invalidated(latest).await?;
         if !events.is_empty() {
             self.state.apply(Batch { events, ..Batch::default() }).await?;
         }
-        self.take_out_erased().await?;
+        self.take_out_erased(erased).await?;
         self.mirror().await
     }
 
-    /// Learners erased in ClickHouse (`skills forget`) leave the state too.
-    async fn take_out_erased(&mut self) -> Result<(), StoreError> {
-        let erased = self.clickhouse.erased_count().await?;
+    /// Learners erased in ClickHouse (`skills forget`; `erased` of them)
+    /// leave the state too.
+    async fn take_out_erased(&mut self, erased: u64) -> Result<(), StoreError> {
         if erased <= self.state.model_summary().await?.erased {
             return Ok(());
         }

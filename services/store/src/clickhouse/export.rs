@@ -37,36 +37,21 @@ impl ClickHouseStore {
             .map_err(store_error)?;
         let mut by_id: HashMap<String, EventFacts> =
             events.into_iter().map(|row| row.into_event()).map(|event| (event.event_id.clone(), event)).collect();
-        let distinct =
-            |table: &str, columns: String| format!("SELECT DISTINCT {columns} FROM {db}.{table} WHERE {in_month}");
-        let enrolments: Vec<EnrolmentRow> = self
-            .client
-            .query(&distinct("enrolment_facts", event_row_columns::<EnrolmentRow>()))
-            .fetch_all()
-            .await
-            .map_err(store_error)?;
+        let (enrolments, assessments, demands) = tokio::try_join!(
+            self.distinct_of_month::<EnrolmentRow>("enrolment_facts", &in_month),
+            self.distinct_of_month::<AssessmentRow>("assessment_facts", &in_month),
+            self.distinct_of_month::<DemandRow>("demand_facts", &in_month),
+        )?;
         for fact in enrolments.into_iter().map(EnrolmentRow::into_fact) {
             if let Some(event) = by_id.get_mut(&fact.event_id) {
                 event.facts.enrolments.push(fact);
             }
         }
-        let assessments: Vec<AssessmentRow> = self
-            .client
-            .query(&distinct("assessment_facts", event_row_columns::<AssessmentRow>()))
-            .fetch_all()
-            .await
-            .map_err(store_error)?;
         for fact in assessments.into_iter().map(AssessmentRow::into_fact) {
             if let Some(event) = by_id.get_mut(&fact.event_id) {
                 event.facts.assessments.push(fact);
             }
         }
-        let demands: Vec<DemandRow> = self
-            .client
-            .query(&distinct("demand_facts", event_row_columns::<DemandRow>()))
-            .fetch_all()
-            .await
-            .map_err(store_error)?;
         for fact in demands.into_iter().map(DemandRow::into_fact) {
             if let Some(event) = by_id.get_mut(&fact.event_id) {
                 event.facts.demands.push(fact);
@@ -75,6 +60,20 @@ impl ClickHouseStore {
         let mut events: Vec<EventFacts> = by_id.into_values().collect();
         events.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
         Ok(events)
+    }
+
+    /// One fact table's rows of a month, each once (a batch replayed after
+    /// a crash wrote its facts twice).
+    async fn distinct_of_month<T>(&self, table: &str, in_month: &str) -> Result<Vec<T>, StoreError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        let (columns, db) = (event_row_columns::<T>(), &self.database);
+        self.client
+            .query(&format!("SELECT DISTINCT {columns} FROM {db}.{table} WHERE {in_month}"))
+            .fetch_all()
+            .await
+            .map_err(store_error)
     }
 
     /// Every erased pseudonym, each once.
