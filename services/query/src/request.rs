@@ -22,7 +22,8 @@ pub fn optional_skill(value: &str) -> Result<Option<&'static Skill>, QueryError>
     if value.trim().is_empty() { Ok(None) } else { skill(value).map(Some) }
 }
 
-/// A period; empty means the year of the newest data (or of now).
+/// A period; empty means the year of the newest counted event, by its
+/// occurrence time (or of now).
 pub fn period(field: &'static str, value: &str, newest: Option<DateTime<Utc>>) -> Result<Period, QueryError> {
     if value.trim().is_empty() {
         let reference = newest.unwrap_or_else(Utc::now);

@@ -60,7 +60,7 @@ impl TalentGapApi {
     }
 
     fn newest(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.engine.status().as_of
+        self.engine.status().newest_event
     }
 }
 

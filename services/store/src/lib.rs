@@ -93,6 +93,10 @@ pub struct StoreStatus {
     pub dead_letters: u64,
     /// Ingestion time of the newest counted event.
     pub as_of: Option<DateTime<Utc>>,
+    /// Occurrence time of the newest counted event: a request without a
+    /// period gets its year (a replayed history is read where its data is,
+    /// not in the year it was sent).
+    pub newest_event: Option<DateTime<Utc>>,
     /// Changes whenever counted data changes; caches key on it.
     pub version: u64,
 }

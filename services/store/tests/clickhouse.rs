@@ -187,6 +187,7 @@ async fn dead_letters_checkpoints_and_status() {
     let status = store.status().await.unwrap();
     assert_eq!((status.events, status.dead_letters), (1, 1));
     assert_eq!(status.as_of, Some("2026-01-02T12:00:00Z".parse().unwrap()));
+    assert_eq!(status.newest_event, Some(skills_store::fixtures::at("2025-02-01")));
     assert_eq!(store.dead_letter_reasons().await.unwrap(), [("unknown_skill".to_string(), 1)]);
     assert_eq!(store.checkpoints("agg").await.unwrap()[0].next_offset, 20);
     skills_store::fixtures::check_reconciliation_lookups(&store, &demand(50, 3, 1, "2025-02-01"), &letter).await;

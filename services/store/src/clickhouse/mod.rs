@@ -231,9 +231,12 @@ impl MetricsStore for ClickHouseStore {
 
     async fn status(&self) -> Result<StoreStatus, StoreError> {
         let db = &self.database;
-        let (events, rows, as_of): (u64, u64, u32) = self
+        let (events, rows, as_of, newest_event): (u64, u64, u32, u32) = self
             .client
-            .query(&format!("SELECT uniqExact(event_id), count(), toUInt32(max(ingested_at)) FROM {db}.applied_events"))
+            .query(&format!(
+                "SELECT uniqExact(event_id), count(), toUInt32(max(ingested_at)), toUInt32(max(occurred_at)) \
+                 FROM {db}.applied_events"
+            ))
             .fetch_one()
             .await
             .map_err(store_error)?;
@@ -250,6 +253,7 @@ impl MetricsStore for ClickHouseStore {
             events,
             dead_letters,
             as_of: (events > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
+            newest_event: (events > 0).then(|| DateTime::from_timestamp(i64::from(newest_event), 0)).flatten(),
             // Erasures change counters without a new row: they count too;
             // so does each mirror of the read model.
             version: rows + letter_rows + erased + model,
@@ -261,10 +265,11 @@ impl MetricsStore for ClickHouseStore {
     /// the data and, polled twice a second, loaded ClickHouse.
     async fn quick_status(&self) -> Result<StoreStatus, StoreError> {
         let db = &self.database;
-        let (rows, as_of, letter_rows, erased, model): (u64, u32, u64, u64, u64) = self
+        let (rows, as_of, newest_event, letter_rows, erased, model): (u64, u32, u32, u64, u64, u64) = self
             .client
             .query(&format!(
-                "SELECT count(), toUInt32(max(ingested_at)), (SELECT count() FROM {db}.dead_letters), \
+                "SELECT count(), toUInt32(max(ingested_at)), toUInt32(max(occurred_at)), \
+                 (SELECT count() FROM {db}.dead_letters), \
                  (SELECT count() FROM {db}.erased_learners), (SELECT max(version) FROM {db}.model_state) \
                  FROM {db}.applied_events"
             ))
@@ -275,6 +280,7 @@ impl MetricsStore for ClickHouseStore {
             events: rows,
             dead_letters: letter_rows,
             as_of: (rows > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
+            newest_event: (rows > 0).then(|| DateTime::from_timestamp(i64::from(newest_event), 0)).flatten(),
             version: rows + letter_rows + erased + model,
         })
     }

@@ -19,12 +19,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../../sql/sqlite/0001_init.sql"),
     include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
     include_str!("../../sql/sqlite/0003_erasure.sql"),
     include_str!("../../sql/sqlite/0004_read_model.sql"),
     include_str!("../../sql/sqlite/0005_model_changes.sql"),
+    include_str!("../../sql/sqlite/0006_newest_event.sql"),
 ];
 
 /// The migration that creates the read model, built from the facts then.
@@ -255,6 +256,8 @@ impl MetricsStore for EmbeddedStore {
                 events: value("status_events")?.unwrap_or(0) as u64,
                 dead_letters: value("status_dead_letters")?.unwrap_or(0) as u64,
                 as_of: value("status_newest_ingested_at")?.and_then(|seconds| DateTime::from_timestamp(seconds, 0)),
+                newest_event: value("status_newest_occurred_at")?
+                    .and_then(|seconds| DateTime::from_timestamp(seconds, 0)),
                 version: value("data_version")?.unwrap_or(0) as u64,
             })
         })

@@ -124,6 +124,7 @@ async fn dead_letters_checkpoints_and_status_persist_across_reopen() {
     let status = store.status().await.unwrap();
     assert_eq!((status.events, status.dead_letters, status.version), (1, 1, 1));
     assert_eq!(status.as_of, Some("2026-01-02T12:00:00Z".parse().unwrap()));
+    assert_eq!(status.newest_event, Some(crate::fixtures::at("2025-02-01")));
     assert_eq!(store.dead_letter_reasons().await.unwrap(), [("unknown_skill".to_string(), 1)]);
     assert_eq!(store.checkpoints("agg").await.unwrap()[0].next_offset, 12);
     store.set_meta("seeded", 1).await.unwrap();
