@@ -257,6 +257,7 @@ for RUN in $(seq 1 "$RUNS"); do
     done
     kill -TERM "$INGEST_PID" "$AGGREGATOR_PID" "$MODEL_PID" "$QUERY_PID"
     wait "$INGEST_PID" "$AGGREGATOR_PID" "$MODEL_PID" "$QUERY_PID" || true
+    rm -f "$MODEL_STATE" "$MODEL_STATE-wal" "$MODEL_STATE-shm"
     INGEST_PID="" AGGREGATOR_PID="" MODEL_PID="" QUERY_PID=""
     drop_database "$DB"
 done

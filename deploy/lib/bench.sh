@@ -61,13 +61,13 @@ start_aggregator() {
 
 # Starts one release skills-model (metrics on $1) keeping ClickHouse
 # database $2's read model, its state in a new file under target/bench, in
-# the background; sets MODEL_PID.
+# the background; sets MODEL_PID and MODEL_STATE (the file; a few hundred
+# MB at 40,000 learners: the caller removes it once the model has stopped).
 start_model() {
-    local state
-    state="$(pwd)/target/bench/model-state-$$-$2.db"
-    rm -f "$state" "$state-wal" "$state-shm"
+    MODEL_STATE="$(pwd)/target/bench/model-state-$$-$2.db"
+    rm -f "$MODEL_STATE" "$MODEL_STATE-wal" "$MODEL_STATE-shm"
     SKILLS__STORE__KIND=clickhouse SKILLS__STORE__CLICKHOUSE__URL="$SKILLS_CLICKHOUSE_URL" \
-    SKILLS__STORE__CLICKHOUSE__DATABASE="$2" SKILLS__METRICS__MODEL_LISTEN="$1" SKILLS__MODEL__STATE_PATH="$state" \
+    SKILLS__STORE__CLICKHOUSE__DATABASE="$2" SKILLS__METRICS__MODEL_LISTEN="$1" SKILLS__MODEL__STATE_PATH="$MODEL_STATE" \
     RUST_LOG=warn "$BIN_DIR"/skills-model 2>>/tmp/skills-bench-model.log &
     MODEL_PID=$!
 }
