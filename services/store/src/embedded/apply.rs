@@ -115,26 +115,19 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
         }
         if outcome.new_events > 0 || outcome.new_dead_letters > 0 {
             bump_data_version(&transaction)?;
-            let newest = new_events.iter().map(|e| e.ingested_at).max();
-            let newest_event = new_events.iter().map(|e| e.occurred_at).max();
             let mut add = transaction.prepare_cached(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
             )?;
             add.execute(params!["status_events", outcome.new_events as i64])?;
             add.execute(params!["status_dead_letters", outcome.new_dead_letters as i64])?;
-            if let Some(newest) = newest {
-                transaction.execute(
-                    "INSERT INTO meta (key, value) VALUES ('status_newest_ingested_at', ?1)
-                     ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
-                    [newest],
-                )?;
+            let mut raise = transaction.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+            )?;
+            if let Some(newest) = new_events.iter().map(|e| e.ingested_at).max() {
+                raise.execute(params!["status_newest_ingested_at", newest])?;
             }
-            if let Some(newest_event) = newest_event {
-                transaction.execute(
-                    "INSERT INTO meta (key, value) VALUES ('status_newest_occurred_at', ?1)
-                     ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
-                    [newest_event],
-                )?;
+            if let Some(newest_event) = new_events.iter().map(|e| e.occurred_at).max() {
+                raise.execute(params!["status_newest_occurred_at", newest_event])?;
             }
         }
     }
