@@ -39,6 +39,36 @@ fn windows() -> Vec<CounterWindow> {
 
 #[tokio::test]
 #[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn services_starting_together_apply_each_migration_once() {
+    let config = config("together");
+    let starts: Vec<_> = (0..6)
+        .map(|_| {
+            let config = config.clone();
+            tokio::spawn(async move { ClickHouseStore::connect(&config).await.map(|_| ()) })
+        })
+        .collect();
+    for start in starts {
+        start.await.unwrap().unwrap();
+    }
+    let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
+    let applied: Vec<(u32, u64)> = client
+        .query(&format!(
+            "SELECT version, count() FROM {}.schema_migrations GROUP BY version ORDER BY version",
+            config.database
+        ))
+        .fetch_all()
+        .await
+        .unwrap();
+    assert!(applied.len() >= 3, "{applied:?}");
+    assert!(applied.iter().all(|(_, times)| *times == 1), "each version recorded once: {applied:?}");
+    let lease: u8 =
+        client.query(&format!("EXISTS TABLE {}.migration_lease", config.database)).fetch_one().await.unwrap();
+    assert_eq!(lease, 0, "the lease is released");
+    drop_database(&config).await;
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
 async fn counters_equal_the_embedded_stores_on_the_same_story() {
     let config = config("counters");
     let clickhouse = ClickHouseStore::connect(&config).await.unwrap();

@@ -46,11 +46,30 @@ pub fn decode(payload: &[u8], content_type: Option<ContentType>) -> Result<Event
         ContentType::Protobuf => EventEnvelope::decode(payload).map_err(|error| {
             Rejection::new(RejectReason::Undecodable, format!("payload is not a protobuf EventEnvelope: {error}"))
         }),
-        ContentType::Json => {
-            let json: JsonEnvelope = serde_json::from_slice(payload).map_err(|error| {
-                Rejection::new(RejectReason::Undecodable, format!("payload is not a JSON event: {error}"))
-            })?;
-            json.into_envelope()
-        }
+        ContentType::Json => decode_json(payload)?.into_envelope(),
     }
+}
+
+/// JSON that is not JSON is undecodable; JSON whose value has the wrong
+/// type for its field is an invalid field, named by its path
+/// (`labour_demand.openings`) with the value serde saw.
+fn decode_json(payload: &[u8]) -> Result<JsonEnvelope, Rejection> {
+    // serde would also read a struct from an array, by position.
+    if payload.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Rejection::new(RejectReason::Undecodable, "payload is not a JSON event: not a JSON object"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    let json = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let field = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data if field != "." => Rejection::invalid(&field, inner),
+            _ => Rejection::new(RejectReason::Undecodable, format!("payload is not a JSON event: {inner}")),
+        }
+    })?;
+    // Trailing bytes after the object (`{..} x`) are not one event.
+    deserializer
+        .end()
+        .map_err(|error| Rejection::new(RejectReason::Undecodable, format!("payload is not a JSON event: {error}")))?;
+    Ok(json)
 }

@@ -27,11 +27,38 @@ struct JsonPlace {
     commune: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum EnumText {
     Name(String),
     Number(i32),
+}
+
+/// By hand rather than `untagged`, so that a wrong value is named in the
+/// rejection ("invalid type: boolean `true`, expected ...").
+impl<'de> Deserialize<'de> for EnumText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = EnumText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an enum value by name (e.g. \"STARTED\") or number")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<EnumText, E> {
+                Ok(EnumText::Name(value.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<EnumText, E> {
+                i32::try_from(value)
+                    .map(EnumText::Number)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<EnumText, E> {
+                i32::try_from(value)
+                    .map(EnumText::Number)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

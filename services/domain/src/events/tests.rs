@@ -95,6 +95,37 @@ fn undecodable_bytes_are_rejected() {
 }
 
 #[test]
+fn a_json_value_of_the_wrong_type_is_rejected_naming_its_field_and_value() {
+    let mut event = example(DEMAND);
+    event["labour_demand"]["openings"] = serde_json::json!("five");
+    let rejection = run_json(event).unwrap_err();
+    assert_eq!(rejection.reason, RejectReason::InvalidField);
+    assert!(rejection.message.starts_with("invalid labour_demand.openings: "), "{}", rejection.message);
+    assert!(rejection.message.contains("\"five\""), "{}", rejection.message);
+
+    let mut event = example(ENROLMENT);
+    event["enrolment"]["status"] = serde_json::json!(true);
+    let rejection = run_json(event).unwrap_err();
+    assert_eq!(rejection.reason, RejectReason::InvalidField);
+    assert!(rejection.message.starts_with("invalid enrolment.status: "), "{}", rejection.message);
+    assert!(rejection.message.contains("boolean `true`"), "{}", rejection.message);
+
+    let mut event = example(ENROLMENT);
+    event["enrolment"]["skills"] = serde_json::json!(["3.4", 7]);
+    let rejection = run_json(event).unwrap_err();
+    assert!(rejection.message.starts_with("invalid enrolment.skills[1]: "), "{}", rejection.message);
+    assert!(rejection.message.contains("integer `7`"), "{}", rejection.message);
+}
+
+#[test]
+fn json_that_is_not_one_event_object_is_undecodable() {
+    for payload in [&b"[1, 2]"[..], b"\"text\"", br#"{"event_id": "a"} {"event_id": "b"}"#] {
+        let rejection = decode(payload, Some(ContentType::Json)).unwrap_err();
+        assert_eq!(rejection.reason, RejectReason::Undecodable, "{}", rejection.message);
+    }
+}
+
+#[test]
 fn oversized_messages_are_rejected_before_decoding() {
     let policy = IngestPolicy { max_message_bytes: 100, ..IngestPolicy::default() };
     let rejection = normalize(ENROLMENT.as_bytes(), None, &policy, &pseudonymiser(), now()).unwrap_err();

@@ -12,6 +12,7 @@ mod config;
 mod counters;
 mod errors;
 mod export;
+mod lease;
 mod model;
 /// The rows as written; public only for the write-path benchmark's bare
 /// inserter (bench/), which must write exactly the same rows.
