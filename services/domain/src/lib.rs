@@ -2,6 +2,7 @@
 //! and their validation, pseudonymisation, periods, facts and indicator math.
 //! No I/O here: stores and services call these functions at their edges.
 
+pub mod disclosure;
 pub mod events;
 pub mod facts;
 pub mod indicators;

@@ -1,0 +1,69 @@
+//! Disclosure control over every figure an audience can obtain for a year,
+//! as a whole, rather than table by table: each figure is a sum of finest
+//! cells (region × skill × month), so a month, its quarter and its year, a
+//! region's total over its skills and the country's figure per skill are
+//! all linear in the same leaves. Secondary suppression here follows the
+//! Gaussian-elimination method of SSBtools' `GaussSuppression` (Langsrud,
+//! 2024): figures are considered for publication in order of preference,
+//! and one is withheld whenever publishing it would make a withheld
+//! primary figure a linear combination of published ones. The audit
+//! (`determined`) checks the result independently of how it was made.
+//! See docs/research/disclosure_control.md for the methods compared.
+
+pub mod span;
+
+use span::{Span, indicator, is_multiple, normalise, reduce_by};
+
+/// A figure that can be published: the leaves it adds up, whether it is
+/// sensitive itself (primary: built on fewer than k contributors), and a
+/// preference to publish it (figures of more learners first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure {
+    pub leaves: Vec<u32>,
+    pub primary: bool,
+    pub weight: u64,
+}
+
+/// Which figures to withhold: every primary, plus the secondary figures
+/// without which some primary could be computed from what is published.
+/// Deterministic: candidates by weight, larger first, then by index.
+pub fn withhold(figures: &[Figure]) -> Vec<bool> {
+    let mut withheld: Vec<bool> = figures.iter().map(|f| f.primary).collect();
+    // Each primary's vector, kept reduced by the published span.
+    let mut primaries: Vec<span::Vector> = figures.iter().filter(|f| f.primary).map(|f| indicator(&f.leaves)).collect();
+    let mut order: Vec<usize> = (0..figures.len()).filter(|&i| !figures[i].primary).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(figures[i].weight), i));
+    let mut published = Span::new();
+    for index in order {
+        let reduced = published.reduce(indicator(&figures[index].leaves));
+        if reduced.is_empty() {
+            continue; // already computable from what is published: no news
+        }
+        let (pivot, normalised) = normalise(reduced.clone());
+        // Publishing it determines a primary whose reduced vector is a
+        // multiple of it (that vector would reduce to nothing).
+        let discloses = primaries.iter().any(|p| is_multiple(p, pivot, &normalised));
+        if discloses {
+            withheld[index] = true;
+            continue;
+        }
+        let (pivot, kept) = published.add_reduced(reduced);
+        for p in &mut primaries {
+            reduce_by(p, pivot, &kept);
+        }
+    }
+    withheld
+}
+
+/// For each withheld figure, whether the published ones determine it
+/// exactly (the audit's test of exact disclosure).
+pub fn determined(figures: &[Figure], withheld: &[bool]) -> Vec<bool> {
+    let mut published = Span::new();
+    for (figure, _) in figures.iter().zip(withheld).filter(|(_, w)| !**w) {
+        published.add(indicator(&figure.leaves));
+    }
+    figures.iter().zip(withheld).map(|(figure, &w)| w && published.contains(&indicator(&figure.leaves))).collect()
+}
+
+#[cfg(test)]
+mod tests;
