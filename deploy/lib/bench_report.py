@@ -140,6 +140,25 @@ def write_path_verdicts(grouped):
     return verdicts
 
 
+def memory_lines(grouped):
+    """What each service holds (peak RSS, scenario 5) and what the store
+    holds per learner (scenario 7's store file after applying)."""
+    lines = []
+    e2e = {system: runs for (s, system), runs in grouped.items() if s == "5. end to end" and system.startswith("skills-")}
+    if e2e:
+        lines.append("- Memory, peak RSS per service end to end (scenario 5): " + ", ".join(
+            f"{system} {statistics.median(r['rss_mib'] for r in runs):.0f} MiB" for system, runs in sorted(e2e.items())))
+    sizes = sorted(
+        (int(re.search(r"(\d+) learners", system).group(1)), runs[0]["store_bytes_per_learner"])
+        for (s, system), runs in grouped.items()
+        if s == "7. read cost (embedded)" and system.startswith("apply with the model") and "store_bytes_per_learner" in runs[0]
+    )
+    if sizes:
+        lines.append("- Memory, the embedded store file (facts, indexes and read model) per learner: " + ", ".join(
+            f"{bytes_:,} bytes at {n:,} learners" for n, bytes_ in sizes))
+    return lines
+
+
 def read_verdicts(grouped):
     """Scenario 7 against its targets, for each store: every size under
     the p99 target, growth from the smallest history to the largest,
@@ -270,6 +289,7 @@ def main(results_path, markdown_path, command, raw_path, *flags):
                 verdicts.append(line)
     verdicts.extend(write_path_verdicts(grouped))
     verdicts.extend(read_verdicts(grouped))
+    verdicts.extend(memory_lines(grouped))
     table = "\n".join(lines)
     print(table)
     print("\n".join(verdicts))
