@@ -39,7 +39,7 @@ pub fn withhold(figures: &[Figure]) -> Vec<bool> {
         if reduced.is_empty() {
             continue; // already computable from what is published: no news
         }
-        let (pivot, normalised) = normalise(reduced.clone());
+        let (pivot, normalised) = normalise(reduced);
         // Publishing it determines a primary whose reduced vector is a
         // multiple of it (that vector would reduce to nothing).
         let discloses = primaries.iter().any(|p| is_multiple(p, pivot, &normalised));
@@ -47,10 +47,10 @@ pub fn withhold(figures: &[Figure]) -> Vec<bool> {
             withheld[index] = true;
             continue;
         }
-        let (pivot, kept) = published.add_reduced(reduced);
         for p in &mut primaries {
-            reduce_by(p, pivot, &kept);
+            reduce_by(p, pivot, &normalised);
         }
+        published.add_normalised(pivot, normalised);
     }
     withheld
 }

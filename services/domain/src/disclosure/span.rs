@@ -92,18 +92,16 @@ impl Span {
         self.reduce(v.clone()).is_empty()
     }
 
-    /// Adds a vector already reduced by this span (and non-empty); returns
-    /// it normalised, as kept in the basis, with its pivot.
-    pub fn add_reduced(&mut self, reduced: Vector) -> (u32, Vector) {
-        let (pivot, reduced) = normalise(reduced);
+    /// Adds a vector already reduced by this span and normalised
+    /// (`normalise`), with its pivot.
+    pub fn add_normalised(&mut self, pivot: u32, reduced: Vector) {
         // Keep the echelon form: no other basis vector holds this pivot.
         for other in self.basis.values_mut() {
             if let Some(&c) = other.get(&pivot) {
                 subtract_multiple(other, c, &reduced);
             }
         }
-        self.basis.insert(pivot, reduced.clone());
-        (pivot, reduced)
+        self.basis.insert(pivot, reduced);
     }
 
     /// Adds `v`; false when it was already in the span.
@@ -112,7 +110,8 @@ impl Span {
         if reduced.is_empty() {
             return false;
         }
-        self.add_reduced(reduced);
+        let (pivot, normalised) = normalise(reduced);
+        self.add_normalised(pivot, normalised);
         true
     }
 }
