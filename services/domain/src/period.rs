@@ -30,6 +30,12 @@ const FIRST_YEAR: i32 = 2015;
 const LAST_YEAR: i32 = 2100;
 
 impl Period {
+    pub fn year(self) -> i32 {
+        match self {
+            Period::Year(year) | Period::Quarter(year, _) | Period::Month(year, _) => year,
+        }
+    }
+
     pub fn granularity(self) -> Granularity {
         match self {
             Period::Year(_) => Granularity::Year,

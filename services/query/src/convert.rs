@@ -52,6 +52,7 @@ pub fn meta_of(snapshot: &PeriodCells, k: u32, cells: &[pb::CellIndicators]) -> 
 
 pub fn inclusion_share(share: InclusionShare) -> pb::InclusionShare {
     pb::InclusionShare {
+        suppressed: false,
         group: share.group.to_string(),
         share_enrolled: share.share_enrolled,
         share_certified: share.share_certified,
@@ -59,4 +60,9 @@ pub fn inclusion_share(share: InclusionShare) -> pb::InclusionShare {
         distance_enrolled: share.distance_enrolled,
         distance_certified: share.distance_certified,
     }
+}
+
+/// A group's share with its values withheld.
+pub fn withheld_share(share: InclusionShare) -> pb::InclusionShare {
+    pb::InclusionShare { group: share.group.to_string(), target: share.target, suppressed: true, ..Default::default() }
 }

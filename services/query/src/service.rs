@@ -8,9 +8,8 @@ use crate::error::QueryError;
 use crate::paging;
 use crate::request;
 use skills_domain::Period;
-use skills_domain::indicators::{
-    Audience, CellCounters, CellIndicators, duncan_index, inclusion_shares, is_suppressed,
-};
+use skills_domain::disclosure::hierarchy::ALL;
+use skills_domain::indicators::{Audience, CellCounters, CellIndicators, duncan_index, inclusion_shares};
 use skills_domain::reference::{REGIONS, SKILLS};
 use skills_proto::v1 as pb;
 use skills_proto::v1::talent_gap_service_server::TalentGapService;
@@ -181,12 +180,19 @@ impl TalentGapService for TalentGapApi {
             .collect();
         let cells: Vec<pb::CellIndicators> =
             all.iter().map(|c| convert::cell(snapshot.publish(c, k), period)).collect();
+        let national = snapshot
+            .national
+            .iter()
+            .find(|c| c.skill.as_deref() == Some(skill.code))
+            .cloned()
+            .unwrap_or_else(|| empty_cell(ALL, skill.code));
         Ok(Response::new(pb::GetSkillAcrossRegionsResponse {
             meta: Some(convert::meta_of(&snapshot, k, &cells)),
             skill: skill.code.to_string(),
             skill_name: skill.name.to_string(),
             cells,
             mismatch_index: duncan_index(&visible),
+            national: Some(convert::cell(snapshot.publish(&national, k), period)),
         }))
     }
 
@@ -200,13 +206,17 @@ impl TalentGapService for TalentGapApi {
         let period = request::period("period", &body.period, self.newest())?;
         let snapshot = self.engine.regions(period).await.map_err(QueryError::from)?;
         let counters = snapshot.regions.iter().find(|r| r.region == region.code).cloned().unwrap_or_default();
-        let suppressed = is_suppressed(counters.supply.learners, k);
+        let suppressed = snapshot.withholds_total(region.code, k);
         let shares = if suppressed {
             Vec::new()
         } else {
             inclusion_shares(&counters.supply, &self.engine.settings().inclusion_targets)
                 .into_iter()
-                .map(convert::inclusion_share)
+                .enumerate()
+                .map(|(group, share)| match snapshot.withholds_group(region.code, group, k) {
+                    true => convert::withheld_share(share),
+                    false => convert::inclusion_share(share),
+                })
                 .collect()
         };
         Ok(Response::new(pb::GetInclusionResponse {
@@ -214,7 +224,7 @@ impl TalentGapService for TalentGapApi {
             region: region.code.to_string(),
             suppressed,
             enrolled: (!suppressed).then_some(counters.supply.enrolled),
-            certified: (!suppressed).then_some(counters.supply.certified),
+            certified: (!suppressed).then_some(counters.supply.certified_at_target),
             shares,
         }))
     }

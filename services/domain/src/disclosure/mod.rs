@@ -10,6 +10,8 @@
 //! (`determined`) checks the result independently of how it was made.
 //! See docs/research/disclosure_control.md for the methods compared.
 
+pub mod hierarchy;
+pub mod publication;
 pub mod span;
 
 use span::{Span, indicator, is_multiple, normalise, reduce_by};
@@ -28,10 +30,18 @@ pub struct Figure {
 /// without which some primary could be computed from what is published.
 /// Deterministic: candidates by weight, larger first, then by index.
 pub fn withhold(figures: &[Figure]) -> Vec<bool> {
-    let mut withheld: Vec<bool> = figures.iter().map(|f| f.primary).collect();
-    // Each primary's vector, kept reduced by the published span.
-    let mut primaries: Vec<span::Vector> = figures.iter().filter(|f| f.primary).map(|f| indicator(&f.leaves)).collect();
-    let mut order: Vec<usize> = (0..figures.len()).filter(|&i| !figures[i].primary).collect();
+    withhold_from(figures, &vec![false; figures.len()])
+}
+
+/// `withhold` when the figures marked in `already` are withheld for
+/// another reason: they are not published, and need no protection unless
+/// primary here.
+pub fn withhold_from(figures: &[Figure], already: &[bool]) -> Vec<bool> {
+    let mut withheld: Vec<bool> = figures.iter().zip(already).map(|(f, a)| f.primary || *a).collect();
+    // Each non-empty primary vector, kept reduced by the published span.
+    let mut primaries: Vec<span::Vector> =
+        figures.iter().filter(|f| f.primary && !f.leaves.is_empty()).map(|f| indicator(&f.leaves)).collect();
+    let mut order: Vec<usize> = (0..figures.len()).filter(|&i| !withheld[i]).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(figures[i].weight), i));
     let mut published = Span::new();
     for index in order {

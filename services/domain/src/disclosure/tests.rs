@@ -1,5 +1,6 @@
 use super::*;
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 
 const P: u64 = 1_000_000_007;
 
@@ -175,6 +176,253 @@ proptest! {
         let published = published_echelon(&figures, &withheld, width);
         for ((figure, w), d) in figures.iter().zip(&withheld).zip(determined(&figures, &withheld)) {
             prop_assert_eq!(d, *w && computable(&published, &figure.leaves, width));
+        }
+    }
+}
+
+mod year_publication {
+    use super::super::hierarchy::{ALL, FAMILIES, FigureKey, Hierarchy, YearCounters};
+    use super::super::publication::Publication;
+    use super::*;
+    use crate::Period;
+    use crate::indicators::{CellCounters, GroupCounts, SupplyCounters};
+
+    const YEAR: i32 = 2025;
+
+    /// A month cell: `learners` learners who all enrolled, of whom `women`
+    /// women, `active` still active at the month's end.
+    #[derive(Debug, Clone, Copy)]
+    struct Month {
+        month: u32,
+        region: &'static str,
+        skill: &'static str,
+        learners: u64,
+        active: u64,
+        women: u64,
+    }
+
+    fn month(month: u32, region: &'static str, skill: &'static str, learners: u64) -> Month {
+        Month { month, region, skill, learners, active: learners / 2, women: learners / 2 }
+    }
+
+    fn supply(learners: u64, active: u64, women: u64) -> SupplyCounters {
+        SupplyCounters {
+            learners,
+            enrolled: learners,
+            active,
+            enrolled_groups: GroupCounts { women, ..Default::default() },
+            ..Default::default()
+        }
+    }
+
+    fn plus(a: SupplyCounters, b: SupplyCounters, stock_from_b: bool) -> SupplyCounters {
+        let mut sum =
+            supply(a.learners + b.learners, a.active + b.active, a.enrolled_groups.women + b.enrolled_groups.women);
+        if stock_from_b {
+            sum.active = b.active;
+        }
+        sum
+    }
+
+    /// Counters of the year as a store would give them for these month
+    /// cells, each learner in one month only: quarters and the year sum the
+    /// flows and take the stock of their last month; region rows sum skills.
+    fn counters(months: &[Month]) -> YearCounters {
+        let mut year = YearCounters::default();
+        for period in Period::all_of_year(YEAR) {
+            let mut cells: BTreeMap<(&str, &str), SupplyCounters> = BTreeMap::new();
+            let in_period: Vec<&Month> =
+                months.iter().filter(|m| period.contains(Period::Month(YEAR, m.month).start())).collect();
+            let last = (1..=12).rev().map(|m| Period::Month(YEAR, m)).find(|m| period.contains(m.start())).unwrap();
+            for m in &in_period {
+                let this = supply(m.learners, m.active, m.women);
+                let is_last = Period::Month(YEAR, m.month) == last;
+                let entry = cells.entry((m.region, m.skill)).or_default();
+                *entry = plus(*entry, this, false);
+                if !is_last {
+                    entry.active -= m.active;
+                }
+            }
+            let mut regions: BTreeMap<&str, SupplyCounters> = BTreeMap::new();
+            for ((region, _), s) in &cells {
+                let entry = regions.entry(region).or_default();
+                *entry = plus(*entry, *s, false);
+            }
+            let row = |region: &str, skill: Option<&str>, supply: SupplyCounters| CellCounters {
+                region: region.to_string(),
+                skill: skill.map(str::to_string),
+                supply,
+                ..Default::default()
+            };
+            year.cells.insert(period, cells.iter().map(|((r, s), v)| row(r, Some(s), *v)).collect());
+            year.regions.insert(period, regions.iter().map(|(r, v)| row(r, None, *v)).collect());
+        }
+        year
+    }
+
+    /// The oracle's verdict: no primary figure of any family is a linear
+    /// combination of the shown figures of that family.
+    fn assert_protected(hierarchy: &Hierarchy, withheld: &[bool]) {
+        for (family, name) in FAMILIES.iter().enumerate() {
+            let figures = hierarchy.family(family);
+            let width = hierarchy.widths[family];
+            let published = published_echelon(&figures, withheld, width);
+            for (figure, (f, w)) in hierarchy.figures.iter().zip(figures.iter().zip(withheld)) {
+                if f.primary {
+                    assert!(*w, "{:?} is primary", figure.key);
+                    if !f.leaves.is_empty() {
+                        assert!(!computable(&published, &f.leaves, width), "{name} of {:?} computable", figure.key);
+                    }
+                }
+            }
+        }
+    }
+
+    fn key(period: Period, region: &str, skill: &str) -> FigureKey {
+        FigureKey::cell(period, region, skill)
+    }
+
+    #[test]
+    fn a_quarter_minus_its_months_gives_no_small_month() {
+        let months =
+            [month(1, "84", "3.4", 30), month(2, "84", "3.4", 3), month(3, "84", "3.4", 25), month(4, "84", "3.4", 40)];
+        let publication = Publication::of_year(YEAR, &counters(&months), 11);
+        assert_protected(&publication.hierarchy, &publication.withheld);
+        assert!(publication.withholds(&key(Period::Month(YEAR, 2), "84", "3.4")));
+        let shown_months =
+            [1, 3].iter().filter(|m| !publication.withholds(&key(Period::Month(YEAR, **m), "84", "3.4"))).count();
+        let quarter_shown = !publication.withholds(&key(Period::Quarter(YEAR, 1), "84", "3.4"));
+        assert!(!(quarter_shown && shown_months == 2), "Q1 − January − March would give February");
+    }
+
+    #[test]
+    fn a_year_with_one_non_empty_quarter_and_a_small_one_is_closed() {
+        // Q1 large, one month of Q2 small, Q3 and Q4 empty: the year minus
+        // Q1 is Q2, and the empty quarters give nothing to hide it with.
+        let months = [month(1, "84", "3.4", 40), month(2, "84", "3.4", 30), month(5, "84", "3.4", 4)];
+        let publication = Publication::of_year(YEAR, &counters(&months), 11);
+        assert_protected(&publication.hierarchy, &publication.withheld);
+        let year_shown = !publication.withholds(&key(Period::Year(YEAR), "84", "3.4"));
+        let q1_shown = !publication.withholds(&key(Period::Quarter(YEAR, 1), "84", "3.4"));
+        assert!(!(year_shown && q1_shown), "the year minus Q1 is Q2's 4 learners");
+    }
+
+    #[test]
+    fn a_region_total_minus_its_visible_cells_gives_no_small_cell() {
+        let months = [month(1, "11", "1.1", 50), month(1, "11", "3.4", 4), month(1, "11", "5.1", 35)];
+        let publication = Publication::of_year(YEAR, &counters(&months), 11);
+        assert_protected(&publication.hierarchy, &publication.withheld);
+        let january = Period::Month(YEAR, 1);
+        assert!(publication.withholds(&key(january, "11", "3.4")));
+        let shown = ["1.1", "5.1", ALL].iter().filter(|s| !publication.withholds(&key(january, "11", s))).count();
+        assert!(shown < 3, "the region total minus 1.1 and 5.1 would give 3.4");
+    }
+
+    #[test]
+    fn a_quarter_stock_is_its_last_month_stock() {
+        // March is small; Q1 is large through January, but its active
+        // learners are March's: showing Q1 would show March's stock.
+        let months = [month(1, "84", "3.4", 60), month(3, "84", "3.4", 6)];
+        let publication = Publication::of_year(YEAR, &counters(&months), 11);
+        assert_protected(&publication.hierarchy, &publication.withheld);
+        assert!(publication.withholds(&key(Period::Month(YEAR, 3), "84", "3.4")));
+        assert!(publication.withholds(&key(Period::Quarter(YEAR, 1), "84", "3.4")), "same stock as March");
+    }
+
+    #[test]
+    fn zero_cells_are_shown_and_hide_nothing() {
+        // Only one region has data: every other figure is empty and shown,
+        // and the small cell's protection does not rely on an empty cell.
+        let months = [month(6, "84", "3.4", 5), month(6, "84", "1.1", 40), month(7, "84", "3.4", 40)];
+        let publication = Publication::of_year(YEAR, &counters(&months), 11);
+        assert_protected(&publication.hierarchy, &publication.withheld);
+        assert!(!publication.withholds(&key(Period::Month(YEAR, 6), "11", "3.4")), "no such figure: empty, shown");
+        for (figure, w) in publication.hierarchy.figures.iter().zip(&publication.withheld) {
+            assert!(
+                !(*w && figure.contributors == 0 && figure.key.group.is_none()),
+                "{:?} is empty and withheld",
+                figure.key
+            );
+        }
+    }
+
+    #[test]
+    fn a_cell_of_assessments_only_counts_its_learners() {
+        let mut year = counters(&[month(1, "84", "1.1", 40)]);
+        let gains = SupplyCounters { gain_learners: 3, gain_sum: 6, ..Default::default() };
+        for period in [Period::Month(YEAR, 1), Period::Quarter(YEAR, 1), Period::Year(YEAR)] {
+            year.cells.get_mut(&period).unwrap().push(CellCounters {
+                region: "84".into(),
+                skill: Some("3.4".into()),
+                supply: gains,
+                ..Default::default()
+            });
+        }
+        let publication = Publication::of_year(YEAR, &year, 11);
+        assert!(publication.withholds(&key(Period::Month(YEAR, 1), "84", "3.4")), "3 learners, though learners = 0");
+        assert_protected(&publication.hierarchy, &publication.withheld);
+    }
+
+    #[test]
+    fn small_groups_are_withheld_and_closed_over_time() {
+        // Women: 20 in January, 2 in February, 20 in March.
+        let months = [
+            Month { month: 1, region: "84", skill: "1.1", learners: 40, active: 0, women: 20 },
+            Month { month: 2, region: "84", skill: "1.1", learners: 40, active: 0, women: 2 },
+            Month { month: 3, region: "84", skill: "1.1", learners: 40, active: 0, women: 20 },
+        ];
+        let publication = Publication::of_year(YEAR, &counters(&months), 11);
+        assert_protected(&publication.hierarchy, &publication.withheld);
+        let women = |period| publication.withholds(&FigureKey::group(period, "84", 0));
+        assert!(women(Period::Month(YEAR, 2)));
+        let shown = [Period::Month(YEAR, 1), Period::Month(YEAR, 3), Period::Quarter(YEAR, 1)]
+            .into_iter()
+            .filter(|p| !women(*p))
+            .count();
+        assert!(shown < 3, "Q1 − January − March would give February's women");
+        assert!(!publication.withholds_total(Period::Month(YEAR, 2), "84"), "the region's 40 learners are shown");
+    }
+
+    fn arbitrary_months() -> impl Strategy<Value = Vec<Month>> {
+        const REGIONS: [&str; 3] = ["11", "84", "93"];
+        const SKILLS: [&str; 3] = ["1.1", "3.4", "5.1"];
+        proptest::collection::vec(
+            (1u32..=12, 0usize..3, 0usize..3, prop_oneof![3 => 1u64..6, 2 => 6u64..60], 0u64..100),
+            1..40,
+        )
+        .prop_map(|cells| {
+            let mut seen = std::collections::HashSet::new();
+            cells
+                .into_iter()
+                .filter(|(m, r, s, _, _)| seen.insert((*m, *r, *s)))
+                .map(|(m, r, s, learners, share)| Month {
+                    month: m,
+                    region: REGIONS[r],
+                    skill: SKILLS[s],
+                    learners,
+                    active: learners * share / 100,
+                    women: learners * (100 - share) / 100,
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// On random years, no primary value of any family can be computed
+        /// from the shown figures (quarters minus months, years minus
+        /// quarters, totals minus cells, stocks, groups), and empty figures
+        /// are always shown.
+        #[test]
+        fn no_primary_value_is_computable_on_random_years(months in arbitrary_months(), k in 2u32..12) {
+            let publication = Publication::of_year(YEAR, &counters(&months), k);
+            assert_protected(&publication.hierarchy, &publication.withheld);
+            // (A group of a withheld region total goes with it, even empty.)
+            for (figure, w) in publication.hierarchy.figures.iter().zip(&publication.withheld) {
+                let total_withheld = publication.withholds_total(figure.key.period, &figure.key.region);
+                prop_assert!(!(*w && figure.contributors == 0 && !total_withheld), "{:?}", figure.key);
+            }
         }
     }
 }

@@ -12,8 +12,9 @@ pub struct GroupCounts {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SupplyCounters {
-    /// Learners the cell is built on: any enrolment event in the period, or
-    /// active at its end. Small-cell suppression compares this with k.
+    /// Learners the cell is built on: any enrolment event or assessment in
+    /// the period, or active at its end. Small-cell suppression compares
+    /// this with k.
     pub learners: u64,
     pub enrolled: u64,
     /// Latest status at the period's end is enrolled or started.
@@ -33,6 +34,34 @@ pub struct SupplyCounters {
     pub gain_learners: u64,
     pub enrolled_groups: GroupCounts,
     pub certified_groups: GroupCounts,
+}
+
+impl GroupCounts {
+    /// The counts in `INCLUSION_GROUPS` order.
+    pub fn in_order(&self) -> [u64; 5] {
+        [self.women, self.priority_neighbourhood, self.rural, self.under_26, self.jobseekers]
+    }
+}
+
+impl SupplyCounters {
+    /// The learners any value of the cell is built on, for the k rule:
+    /// `learners` counts them all (assessment-only learners included); the
+    /// maximum with each count guards the rule against a count that a
+    /// store would ever give without its learners.
+    pub fn contributors(&self) -> u64 {
+        [
+            self.learners,
+            self.enrolled,
+            self.active,
+            self.completed,
+            self.dropped_out,
+            self.certified,
+            self.gain_learners,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

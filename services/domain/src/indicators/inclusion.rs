@@ -1,8 +1,9 @@
 //! Inclusion indicators: who is reached. Shares of women, of residents of
 //! priority urban neighbourhoods, of rural residents, of under-26s and of
-//! jobseekers, among enrolled and among certified learners, against targets.
+//! jobseekers, among enrolled and among learners certified at or above the
+//! skill's target level, against targets.
 
-use super::counters::{GroupCounts, SupplyCounters};
+use super::counters::SupplyCounters;
 use serde::Deserialize;
 
 pub const INCLUSION_GROUPS: [&str; 5] = ["women", "priority_neighbourhood", "rural", "under_26", "jobseekers"];
@@ -35,10 +36,6 @@ pub struct InclusionShare {
     pub distance_certified: Option<f64>,
 }
 
-fn counts_in_order(counts: &GroupCounts) -> [u64; 5] {
-    [counts.women, counts.priority_neighbourhood, counts.rural, counts.under_26, counts.jobseekers]
-}
-
 fn targets_in_order(targets: &InclusionTargets) -> [f64; 5] {
     [targets.women, targets.priority_neighbourhood, targets.rural, targets.under_26, targets.jobseekers]
 }
@@ -48,15 +45,15 @@ fn share(count: u64, total: u64) -> Option<f64> {
 }
 
 pub fn inclusion_shares(supply: &SupplyCounters, targets: &InclusionTargets) -> Vec<InclusionShare> {
-    let enrolled = counts_in_order(&supply.enrolled_groups);
-    let certified = counts_in_order(&supply.certified_groups);
+    let enrolled = supply.enrolled_groups.in_order();
+    let certified = supply.certified_groups.in_order();
     let targets = targets_in_order(targets);
     INCLUSION_GROUPS
         .iter()
         .enumerate()
         .map(|(i, group)| {
             let share_enrolled = share(enrolled[i], supply.enrolled);
-            let share_certified = share(certified[i], supply.certified);
+            let share_certified = share(certified[i], supply.certified_at_target);
             InclusionShare {
                 group,
                 share_enrolled,
@@ -71,13 +68,14 @@ pub fn inclusion_shares(supply: &SupplyCounters, targets: &InclusionTargets) -> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::counters::GroupCounts;
     use super::*;
 
     #[test]
     fn shares_and_distances_by_hand() {
         let supply = SupplyCounters {
             enrolled: 200,
-            certified: 50,
+            certified_at_target: 50,
             enrolled_groups: GroupCounts {
                 women: 52,
                 priority_neighbourhood: 38,

@@ -6,7 +6,6 @@ mod counters;
 mod inclusion;
 mod mismatch;
 mod score;
-mod secondary;
 mod settings;
 mod suppression;
 
@@ -15,9 +14,8 @@ pub use counters::{CellCounters, DemandCounters, GroupCounts, SupplyCounters};
 pub use inclusion::{INCLUSION_GROUPS, InclusionShare, InclusionTargets, inclusion_shares};
 pub use mismatch::duncan_index;
 pub use score::quintile_scores;
-pub use secondary::{GridCell, withheld_cells};
 pub use settings::IndicatorSettings;
-pub use suppression::{Audience, PublishedCell, is_suppressed, publish, publish_withheld};
+pub use suppression::{Audience, PublishedCell, publish_withheld};
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -1,8 +1,9 @@
-//! Small-cell suppression (statistical secrecy). A cell built on fewer than
-//! k learners has every learner-derived value withheld from partner and
-//! public callers; policy teams see everything. Openings are not about
-//! learners and stay visible. The gap and ratio are withheld too: with the
-//! openings visible they would give certified + pipeline back.
+//! How a cell is served when withheld (statistical secrecy): every
+//! learner-derived value goes, for partner and public callers; policy
+//! teams see everything. Openings are not about learners and stay visible.
+//! The gap and ratio are withheld too: with the openings visible they would
+//! give certified + pipeline back. Which cells are withheld is decided per
+//! year over every figure at once (`crate::disclosure`).
 
 use super::cell::CellIndicators;
 
@@ -21,12 +22,6 @@ impl Audience {
             Audience::Partner(_) | Audience::Public => k,
         }
     }
-}
-
-/// True when a cell of `learners` learners must be withheld under `k`. An
-/// empty cell reveals nothing about anyone and is shown.
-pub fn is_suppressed(learners: u64, k: u32) -> bool {
-    learners > 0 && learners < u64::from(k)
 }
 
 /// A cell as served: None where a value is undefined or withheld.
@@ -49,11 +44,6 @@ pub struct PublishedCell {
     pub talent_gap: Option<f64>,
     pub shortage_ratio: Option<f64>,
     pub shortage_score: Option<u8>,
-}
-
-/// A cell as served under primary suppression alone.
-pub fn publish(cell: &CellIndicators, k: u32) -> PublishedCell {
-    publish_withheld(cell, is_suppressed(cell.learners, k))
 }
 
 /// A cell as served, its learner-derived values withheld when `suppressed`
@@ -108,31 +98,30 @@ mod tests {
         assert_eq!(Audience::Policy.suppression_k(11), 0);
         assert_eq!(Audience::Public.suppression_k(11), 11);
         assert_eq!(Audience::Partner("p".into()).suppression_k(5), 5);
-        let published = publish(&cell(3, 2, 40), 0);
+        let published = publish_withheld(&cell(3, 2, 40), false);
         assert!(!published.suppressed);
         assert_eq!(published.certified, Some(2));
     }
 
     #[test]
-    fn a_small_cell_keeps_only_demand() {
-        let published = publish(&cell(10, 2, 40), 11);
+    fn a_withheld_cell_keeps_only_demand() {
+        let published = publish_withheld(&cell(10, 2, 40), true);
         assert!(published.suppressed);
         assert_eq!(published.openings, 40);
         assert_eq!(published.hard_to_fill_share, Some(0.5));
         assert_eq!(published.certified, None);
         assert_eq!(published.talent_gap, None);
         assert_eq!(published.shortage_score, None);
-        assert!(!publish(&cell(11, 2, 40), 11).suppressed);
-        assert!(!publish(&cell(0, 0, 40), 11).suppressed);
     }
 
     proptest! {
         #[test]
-        fn never_reveals_a_value_built_on_fewer_than_k_learners(
-            learners in 1u64..200, certified in 0u64..200, openings in 0u64..500, k in 1u32..50
+        fn a_withheld_cell_reveals_no_learner_value(
+            learners in 1u64..200, certified in 0u64..200, openings in 0u64..500, withheld: bool
         ) {
-            let published = publish(&cell(learners, certified.min(learners), openings), k);
-            if learners < u64::from(k) {
+            let published = publish_withheld(&cell(learners, certified.min(learners), openings), withheld);
+            prop_assert_eq!(published.openings, openings);
+            if withheld {
                 prop_assert!(published.suppressed);
                 prop_assert!(published.learners.is_none() && published.enrolled.is_none());
                 prop_assert!(published.active.is_none() && published.completed.is_none());

@@ -4,7 +4,8 @@
 //! - active: a (learner, course, skill) timeline whose latest status before
 //!   the period's end (by event time, then status, then event id) is
 //!   enrolled or started, counted in that latest event's region;
-//! - learners: any transition in the period, or active at its end;
+//! - learners: any transition or assessment in the period, or active at
+//!   its end (assessments in the assessment's region);
 //! - gain: per (skill, framework), the latest final assessment in the
 //!   period minus the earliest initial one before its end, in the final's
 //!   region.
@@ -22,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Default)]
 struct Flags {
     in_flows: bool,
+    assessed: bool,
     enrolled: bool,
     completed: bool,
     dropped_out: bool,
@@ -39,7 +41,7 @@ impl Flags {
     fn tally(&self) -> CellTally {
         let one = |flag: bool| i64::from(flag);
         let mut tally = CellTally {
-            learners: one(self.in_flows || self.active),
+            learners: one(self.in_flows || self.assessed || self.active),
             enrolled: one(self.enrolled),
             active: one(self.active),
             completed: one(self.completed),
@@ -118,8 +120,11 @@ fn flows<'a>(enrolments: &'a [EnrolmentFact], start: i64, end: i64, cells: &mut 
                     flags.completed = true;
                     flags.certified = true;
                     flags.certified_at_target |= fact.at_target;
-                    for (flag, member) in flags.certified_groups.iter_mut().zip(groups) {
-                        *flag |= member;
+                    // "Certified" in the inclusion shares is at target too.
+                    if fact.at_target {
+                        for (flag, member) in flags.certified_groups.iter_mut().zip(groups) {
+                            *flag |= member;
+                        }
                     }
                 }
                 _ => {}
@@ -161,6 +166,9 @@ fn stock<'a>(enrolments: &'a [EnrolmentFact], end: i64, cells: &mut Cells<'a>) {
 fn gains<'a>(assessments: &'a [AssessmentFact], start: i64, end: i64, cells: &mut Cells<'a>) {
     let mut finals: HashMap<(&str, i32), &AssessmentFact> = HashMap::new();
     let mut initials: HashMap<(&str, i32), &AssessmentFact> = HashMap::new();
+    for fact in assessments.iter().filter(|f| f.occurred_at >= start && f.occurred_at < end) {
+        each_cell(cells, &fact.region, &fact.skill, |flags| flags.assessed = true);
+    }
     for fact in assessments.iter().filter(|f| f.occurred_at < end) {
         let key = (fact.skill.as_str(), fact.framework);
         if fact.phase == phase::FINAL && fact.occurred_at >= start {

@@ -95,10 +95,13 @@ fn a_gain_needs_a_final_in_the_period_and_an_initial_before_its_end() {
     ];
     let tallies = learner_tallies(&[], &facts, &[Period::Year(2025), Period::Quarter(2025, 2), Period::Year(2024)]);
     let year = tally_of(&tallies, Period::Year(2025), "84", "3.4");
-    assert_eq!((year.gain_sum, year.gain_learners, year.learners), (3, 1, 0), "latest final minus earliest initial");
-    assert!(tally_of(&tallies, Period::Year(2025), "11", "3.4").is_empty(), "the pair counts in the final's region");
+    assert_eq!((year.gain_sum, year.gain_learners), (3, 1), "latest final minus earliest initial");
+    assert_eq!(year.learners, 1, "an assessed learner is one of the cell's learners (issue 14)");
+    let elsewhere = tally_of(&tallies, Period::Year(2025), "11", "3.4");
+    assert_eq!((elsewhere.gain_learners, elsewhere.learners), (0, 1), "the pair counts in the final's region");
     assert_eq!(tally_of(&tallies, Period::Year(2025), "84", ALL_SKILLS).gain_learners, 1);
-    assert!(tally_of(&tallies, Period::Year(2024), "11", "3.4").is_empty(), "no final in 2024");
+    let before = tally_of(&tallies, Period::Year(2024), "11", "3.4");
+    assert_eq!((before.gain_learners, before.learners), (0, 1), "no final in 2024, an initial assessment");
 }
 
 #[test]

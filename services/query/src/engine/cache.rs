@@ -1,13 +1,11 @@
 //! Where computed indicators are kept. The engine's cache holds one data
-//! version; when the store's version changes, the periods dashboards read
+//! version; when the store's version changes, the years dashboards read
 //! recently are computed again into a staging map while callers keep
 //! reading the previous version, and the staging map then replaces the
 //! cache at once: live ingest never makes a polling dashboard wait for
-//! the store. With the cache off, a call still reads each period once.
+//! the store. With the cache off, a call still reads each year once.
 
-use super::{PeriodCells, PeriodRegions};
-use skills_domain::Period;
-use skills_domain::indicators::CellIndicators;
+use super::YearSnapshot;
 use skills_store::{StoreError, StoreStatus};
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,31 +15,27 @@ use tokio::sync::OnceCell;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Key {
-    /// Cells as computed from the store, before suppression decisions.
-    Raw(Period),
-    Cells(Period),
-    Regions(Period),
+    /// A year's periods and publication: suppression is decided per year.
+    Year(i32),
 }
 
 pub(super) enum Entry {
-    Raw(Arc<Vec<CellIndicators>>),
-    Cells(Arc<PeriodCells>),
-    Regions(Arc<PeriodRegions>),
+    Year(Arc<YearSnapshot>),
 }
 
 pub(super) type Slot = Arc<OnceCell<Entry>>;
 pub(super) type Memo = Arc<Mutex<HashMap<Key, Slot>>>;
 
-/// A period read within this long is computed again for a new version
+/// A year read within this long is computed again for a new version
 /// before the old one is dropped.
 pub(super) const HOT_FOR: Duration = Duration::from_secs(30);
-/// At most this many periods are computed ahead per version change.
-pub(super) const MAX_HOT: usize = 64;
+/// At most this many years are computed ahead per version change.
+pub(super) const MAX_HOT: usize = 8;
 
 pub(super) struct Cache {
     pub version: u64,
     pub entries: HashMap<Key, Slot>,
-    /// When each period was last asked for (Cells and Regions keys).
+    /// When each year was last asked for.
     pub last_read: HashMap<Key, Instant>,
 }
 

@@ -9,9 +9,10 @@
 
 use chrono::{Duration, Utc};
 use skills_domain::Period;
+use skills_domain::disclosure::hierarchy::{ALL, FigureKey, YearCounters, national};
+use skills_domain::disclosure::publication::Publication;
 use skills_domain::indicators::{
-    CellCounters, CellIndicators, GridCell, IndicatorSettings, PublishedCell, is_complete, period_cells,
-    publish_withheld, withheld_cells,
+    CellCounters, CellIndicators, IndicatorSettings, PublishedCell, is_complete, period_cells, publish_withheld,
 };
 use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
 use std::collections::{HashMap, HashSet};
@@ -23,16 +24,18 @@ use std::time::Instant;
 use tokio::sync::watch;
 
 /// Every cell of one period with data, with shortage scores, and which of
-/// them are withheld from audiences with suppression (primary and
-/// secondary: see `skills_domain::indicators::withheld_cells`).
+/// them the year's publication withholds from audiences with suppression
+/// (see `skills_domain::disclosure`).
 #[derive(Debug)]
 pub struct PeriodCells {
     pub period: Period,
     pub cells: Vec<CellIndicators>,
+    /// The country's figure per skill (the sum of its regions).
+    pub national: Vec<CellIndicators>,
     pub status: StoreStatus,
     pub complete: bool,
     /// Skills of the cells withheld under the configured k, by region
-    /// (looked up by &str on every served cell, so no key is built).
+    /// (`ALL` for the country), looked up by &str on every served cell.
     withheld: HashMap<String, HashSet<String>>,
     /// Where each cell is in `cells`, by region then skill: a served region
     /// looks up its 21 cells (a scan per cell was a third of a cached
@@ -43,18 +46,27 @@ pub struct PeriodCells {
 impl PeriodCells {
     fn new(
         period: Period,
-        cells: Vec<CellIndicators>,
+        counters: &[CellCounters],
         status: StoreStatus,
         complete: bool,
-        withheld: HashMap<String, HashSet<String>>,
+        publication: &Publication,
     ) -> PeriodCells {
+        let cells = period_cells(counters);
+        let national: Vec<CellIndicators> = national(counters).iter().map(CellIndicators::from_counters).collect();
         let mut positions: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        let mut withheld: HashMap<String, HashSet<String>> = HashMap::new();
         for (index, cell) in cells.iter().enumerate() {
             if let Some(skill) = &cell.skill {
                 positions.entry(cell.region.clone()).or_default().insert(skill.clone(), index);
             }
         }
-        PeriodCells { period, cells, status, complete, withheld, positions }
+        for cell in cells.iter().chain(&national) {
+            let skill = cell.skill.as_deref().unwrap_or(ALL);
+            if publication.withholds(&FigureKey::cell(period, &cell.region, skill)) {
+                withheld.entry(cell.region.clone()).or_default().insert(skill.to_string());
+            }
+        }
+        PeriodCells { period, cells, national, status, complete, withheld, positions }
     }
 
     pub fn cell(&self, region: &str, skill: &str) -> Option<&CellIndicators> {
@@ -78,13 +90,59 @@ impl PeriodCells {
     }
 }
 
-/// Whole-region counters of one period (learners counted once across skills).
+/// Whole-region counters of one period (learners counted once across
+/// skills), with the year's decisions on each total and inclusion group.
 #[derive(Debug)]
 pub struct PeriodRegions {
     pub period: Period,
     pub regions: Vec<CellCounters>,
     pub status: StoreStatus,
     pub complete: bool,
+    withheld_totals: HashSet<String>,
+    withheld_groups: HashSet<(String, usize)>,
+}
+
+impl PeriodRegions {
+    fn new(
+        period: Period,
+        regions: Vec<CellCounters>,
+        status: StoreStatus,
+        complete: bool,
+        publication: &Publication,
+    ) -> PeriodRegions {
+        let withheld_totals = regions
+            .iter()
+            .filter(|r| publication.withholds_total(period, &r.region))
+            .map(|r| r.region.clone())
+            .collect();
+        let mut withheld_groups = HashSet::new();
+        for row in &regions {
+            for group in 0..skills_domain::indicators::INCLUSION_GROUPS.len() {
+                if publication.withholds(&FigureKey::group(period, &row.region, group)) {
+                    withheld_groups.insert((row.region.clone(), group));
+                }
+            }
+        }
+        PeriodRegions { period, regions, status, complete, withheld_totals, withheld_groups }
+    }
+
+    /// Whether the region's total is withheld from a caller whose k is `k`.
+    pub fn withholds_total(&self, region: &str, k: u32) -> bool {
+        k > 0 && self.withheld_totals.contains(region)
+    }
+
+    /// Whether a group's shares in the region are withheld.
+    pub fn withholds_group(&self, region: &str, group: usize, k: u32) -> bool {
+        k > 0 && self.withheld_groups.contains(&(region.to_string(), group))
+    }
+}
+
+/// One year's periods and the publication they were decided by.
+#[derive(Debug)]
+pub struct YearSnapshot {
+    pub publication: Publication,
+    cells: HashMap<Period, Arc<PeriodCells>>,
+    regions: HashMap<Period, Arc<PeriodRegions>>,
 }
 
 pub struct IndicatorEngine {
@@ -163,11 +221,8 @@ impl IndicatorEngine {
         if self.caching {
             let scope = Scope::Staging(staging.clone(), status.clone());
             for key in hot {
-                let computed = match key {
-                    Key::Cells(period) => self.cells_in(period, &scope).await.map(drop),
-                    Key::Regions(period) => self.regions_in(period, &scope).await.map(drop),
-                    Key::Raw(_) => Ok(()),
-                };
+                let Key::Year(year) = key;
+                let computed = self.year_in(year, &scope).await.map(drop);
                 if let Err(error) = computed {
                     // Served from the store on demand instead.
                     tracing::warn!(%error, "computing a period ahead for the new data version failed");
@@ -211,9 +266,7 @@ impl IndicatorEngine {
             Scope::Call(memo) if !self.caching => Scope::memo_slot(memo, key),
             Scope::Call(_) => {
                 let mut cache = self.cache.lock().expect("cache lock");
-                if !matches!(key, Key::Raw(_)) {
-                    cache.last_read.insert(key, Instant::now());
-                }
+                cache.last_read.insert(key, Instant::now());
                 cache.entries.entry(key).or_default().clone()
             }
         }
@@ -235,30 +288,69 @@ impl IndicatorEngine {
         is_complete(period.end(), Duration::days(i64::from(self.settings.late_allowance_days)), Utc::now())
     }
 
-    async fn raw_cells(
-        self: &Arc<Self>,
-        period: Period,
-        scope: &Scope,
-    ) -> Result<Arc<Vec<CellIndicators>>, StoreError> {
+    /// A year's counters, its publication and its periods: the 17 periods'
+    /// cells and whole-region rows are read side by side, and suppression
+    /// is decided over all of them at once.
+    async fn year_in(self: &Arc<Self>, year: i32, scope: &Scope) -> Result<Arc<YearSnapshot>, StoreError> {
         let engine = self.clone();
-        let entry = filled(self.slot(Key::Raw(period), scope), async move {
-            let counters = engine.store.counters(&engine.window(period, true)).await?;
-            Ok(Entry::Raw(Arc::new(period_cells(&counters))))
+        let inner = scope.clone();
+        let entry = filled(self.slot(Key::Year(year), scope), async move {
+            let status = engine.status_in(&inner);
+            let periods = Period::all_of_year(year);
+            let reads: Vec<_> = periods
+                .iter()
+                .flat_map(|period| [(*period, true), (*period, false)])
+                .map(|(period, by_skill)| {
+                    let engine = engine.clone();
+                    tokio::spawn(async move { engine.store.counters(&engine.window(period, by_skill)).await })
+                })
+                .collect();
+            let mut counters = YearCounters::default();
+            let mut reads = reads.into_iter();
+            for period in &periods {
+                for target in [&mut counters.cells, &mut counters.regions] {
+                    let read = reads.next().expect("two reads per period");
+                    let rows = read.await.map_err(|e| StoreError::unavailable(format!("read task failed: {e}")))??;
+                    target.insert(*period, rows);
+                }
+            }
+            let k = engine.settings.suppression_k;
+            // About a quarter of a second of CPU for a full year: off the
+            // async workers.
+            let publish = move || {
+                let publication = Publication::of_year(year, &counters, k);
+                (publication, counters)
+            };
+            let (publication, mut counters) = tokio::task::spawn_blocking(publish)
+                .await
+                .map_err(|e| StoreError::unavailable(format!("suppression task failed: {e}")))?;
+            let mut snapshot = YearSnapshot { publication, cells: HashMap::new(), regions: HashMap::new() };
+            for period in periods {
+                let complete = engine.complete(period);
+                let cells = counters.cells.remove(&period).unwrap_or_default();
+                let regions = counters.regions.remove(&period).unwrap_or_default();
+                let period_cells = PeriodCells::new(period, &cells, status.clone(), complete, &snapshot.publication);
+                let period_regions =
+                    PeriodRegions::new(period, regions, status.clone(), complete, &snapshot.publication);
+                snapshot.cells.insert(period, Arc::new(period_cells));
+                snapshot.regions.insert(period, Arc::new(period_regions));
+            }
+            Ok(Entry::Year(Arc::new(snapshot)))
         })
         .await?;
         match entry.get() {
-            Some(Entry::Raw(cells)) => Ok(cells.clone()),
-            _ => unreachable!("raw key holds raw cells"),
+            Some(Entry::Year(snapshot)) => Ok(snapshot.clone()),
+            None => unreachable!("a filled slot holds its entry"),
         }
     }
 
     /// The cells of a period with their suppression decisions, taken over
-    /// the whole year's grid of that granularity so that every call agrees.
+    /// the whole year so that every call agrees.
     pub async fn cells(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodCells>, StoreError> {
         self.cells_in(period, &Scope::call()).await
     }
 
-    /// The cells of several periods (a trend), each period read once.
+    /// The cells of several periods (a trend), each year read once.
     pub async fn cells_of(self: &Arc<Self>, periods: &[Period]) -> Result<Vec<Arc<PeriodCells>>, StoreError> {
         let scope = Scope::call();
         let mut all = Vec::with_capacity(periods.len());
@@ -269,68 +361,17 @@ impl IndicatorEngine {
     }
 
     async fn cells_in(self: &Arc<Self>, period: Period, scope: &Scope) -> Result<Arc<PeriodCells>, StoreError> {
-        let engine = self.clone();
-        let inner = scope.clone();
-        let entry = filled(self.slot(Key::Cells(period), scope), async move {
-            let status = engine.status_in(&inner);
-            let siblings = period.siblings();
-            // Read side by side: a month's eleven siblings are eleven store
-            // round trips.
-            let reads: Vec<_> = siblings
-                .iter()
-                .map(|sibling| {
-                    let (engine, inner, sibling) = (engine.clone(), inner.clone(), *sibling);
-                    tokio::spawn(async move { engine.raw_cells(sibling, &inner).await })
-                })
-                .collect();
-            let mut grid = Vec::new();
-            let mut own = Vec::new();
-            for (index, (sibling, read)) in siblings.iter().zip(reads).enumerate() {
-                let raw = read.await.map_err(|e| StoreError::unavailable(format!("read task failed: {e}")))??;
-                for cell in raw.iter() {
-                    grid.push(GridCell {
-                        period: index,
-                        region: cell.region.clone(),
-                        skill: cell.skill.clone().unwrap_or_default(),
-                        learners: cell.learners,
-                    });
-                }
-                if *sibling == period {
-                    own = raw.as_ref().clone();
-                }
-            }
-            let mine = siblings.iter().position(|p| *p == period).expect("a period is its own sibling");
-            let mut withheld: HashMap<String, HashSet<String>> = HashMap::new();
-            for cell in withheld_cells(&grid, engine.settings.suppression_k).into_iter().map(|i| &grid[i]) {
-                if cell.period == mine {
-                    withheld.entry(cell.region.clone()).or_default().insert(cell.skill.clone());
-                }
-            }
-            Ok(Entry::Cells(Arc::new(PeriodCells::new(period, own, status, engine.complete(period), withheld))))
-        })
-        .await?;
-        match entry.get() {
-            Some(Entry::Cells(cells)) => Ok(cells.clone()),
-            _ => unreachable!("cells key holds cells"),
-        }
+        let year = self.year_in(period.year(), scope).await?;
+        Ok(year.cells[&period].clone())
     }
 
     pub async fn regions(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodRegions>, StoreError> {
-        self.regions_in(period, &Scope::call()).await
+        let year = self.year_in(period.year(), &Scope::call()).await?;
+        Ok(year.regions[&period].clone())
     }
 
-    async fn regions_in(self: &Arc<Self>, period: Period, scope: &Scope) -> Result<Arc<PeriodRegions>, StoreError> {
-        let engine = self.clone();
-        let inner = scope.clone();
-        let entry = filled(self.slot(Key::Regions(period), scope), async move {
-            let status = engine.status_in(&inner);
-            let regions = engine.store.counters(&engine.window(period, false)).await?;
-            Ok(Entry::Regions(Arc::new(PeriodRegions { period, regions, status, complete: engine.complete(period) })))
-        })
-        .await?;
-        match entry.get() {
-            Some(Entry::Regions(regions)) => Ok(regions.clone()),
-            _ => unreachable!("regions key holds regions"),
-        }
+    /// The year's publication (for the disclosure audit).
+    pub async fn year(self: &Arc<Self>, year: i32) -> Result<Arc<YearSnapshot>, StoreError> {
+        self.year_in(year, &Scope::call()).await
     }
 }

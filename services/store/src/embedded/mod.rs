@@ -19,17 +19,19 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("../../sql/sqlite/0001_init.sql"),
     include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
     include_str!("../../sql/sqlite/0003_erasure.sql"),
     include_str!("../../sql/sqlite/0004_read_model.sql"),
     include_str!("../../sql/sqlite/0005_model_changes.sql"),
     include_str!("../../sql/sqlite/0006_newest_event.sql"),
+    include_str!("../../sql/sqlite/0007_model_definitions.sql"),
 ];
 
-/// The migration that creates the read model, built from the facts then.
-const READ_MODEL_MIGRATION: usize = 4;
+/// The migrations after which the read model is built from the facts: the
+/// one that creates it, and those that change its definitions.
+const MODEL_REBUILDS: [usize; 2] = [4, 7];
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -201,7 +203,7 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let transaction = connection.transaction()?;
         transaction.execute_batch(sql)?;
-        if index + 1 == READ_MODEL_MIGRATION {
+        if MODEL_REBUILDS.contains(&(index + 1)) {
             read_model::rebuild(&transaction)?;
         }
         transaction.pragma_update(None, "user_version", index + 1)?;

@@ -1,5 +1,5 @@
--- Learners a cell is built on (any transition in the window, or active at
--- its end), active learners at {end} (latest status by event time, ties to
+-- Learners a cell is built on (any transition or assessment in the
+-- window, or active at its end), active learners at {end} (latest status by event time, ties to
 -- the later status, is enrolled or started) and those planned to finish
 -- before the horizon {horizon}.
 SELECT region, cell_skill,
@@ -9,6 +9,11 @@ SELECT region, cell_skill,
 FROM (
     SELECT region, {skill} AS cell_skill, learner, toUInt8(0) AS is_active, toUInt8(0) AS finishing
     FROM {db}.enrolment_facts
+    WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})
+      AND {region_filter} AND {skill_filter} AND {learner_kept}
+    UNION ALL
+    SELECT region, {skill} AS cell_skill, learner, toUInt8(0) AS is_active, toUInt8(0) AS finishing
+    FROM {db}.assessment_facts
     WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})
       AND {region_filter} AND {skill_filter} AND {learner_kept}
     UNION ALL

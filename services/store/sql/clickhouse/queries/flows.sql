@@ -11,11 +11,11 @@ SELECT region, {skill} AS cell_skill,
     uniqExactIf(learner, status = 1 AND rural = 1),
     uniqExactIf(learner, status = 1 AND under_26 = 1),
     uniqExactIf(learner, status = 1 AND jobseeker = 1),
-    uniqExactIf(learner, status = 5 AND woman = 1),
-    uniqExactIf(learner, status = 5 AND priority = 1),
-    uniqExactIf(learner, status = 5 AND rural = 1),
-    uniqExactIf(learner, status = 5 AND under_26 = 1),
-    uniqExactIf(learner, status = 5 AND jobseeker = 1)
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND woman = 1),
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND priority = 1),
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND rural = 1),
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND under_26 = 1),
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND jobseeker = 1)
 FROM {db}.enrolment_facts
 WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})
   AND {region_filter} AND {skill_filter} AND {learner_kept}

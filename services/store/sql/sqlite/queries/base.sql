@@ -1,5 +1,5 @@
--- Learners a cell is built on (any transition in [?1, ?2), or active at
--- ?2), active learners at ?2 (latest status by event time is enrolled or
+-- Learners a cell is built on (any transition or assessment in [?1, ?2),
+-- or active at ?2), active learners at ?2 (latest status by event time is enrolled or
 -- started, so late and out-of-order events land right), and those planned
 -- to finish before the horizon ?3.
 WITH latest AS (
@@ -22,6 +22,13 @@ active AS (
 base AS (
     SELECT region, skill, learner, 0 AS is_active, 0 AS finishing
     FROM enrolment_facts
+    WHERE occurred_at >= ?1 AND occurred_at < ?2
+      AND (?4 IS NULL OR region = ?4)
+      AND (?5 IS NULL OR skill = ?5)
+      AND learner NOT IN (SELECT learner FROM erased_learners)
+    UNION ALL
+    SELECT region, skill, learner, 0, 0
+    FROM assessment_facts
     WHERE occurred_at >= ?1 AND occurred_at < ?2
       AND (?4 IS NULL OR region = ?4)
       AND (?5 IS NULL OR skill = ?5)

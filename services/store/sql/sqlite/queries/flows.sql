@@ -12,11 +12,11 @@ SELECT region, {skill} AS cell_skill,
     COUNT(DISTINCT CASE WHEN status = 1 AND rural = 1 THEN learner END),
     COUNT(DISTINCT CASE WHEN status = 1 AND under_26 = 1 THEN learner END),
     COUNT(DISTINCT CASE WHEN status = 1 AND jobseeker = 1 THEN learner END),
-    COUNT(DISTINCT CASE WHEN status = 5 AND woman = 1 THEN learner END),
-    COUNT(DISTINCT CASE WHEN status = 5 AND priority = 1 THEN learner END),
-    COUNT(DISTINCT CASE WHEN status = 5 AND rural = 1 THEN learner END),
-    COUNT(DISTINCT CASE WHEN status = 5 AND under_26 = 1 THEN learner END),
-    COUNT(DISTINCT CASE WHEN status = 5 AND jobseeker = 1 THEN learner END)
+    COUNT(DISTINCT CASE WHEN status = 5 AND at_target = 1 AND woman = 1 THEN learner END),
+    COUNT(DISTINCT CASE WHEN status = 5 AND at_target = 1 AND priority = 1 THEN learner END),
+    COUNT(DISTINCT CASE WHEN status = 5 AND at_target = 1 AND rural = 1 THEN learner END),
+    COUNT(DISTINCT CASE WHEN status = 5 AND at_target = 1 AND under_26 = 1 THEN learner END),
+    COUNT(DISTINCT CASE WHEN status = 5 AND at_target = 1 AND jobseeker = 1 THEN learner END)
 FROM enrolment_facts
 WHERE occurred_at >= ?1 AND occurred_at < ?2
   AND (?4 IS NULL OR region = ?4)

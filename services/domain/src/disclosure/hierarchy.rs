@@ -1,0 +1,287 @@
+//! Every figure one year's publication shows, as sums of leaves. A figure is
+//! a region × skill cell, a region's total over its skills, the country's
+//! figure per skill, or an inclusion group of a region's learners; each for
+//! a month, a quarter or the year.
+//!
+//! Its values fall into three families, each with its own leaves:
+//! - **flows** (learners, enrolled, completed, dropped out, certified,
+//!   gains): leaves are region × skill × month, and a quarter or a year is
+//!   the sum of its months, a region total the sum of its skills, the
+//!   country the sum of its regions. Distinct learners are not exactly
+//!   additive (a learner active in two months counts once in the quarter),
+//!   so the sums are the relations an attacker would assume; reality only
+//!   adds uncertainty to them.
+//! - **stocks** (active, finishing within the horizon): measured at the end
+//!   of the period, so a quarter's stock *is* its last month's, and the
+//!   year's is December's. Leaves are region × skill × month end.
+//! - **groups** (enrolled and certified members of an inclusion group, per
+//!   region): leaves are region × group × month.
+//!
+//! A leaf whose month figure has no contributor is zero in every value and
+//! is shown as such (an empty figure is never withheld), so it is left out
+//! of every sum: anyone can subtract it.
+
+use super::Figure;
+use crate::Period;
+use crate::indicators::{CellCounters, INCLUSION_GROUPS, SupplyCounters};
+use std::collections::{BTreeMap, HashMap};
+
+/// The region or skill code of a figure over all of them.
+pub const ALL: &str = "*";
+
+/// Which figure: period, region (or `ALL`: the country), skill (or `ALL`:
+/// every skill), and for a group figure the group's index in
+/// `INCLUSION_GROUPS` (then the skill is `ALL`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FigureKey {
+    pub period: Period,
+    pub region: String,
+    pub skill: String,
+    pub group: Option<usize>,
+}
+
+impl FigureKey {
+    pub fn cell(period: Period, region: &str, skill: &str) -> FigureKey {
+        FigureKey { period, region: region.to_string(), skill: skill.to_string(), group: None }
+    }
+
+    pub fn group(period: Period, region: &str, group: usize) -> FigureKey {
+        FigureKey { period, region: region.to_string(), skill: ALL.to_string(), group: Some(group) }
+    }
+}
+
+/// What the store holds for one year: for each of its 17 periods, the
+/// region × skill cells (skill set) and whole-region rows (skill None).
+#[derive(Debug, Clone, Default)]
+pub struct YearCounters {
+    pub cells: BTreeMap<Period, Vec<CellCounters>>,
+    pub regions: BTreeMap<Period, Vec<CellCounters>>,
+}
+
+pub const FAMILIES: [&str; 3] = ["flows", "stocks", "groups"];
+
+/// One figure of the year, with its counters (group figures: the region's
+/// row) and its leaves in each family.
+#[derive(Debug, Clone)]
+pub struct YearFigure {
+    pub key: FigureKey,
+    pub supply: SupplyCounters,
+    pub contributors: u64,
+    /// 0 < contributors < k: withheld for itself.
+    pub primary: bool,
+    pub leaves: [Vec<u32>; 3],
+}
+
+/// The year's figures in a fixed order (periods, then regions, skills, groups).
+#[derive(Debug, Clone, Default)]
+pub struct Hierarchy {
+    pub figures: Vec<YearFigure>,
+    pub index: HashMap<FigureKey, usize>,
+    /// Leaves per family.
+    pub widths: [usize; 3],
+}
+
+fn add(total: &mut SupplyCounters, part: &SupplyCounters) {
+    total.learners += part.learners;
+    total.enrolled += part.enrolled;
+    total.active += part.active;
+    total.active_finishing += part.active_finishing;
+    total.completed += part.completed;
+    total.dropped_out += part.dropped_out;
+    total.certified += part.certified;
+    total.certified_at_target += part.certified_at_target;
+    total.gain_sum += part.gain_sum;
+    total.gain_learners += part.gain_learners;
+    for (sum, value) in
+        [(&mut total.enrolled_groups, &part.enrolled_groups), (&mut total.certified_groups, &part.certified_groups)]
+    {
+        sum.women += value.women;
+        sum.priority_neighbourhood += value.priority_neighbourhood;
+        sum.rural += value.rural;
+        sum.under_26 += value.under_26;
+        sum.jobseekers += value.jobseekers;
+    }
+}
+
+/// The country's counters per skill: the sum of its regions' cells (a
+/// learner in two regions counts in each, as in the region figures).
+pub fn national(cells: &[CellCounters]) -> Vec<CellCounters> {
+    let mut by_skill: BTreeMap<&str, SupplyCounters> = BTreeMap::new();
+    let mut demand: BTreeMap<&str, crate::indicators::DemandCounters> = BTreeMap::new();
+    for cell in cells {
+        let Some(skill) = cell.skill.as_deref() else { continue };
+        add(by_skill.entry(skill).or_default(), &cell.supply);
+        let d = demand.entry(skill).or_default();
+        d.openings += cell.demand.openings;
+        d.hard_to_fill += cell.demand.hard_to_fill;
+    }
+    by_skill
+        .into_iter()
+        .map(|(skill, supply)| CellCounters {
+            region: ALL.to_string(),
+            skill: Some(skill.to_string()),
+            supply,
+            demand: demand.get(skill).copied().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// A group figure's two counts, enrolled and certified at target.
+pub fn group_counts(supply: &SupplyCounters, group: usize) -> [u64; 2] {
+    [supply.enrolled_groups.in_order()[group], supply.certified_groups.in_order()[group]]
+}
+
+fn is_primary(count: u64, k: u32) -> bool {
+    count > 0 && count < u64::from(k)
+}
+
+/// Leaf numbering of one family: a key per non-empty leaf.
+#[derive(Default)]
+struct Leaves<K: std::hash::Hash + Eq> {
+    index: HashMap<K, u32>,
+}
+
+impl<K: std::hash::Hash + Eq> Leaves<K> {
+    fn add(&mut self, key: K) {
+        let next = self.index.len() as u32;
+        self.index.entry(key).or_insert(next);
+    }
+
+    fn of(&self, keys: impl IntoIterator<Item = K>) -> Vec<u32> {
+        let mut leaves: Vec<u32> = keys.into_iter().filter_map(|key| self.index.get(&key).copied()).collect();
+        leaves.sort_unstable();
+        leaves
+    }
+}
+
+impl Hierarchy {
+    /// The year's figures under `k`; `year` names the year the counters are of.
+    pub fn of_year(year: i32, counters: &YearCounters, k: u32) -> Hierarchy {
+        let months: Vec<Period> = (1..=12).map(|m| Period::Month(year, m)).collect();
+        let empty = Vec::new();
+        let cells_of = |period: Period| counters.cells.get(&period).unwrap_or(&empty);
+        let regions_of = |period: Period| counters.regions.get(&period).unwrap_or(&empty);
+
+        // Leaves: the non-empty month cells, and the groups of non-empty
+        // region months.
+        let mut cell_leaves: Leaves<(&str, &str, usize)> = Leaves::default();
+        let mut group_leaves: Leaves<(&str, usize, usize)> = Leaves::default();
+        for (m, month) in months.iter().enumerate() {
+            for cell in cells_of(*month).iter().filter(|c| c.supply.contributors() > 0) {
+                cell_leaves.add((&cell.region, cell.skill.as_deref().unwrap_or(ALL), m));
+            }
+            for row in regions_of(*month) {
+                for group in 0..INCLUSION_GROUPS.len() {
+                    if group_counts(&row.supply, group).iter().any(|c| *c > 0) {
+                        group_leaves.add((&row.region, group, m));
+                    }
+                }
+            }
+        }
+        // Which cells each region and skill has in the year (any period).
+        let mut skills_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut regions_with: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for &(region, skill, _) in cell_leaves.index.keys() {
+            skills_of.entry(region).or_default().push(skill);
+            regions_with.entry(skill).or_default().push(region);
+        }
+        for list in skills_of.values_mut().chain(regions_with.values_mut()) {
+            list.sort_unstable();
+            list.dedup();
+        }
+
+        let mut figures = Vec::new();
+        for period in Period::all_of_year(year) {
+            let in_period: Vec<usize> = months
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.start() >= period.start() && m.end() <= period.end())
+                .map(|(i, _)| i)
+                .collect();
+            let last = *in_period.last().expect("a period has months");
+            let national = national(cells_of(period));
+            let cells = cells_of(period).iter().chain(&national);
+            for cell in cells {
+                let skill = cell.skill.as_deref().unwrap_or(ALL);
+                let regions: Vec<&str> = if cell.region == ALL {
+                    regions_with.get(skill).cloned().unwrap_or_default()
+                } else {
+                    vec![&cell.region]
+                };
+                let flows = cell_leaves.of(regions.iter().flat_map(|r| in_period.iter().map(move |m| (*r, skill, *m))));
+                let stocks = cell_leaves.of(regions.iter().map(|r| (*r, skill, last)));
+                figures.push(Self::figure(
+                    FigureKey::cell(period, &cell.region, skill),
+                    cell.supply,
+                    k,
+                    [flows, stocks, Vec::new()],
+                ));
+            }
+            for row in regions_of(period) {
+                let skills = skills_of.get(row.region.as_str()).cloned().unwrap_or_default();
+                let flows = cell_leaves
+                    .of(skills.iter().flat_map(|s| in_period.iter().map(move |m| (row.region.as_str(), *s, *m))));
+                let stocks = cell_leaves.of(skills.iter().map(|s| (row.region.as_str(), *s, last)));
+                figures.push(Self::figure(
+                    FigureKey::cell(period, &row.region, ALL),
+                    row.supply,
+                    k,
+                    [flows, stocks, Vec::new()],
+                ));
+                for group in 0..INCLUSION_GROUPS.len() {
+                    let counts = group_counts(&row.supply, group);
+                    let leaves = group_leaves.of(in_period.iter().map(|m| (row.region.as_str(), group, *m)));
+                    figures.push(YearFigure {
+                        key: FigureKey::group(period, &row.region, group),
+                        supply: row.supply,
+                        contributors: counts.iter().sum(),
+                        primary: counts.iter().any(|c| is_primary(*c, k)),
+                        leaves: [Vec::new(), Vec::new(), leaves],
+                    });
+                }
+            }
+        }
+        let index = figures.iter().enumerate().map(|(i, f)| (f.key.clone(), i)).collect();
+        let widths = [cell_leaves.index.len(), cell_leaves.index.len(), group_leaves.index.len()];
+        Hierarchy { figures, index, widths }
+    }
+
+    fn figure(key: FigureKey, supply: SupplyCounters, k: u32, leaves: [Vec<u32>; 3]) -> YearFigure {
+        let contributors = supply.contributors();
+        YearFigure { key, supply, contributors, primary: is_primary(contributors, k), leaves }
+    }
+
+    /// The figures of one family, for `withhold` and `determined`: a figure
+    /// is primary in the family its values belong to.
+    pub fn family(&self, family: usize) -> Vec<Figure> {
+        self.figures
+            .iter()
+            .map(|f| Figure {
+                leaves: f.leaves[family].clone(),
+                primary: f.primary && (f.key.group.is_some() == (family == 2)),
+                weight: f.contributors,
+            })
+            .collect()
+    }
+
+    /// Which figures to withhold: primary ones, and secondary ones so that
+    /// no primary value is a linear combination of shown values, family by
+    /// family; a region total withheld takes its groups with it. Withholding
+    /// more for one family never uncovers another's primaries (less shown,
+    /// less known), so one pass over the families suffices.
+    pub fn withhold(&self) -> Vec<bool> {
+        let mut withheld: Vec<bool> = self.figures.iter().map(|f| f.primary).collect();
+        for family in 0..FAMILIES.len() {
+            if family == 2 {
+                for (i, figure) in self.figures.iter().enumerate() {
+                    if figure.key.group.is_some() {
+                        let total = FigureKey::cell(figure.key.period, &figure.key.region, ALL);
+                        withheld[i] |= self.index.get(&total).is_some_and(|&t| withheld[t]);
+                    }
+                }
+            }
+            withheld = super::withhold_from(&self.family(family), &withheld);
+        }
+        withheld
+    }
+}

@@ -1,0 +1,4 @@
+-- Embedded store, version 7: no schema change. The read model's
+-- definitions changed (issue 14: a cell's learners include those assessed
+-- in the period; certified group counts are of certifications at the
+-- skill's target level), so the model is rebuilt from the facts after it.
