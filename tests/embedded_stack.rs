@@ -337,3 +337,36 @@ async fn a_forgotten_learner_leaves_the_served_indicators() {
 async fn served_programming_84(policy: &mut Client) -> pb::CellIndicators {
     cell(&policy.region("84", "2025").await.unwrap().cells, "84", "3.4").clone()
 }
+
+/// A partner that sends the learner's profile on enrolment only: its
+/// certified learners still count in their groups (the latest profile sent
+/// before the period's end, whatever the event), where the certification
+/// event's own (absent) profile would have put them in none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_among_the_certified_come_from_the_profile_sent_on_enrolment() {
+    let dir = temp_dir("profile-on-enrolment");
+    let stack = start(config(dir.clone())).await;
+    let mut events = Vec::new();
+    for i in 0..4 {
+        let learner = format!("P{i}");
+        let profile = json!({"skills": ["3.4"], "profile": {"gender": if i < 3 { "FEMALE" } else { "MALE" }}});
+        let certified = json!({"skills": ["3.4"], "certified_level": 6});
+        events.push((
+            topics::ENROLMENTS,
+            as_json(&common::enrolment(7_000 + 2 * i, "52", &learner, "ENROLLED", "2025-02-03T09:00:00Z", profile)),
+        ));
+        events.push((
+            topics::ENROLMENTS,
+            as_json(&common::enrolment(7_001 + 2 * i, "52", &learner, "CERTIFIED", "2025-06-03T09:00:00Z", certified)),
+        ));
+    }
+    feed(&stack, events).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut policy = Client::connect(&stack.endpoint(), Some(stack.policy_token().into())).await.unwrap();
+    let inclusion = policy.inclusion("52", "2025").await.unwrap();
+    assert_eq!((inclusion.enrolled, inclusion.certified), (Some(4), Some(4)));
+    let women = inclusion.shares.iter().find(|s| s.group == "women").unwrap();
+    assert!(close(women.share_enrolled, 0.75) && close(women.share_certified, 0.75), "{women:?}");
+    stack.stop().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -102,7 +102,7 @@ fn json_row(event: &pb::NormalizedEvent) -> serde_json::Value {
     });
     let fields = match &event.payload {
         Some(Payload::Enrolment(e)) => {
-            let groups = Groups::of(e.profile.as_ref());
+            let groups = e.profile.as_ref().map(Groups::of).unwrap_or_default();
             serde_json::json!({
                 "kind": "enrolment", "learner": e.learner, "course_id": e.course_id,
                 "skills": e.skills, "targets": e.skills.iter().map(target).collect::<Vec<_>>(),

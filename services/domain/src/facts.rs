@@ -23,7 +23,8 @@ pub mod phase {
     pub const FINAL: i32 = 3;
 }
 
-/// Inclusion groups a learner belongs to, from the enrolment profile.
+/// Inclusion groups a learner belongs to, from a profile sent with an
+/// enrolment event (any status).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Groups {
     pub woman: bool,
@@ -34,8 +35,7 @@ pub struct Groups {
 }
 
 impl Groups {
-    pub fn of(profile: Option<&pb::LearnerProfile>) -> Groups {
-        let Some(profile) = profile else { return Groups::default() };
+    pub fn of(profile: &pb::LearnerProfile) -> Groups {
         Groups {
             woman: profile.gender == pb::Gender::Female as i32,
             priority_neighbourhood: profile.priority_neighbourhood,
@@ -60,7 +60,9 @@ pub struct EnrolmentFact {
     pub certified_level: Option<u32>,
     /// Certified at or above the skill's target level.
     pub at_target: bool,
-    pub groups: Groups,
+    /// The learner's groups, when the event carried a profile. Which
+    /// profile counts for a period is decided in `read_model`.
+    pub profile: Option<Groups>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,7 +145,7 @@ pub fn facts_of(event: &pb::NormalizedEvent) -> Result<EventFacts, FactError> {
                 return Err(FactError::Missing("learner"));
             }
             let planned_end = enrolment.planned_end.as_ref().and_then(to_datetime).map(|t| t.timestamp());
-            let groups = Groups::of(enrolment.profile.as_ref());
+            let profile = enrolment.profile.as_ref().map(Groups::of);
             for skill_code in &enrolment.skills {
                 let skill = reference::skill(skill_code)?;
                 let at_target = enrolment.status == status::CERTIFIED
@@ -159,7 +161,7 @@ pub fn facts_of(event: &pb::NormalizedEvent) -> Result<EventFacts, FactError> {
                     planned_end,
                     certified_level: enrolment.certified_level,
                     at_target,
-                    groups,
+                    profile,
                 });
             }
             "enrolment"
@@ -251,7 +253,8 @@ mod tests {
         assert_eq!(programming.skill, "3.4");
         assert!(!programming.at_target, "3.4 targets level 5");
         assert!(facts.enrolments[1].at_target, "2.1 targets level 4");
-        assert!(programming.groups.woman && programming.groups.jobseeker && !programming.groups.rural);
+        let groups = programming.profile.expect("the event carried a profile");
+        assert!(groups.woman && groups.jobseeker && !groups.rural);
     }
 
     #[test]

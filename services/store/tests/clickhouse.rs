@@ -233,16 +233,16 @@ async fn migrations_are_idempotent_and_a_schema_mismatch_is_a_clear_error() {
     let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
     let versions: u64 =
         client.query(&format!("SELECT count() FROM {}.schema_migrations", config.database)).fetch_one().await.unwrap();
-    assert_eq!(versions, 3, "migrations 1 to 3 recorded once each");
+    assert_eq!(versions, 4, "migrations 1 to 4 recorded once each");
     client
-        .query(&format!("ALTER TABLE {}.enrolment_facts DROP COLUMN rural", config.database))
+        .query(&format!("ALTER TABLE {}.enrolment_facts DROP COLUMN course_id", config.database))
         .execute()
         .await
         .unwrap();
     match ClickHouseStore::connect(&config).await {
         Err(error) if error.kind() == ErrorKind::Schema => {
             let message = error.to_string();
-            assert!(message.contains("enrolment_facts") && message.contains("rural UInt8"), "{message}")
+            assert!(message.contains("enrolment_facts") && message.contains("course_id String"), "{message}")
         }
         Err(other) => panic!("expected a schema error, got {other}"),
         Ok(_) => panic!("expected a schema error"),

@@ -60,6 +60,7 @@ async fn a_store_file_from_before_the_model_gets_it_built_at_open() {
         connection
             .execute_batch(
                 "DROP TABLE cell_tallies; DROP TABLE cell_finishing;
+                 ALTER TABLE enrolment_facts DROP COLUMN profiled;
                  DELETE FROM meta WHERE key = 'read_model_last_year' OR key LIKE 'status_%';
                  PRAGMA user_version = 3;",
             )

@@ -62,8 +62,18 @@ impl Flags {
     }
 }
 
-fn group_flags(fact: &EnrolmentFact) -> [bool; 5] {
-    let g = fact.groups;
+/// The learner's groups in a period: from the latest profile sent before
+/// its end (by event time, then the larger event id), whatever the event's
+/// status; none without a profile by then. So a partner that sends the
+/// profile only on enrolment has its certified learners in their groups,
+/// and a profile sent later changes only the periods that end after it
+/// (the model's incremental update stays exact).
+fn groups_at(enrolments: &[EnrolmentFact], end: i64) -> [bool; 5] {
+    let latest = enrolments
+        .iter()
+        .filter(|f| f.occurred_at < end && f.profile.is_some())
+        .max_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
+    let Some(g) = latest.and_then(|f| f.profile) else { return [false; 5] };
     [g.woman, g.priority_neighbourhood, g.rural, g.under_26, g.jobseeker]
 }
 
@@ -103,8 +113,8 @@ pub fn learner_tallies(
 
 /// Transitions with event time in [start, end).
 fn flows<'a>(enrolments: &'a [EnrolmentFact], start: i64, end: i64, cells: &mut Cells<'a>) {
+    let groups = groups_at(enrolments, end);
     for fact in enrolments.iter().filter(|f| f.occurred_at >= start && f.occurred_at < end) {
-        let groups = group_flags(fact);
         each_cell(cells, &fact.region, &fact.skill, |flags| {
             flags.in_flows = true;
             match fact.status {

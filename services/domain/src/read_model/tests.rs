@@ -18,7 +18,7 @@ fn enrolment(id: &str, course: &str, skill: &str, region: &str, when: &str, stat
         planned_end: None,
         certified_level: None,
         at_target: false,
-        groups: Groups { woman: true, ..Groups::default() },
+        profile: Some(Groups { woman: true, ..Groups::default() }),
     }
 }
 
@@ -156,4 +156,40 @@ fn windows_map_to_calendar_periods_only() {
     assert_eq!(period_of_window(p("2025-01-02T00:00:00Z"), p("2025-02-01T00:00:00Z")), None);
     assert_eq!(period_of_window(p("2025-02-01T00:00:00Z"), p("2025-05-01T00:00:00Z")), None);
     assert!(is_month_start(p("2026-07-01T00:00:00Z")) && !is_month_start(p("2026-07-01T00:00:01Z")));
+}
+
+#[test]
+fn groups_come_from_the_latest_profile_before_the_period_end_whatever_the_event() {
+    // The partner sends the profile (a woman jobseeker) on enrolment only;
+    // the certification carries none. In July a new profile says she is
+    // no longer a jobseeker.
+    let mut enrolled = enrolment("e1", "c", "3.4", "84", "2025-01-10", status::ENROLLED);
+    enrolled.profile = Some(Groups { woman: true, jobseeker: true, ..Groups::default() });
+    let mut started = enrolment("e2", "c", "3.4", "84", "2025-07-01", status::STARTED);
+    started.profile = Some(Groups { woman: true, ..Groups::default() });
+    let mut certified = enrolment("e3", "c", "3.4", "84", "2025-11-02", status::CERTIFIED);
+    certified.profile = None;
+    certified.at_target = true;
+    let periods = [Period::Quarter(2025, 1), Period::Year(2025), Period::Month(2025, 11)];
+    let tallies = learner_tallies(&[enrolled, started, certified], &[], &periods);
+    let q1 = tally_of(&tallies, Period::Quarter(2025, 1), "84", "3.4");
+    assert_eq!((q1.enrolled_groups[0], q1.enrolled_groups[4]), (1, 1), "Q1 ends before the new profile");
+    let year = tally_of(&tallies, Period::Year(2025), "84", "3.4");
+    assert_eq!((year.enrolled_groups[0], year.enrolled_groups[4]), (1, 0), "the profile as of the year's end");
+    assert_eq!(
+        (year.certified_groups[0], year.certified_groups[4]),
+        (1, 0),
+        "certified without a profile, counted a woman"
+    );
+    let november = tally_of(&tallies, Period::Month(2025, 11), "84", ALL_SKILLS);
+    assert_eq!(november.certified_groups[0], 1);
+}
+
+#[test]
+fn a_learner_without_any_profile_is_in_no_group() {
+    let mut enrolled = enrolment("e1", "c", "3.4", "84", "2025-01-10", status::ENROLLED);
+    enrolled.profile = None;
+    let tallies = learner_tallies(&[enrolled], &[], &[Period::Month(2025, 1)]);
+    let january = tally_of(&tallies, Period::Month(2025, 1), "84", "3.4");
+    assert_eq!((january.enrolled, january.enrolled_groups), (1, [0; 5]));
 }

@@ -57,10 +57,12 @@ pub struct EnrolmentRow {
     rural: u8,
     under_26: u8,
     jobseeker: u8,
+    profiled: u8,
 }
 
 impl From<&EnrolmentFact> for EnrolmentRow {
     fn from(fact: &EnrolmentFact) -> Self {
+        let groups = fact.profile.unwrap_or_default();
         EnrolmentRow {
             event_id: fact.event_id.clone(),
             skill: fact.skill.clone(),
@@ -72,11 +74,12 @@ impl From<&EnrolmentFact> for EnrolmentRow {
             planned_end: fact.planned_end.map_or(0, seconds),
             certified_level: fact.certified_level.unwrap_or(0) as u8,
             at_target: fact.at_target.into(),
-            woman: fact.groups.woman.into(),
-            priority: fact.groups.priority_neighbourhood.into(),
-            rural: fact.groups.rural.into(),
-            under_26: fact.groups.under_26.into(),
-            jobseeker: fact.groups.jobseeker.into(),
+            woman: groups.woman.into(),
+            priority: groups.priority_neighbourhood.into(),
+            rural: groups.rural.into(),
+            under_26: groups.under_26.into(),
+            jobseeker: groups.jobseeker.into(),
+            profiled: fact.profile.is_some().into(),
         }
     }
 }
@@ -218,13 +221,13 @@ impl EnrolmentRow {
             planned_end: (self.planned_end > 0).then_some(i64::from(self.planned_end)),
             certified_level: (self.certified_level > 0).then_some(u32::from(self.certified_level)),
             at_target: self.at_target != 0,
-            groups: skills_domain::facts::Groups {
+            profile: (self.profiled != 0).then_some(skills_domain::facts::Groups {
                 woman: self.woman != 0,
                 priority_neighbourhood: self.priority != 0,
                 rural: self.rural != 0,
                 under_26: self.under_26 != 0,
                 jobseeker: self.jobseeker != 0,
-            },
+            }),
         }
     }
 }

@@ -9,10 +9,11 @@ use clickhouse::Client;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-pub(crate) const MIGRATIONS: [(u32, &str); 3] = [
+pub(crate) const MIGRATIONS: [(u32, &str); 4] = [
     (1, include_str!("../../sql/clickhouse/0001_facts.sql")),
     (2, include_str!("../../sql/clickhouse/0002_erasure.sql")),
     (3, include_str!("../../sql/clickhouse/0003_read_model.sql")),
+    (4, include_str!("../../sql/clickhouse/0004_profiled.sql")),
 ];
 
 /// The statements of a migration for database `db`, comments removed.
@@ -32,6 +33,11 @@ pub(crate) fn expected_columns() -> BTreeMap<String, BTreeSet<(String, String)>>
     let mut tables = BTreeMap::new();
     for (_, sql) in MIGRATIONS {
         for statement in statements(sql, "db") {
+            if let Some((table, name, kind)) = added_column(&statement, "db") {
+                let columns: &mut BTreeSet<(String, String)> = tables.entry(table).or_default();
+                columns.insert((name, kind));
+                continue;
+            }
             let Some(rest) = statement.strip_prefix("CREATE TABLE IF NOT EXISTS db.") else { continue };
             let Some((table, body)) = rest.split_once('(') else { continue };
             let columns_text = body.split(") ENGINE").next().unwrap_or("");
@@ -47,6 +53,18 @@ pub(crate) fn expected_columns() -> BTreeMap<String, BTreeSet<(String, String)>>
         }
     }
     tables
+}
+
+/// `(table, column, type)` of an `ALTER TABLE {db}.t ADD COLUMN name type
+/// [DEFAULT ...]` statement (this server's version has no `IF NOT EXISTS`
+/// there, so the migration skips a column that is already in place).
+fn added_column(statement: &str, db: &str) -> Option<(String, String, String)> {
+    let rest = statement.strip_prefix(&format!("ALTER TABLE {db}."))?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    match words.as_slice() {
+        [table, "ADD", "COLUMN", name, kind, ..] => Some((table.to_string(), name.to_string(), kind.to_string())),
+        _ => None,
+    }
 }
 
 /// Applies the pending migrations, one process at a time (`lease`): the
@@ -127,6 +145,19 @@ async fn pending(client: &Client, db: &str) -> Result<Vec<(u32, &'static str)>, 
 async fn apply_pending(client: &Client, db: &str) -> Result<(), StoreError> {
     for (version, sql) in pending(client, db).await? {
         for statement in statements(sql, db) {
+            if let Some((table, name, _)) = added_column(&statement, db) {
+                let present: u64 = client
+                    .query("SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?")
+                    .bind(db)
+                    .bind(&table)
+                    .bind(&name)
+                    .fetch_one()
+                    .await
+                    .map_err(store_error)?;
+                if present > 0 {
+                    continue; // added by a run that stopped before recording the version
+                }
+            }
             client.query(&statement).execute().await.map_err(|e| {
                 StoreError::schema(format!("migration {version} failed on `{}`: {e}", first_line(&statement)))
             })?;
@@ -271,6 +302,7 @@ mod tests {
         let enrolments = &tables["enrolment_facts"];
         assert!(enrolments.contains(&("occurred_at".to_string(), "DateTime('UTC')".to_string())));
         assert!(enrolments.contains(&("status".to_string(), "UInt8".to_string())));
-        assert_eq!(enrolments.len(), 15);
+        assert!(enrolments.contains(&("profiled".to_string(), "UInt8".to_string())), "added by version 4");
+        assert_eq!(enrolments.len(), 16);
     }
 }

@@ -15,8 +15,8 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
         )?;
         let mut insert_enrolment = transaction.prepare_cached(
             "INSERT OR IGNORE INTO enrolment_facts (event_id, skill, learner, course_id, region, occurred_at, status,
-                 planned_end, certified_level, at_target, woman, priority, rural, under_26, jobseeker)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 planned_end, certified_level, at_target, woman, priority, rural, under_26, jobseeker, profiled)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?;
         let mut insert_assessment = transaction.prepare_cached(
             "INSERT OR IGNORE INTO assessment_facts (event_id, learner, skill, region, occurred_at, framework, level, phase)
@@ -43,6 +43,7 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
             outcome.new_events += 1;
             new_events.push(event);
             for fact in &event.facts.enrolments {
+                let groups = fact.profile.unwrap_or_default();
                 insert_enrolment.execute(params![
                     fact.event_id,
                     fact.skill,
@@ -54,11 +55,12 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
                     fact.planned_end,
                     fact.certified_level,
                     fact.at_target,
-                    fact.groups.woman,
-                    fact.groups.priority_neighbourhood,
-                    fact.groups.rural,
-                    fact.groups.under_26,
-                    fact.groups.jobseeker
+                    groups.woman,
+                    groups.priority_neighbourhood,
+                    groups.rural,
+                    groups.under_26,
+                    groups.jobseeker,
+                    fact.profile.is_some()
                 ])?;
             }
             for fact in &event.facts.assessments {

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     include_str!("../../sql/sqlite/0001_init.sql"),
     include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
     include_str!("../../sql/sqlite/0003_erasure.sql"),
@@ -27,11 +27,12 @@ const MIGRATIONS: [&str; 7] = [
     include_str!("../../sql/sqlite/0005_model_changes.sql"),
     include_str!("../../sql/sqlite/0006_newest_event.sql"),
     include_str!("../../sql/sqlite/0007_model_definitions.sql"),
+    include_str!("../../sql/sqlite/0008_profiled.sql"),
 ];
 
-/// The migrations after which the read model is built from the facts: the
-/// one that creates it, and those that change its definitions.
-const MODEL_REBUILDS: [usize; 2] = [4, 7];
+/// The migrations that need the read model built from the facts: the one
+/// that creates it, and those that change its definitions.
+const MODEL_REBUILDS: [usize; 3] = [4, 7, 8];
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -200,15 +201,21 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             MIGRATIONS.len()
         )));
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let transaction = connection.transaction()?;
-        transaction.execute_batch(sql)?;
-        if MODEL_REBUILDS.contains(&(index + 1)) {
-            read_model::rebuild(&transaction)?;
-        }
-        transaction.pragma_update(None, "user_version", index + 1)?;
-        transaction.commit()?;
+    if applied == MIGRATIONS.len() {
+        return Ok(());
     }
+    // One transaction for every pending migration and the rebuild: the
+    // model is built by the current code, over the final schema, and a
+    // crash leaves the file as it was.
+    let transaction = connection.transaction()?;
+    for sql in &MIGRATIONS[applied..] {
+        transaction.execute_batch(sql)?;
+    }
+    if MODEL_REBUILDS.iter().any(|version| *version > applied) {
+        read_model::rebuild(&transaction)?;
+    }
+    transaction.pragma_update(None, "user_version", MIGRATIONS.len())?;
+    transaction.commit()?;
     Ok(())
 }
 

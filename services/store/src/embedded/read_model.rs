@@ -319,7 +319,7 @@ fn learner_facts(
 ) -> Result<(Vec<EnrolmentFact>, Vec<AssessmentFact>), StoreError> {
     let mut statement = transaction.prepare_cached(
         "SELECT event_id, skill, course_id, region, occurred_at, status, planned_end, certified_level, at_target,
-             woman, priority, rural, under_26, jobseeker
+             woman, priority, rural, under_26, jobseeker, profiled
          FROM enrolment_facts WHERE learner = ?1",
     )?;
     let enrolments = statement
@@ -335,13 +335,13 @@ fn learner_facts(
                 planned_end: row.get(6)?,
                 certified_level: row.get(7)?,
                 at_target: row.get(8)?,
-                groups: Groups {
+                profile: row.get::<_, bool>(14)?.then_some(Groups {
                     woman: row.get(9)?,
                     priority_neighbourhood: row.get(10)?,
                     rural: row.get(11)?,
                     under_26: row.get(12)?,
                     jobseeker: row.get(13)?,
-                },
+                }),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

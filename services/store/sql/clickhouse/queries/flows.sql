@@ -1,22 +1,35 @@
 -- Status transitions inside [{start}, {end}), per cell. Distinct counts:
--- rows of the same event not yet merged cannot count twice.
+-- rows of the same event not yet merged cannot count twice. A learner's
+-- groups are those of the latest profile sent before {end} (event time,
+-- then the larger event id), whatever the event's status.
 SELECT region, {skill} AS cell_skill,
     uniqExactIf(learner, status = 1),
     uniqExactIf(learner, status IN (3, 5)),
     uniqExactIf(learner, status = 4),
     uniqExactIf(learner, status = 5),
     uniqExactIf(learner, status = 5 AND at_target = 1),
-    uniqExactIf(learner, status = 1 AND woman = 1),
-    uniqExactIf(learner, status = 1 AND priority = 1),
-    uniqExactIf(learner, status = 1 AND rural = 1),
-    uniqExactIf(learner, status = 1 AND under_26 = 1),
-    uniqExactIf(learner, status = 1 AND jobseeker = 1),
-    uniqExactIf(learner, status = 5 AND at_target = 1 AND woman = 1),
-    uniqExactIf(learner, status = 5 AND at_target = 1 AND priority = 1),
-    uniqExactIf(learner, status = 5 AND at_target = 1 AND rural = 1),
-    uniqExactIf(learner, status = 5 AND at_target = 1 AND under_26 = 1),
-    uniqExactIf(learner, status = 5 AND at_target = 1 AND jobseeker = 1)
+    uniqExactIf(learner, status = 1 AND p_woman = 1),
+    uniqExactIf(learner, status = 1 AND p_priority = 1),
+    uniqExactIf(learner, status = 1 AND p_rural = 1),
+    uniqExactIf(learner, status = 1 AND p_under_26 = 1),
+    uniqExactIf(learner, status = 1 AND p_jobseeker = 1),
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND p_woman = 1),
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND p_priority = 1),
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND p_rural = 1),
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND p_under_26 = 1),
+    uniqExactIf(learner, status = 5 AND at_target = 1 AND p_jobseeker = 1)
 FROM {db}.enrolment_facts
+LEFT JOIN (
+    SELECT learner,
+        argMax(woman, (occurred_at, event_id)) AS p_woman,
+        argMax(priority, (occurred_at, event_id)) AS p_priority,
+        argMax(rural, (occurred_at, event_id)) AS p_rural,
+        argMax(under_26, (occurred_at, event_id)) AS p_under_26,
+        argMax(jobseeker, (occurred_at, event_id)) AS p_jobseeker
+    FROM {db}.enrolment_facts
+    WHERE profiled = 1 AND occurred_at < toDateTime({end}) AND {learner_kept}
+    GROUP BY learner
+) AS profile USING (learner)
 WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})
   AND {region_filter} AND {skill_filter} AND {learner_kept}
 GROUP BY region, cell_skill
