@@ -85,6 +85,11 @@ log "dependency checks (deploy/audit.sh)"
 log "short fuzzing run (deploy/fuzz.sh --quick)"
 ./deploy/fuzz.sh --quick
 
+# The disclosure audit of the demo data (README: "Publication and the
+# disclosure audit"), for the public and for a partner.
+log "disclosure audit of the demo data (deploy/disclosure-audit.sh)"
+./deploy/disclosure-audit.sh
+
 # The fault suite, shortened: every scenario of RELIABILITY.md on a
 # private broker and server, at a smaller load (deploy/faults.sh is the
 # full one).

@@ -108,6 +108,12 @@ pub enum Command {
     /// Recount a sample of cells from the facts and compare them with the
     /// store's read model; exits 1 on any difference, naming the cell.
     VerifyModel(VerifyModelArgs),
+    /// Attack the published figures of a year as a statistical office's
+    /// audit does: everything an audience can obtain through every call,
+    /// and for each withheld value what it gives away (differencing, and
+    /// the feasible interval of each small value). Reads the configured
+    /// store; exits 1 on any exact disclosure or too narrow an interval.
+    DisclosureAudit(DisclosureAuditArgs),
     /// Print indicator updates as they happen.
     Watch {
         #[arg(long, default_value = "")]
@@ -248,6 +254,26 @@ pub struct VerifyModelArgs {
     /// Rebuild the read model from the facts when a cell differs.
     #[arg(long)]
     pub rebuild: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DisclosureAuditArgs {
+    /// Whose view: `public` or `partner:<id>`.
+    #[arg(long, default_value = "public")]
+    pub audience: String,
+    /// The year to audit (default: the year of the newest event counted).
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Interval protection: a withheld small value's feasible interval must
+    /// be at least 2 × this percent of the value wide (and one learner).
+    #[arg(long, default_value_t = 10.0)]
+    pub protection_percent: f64,
+    /// How many of the narrowest intervals to print.
+    #[arg(long, default_value_t = 10)]
+    pub narrowest: usize,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -3,9 +3,10 @@
 //! `stack` runs ingest, aggregator and query in one process over the
 //! embedded bus and store; `seed` makes the synthetic demo data set;
 //! `client` and `render` are the command-line client; `reconcile` audits
-//! the pipeline; `demo` ties them
+//! the pipeline; `audit` attacks what an audience can obtain; `demo` ties them
 //! together for `cargo run --release`.
 
+pub mod audit;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -46,6 +46,14 @@ async fn main() -> ExitCode {
             skills_runtime::telemetry::init_tracing(config.log_format);
             skills::rekey::run(config, args).await.map_err(|e| e.to_string())
         }
+        Command::DisclosureAudit(args) => {
+            skills_runtime::telemetry::init_tracing(config.log_format);
+            match skills::audit::run(config, args).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("the disclosure audit failed (see above)".to_string()),
+                Err(error) => Err(error),
+            }
+        }
         Command::VerifyModel(args) => {
             skills_runtime::telemetry::init_tracing(config.log_format);
             match skills::verify_model::run(config, args).await {
@@ -80,7 +88,8 @@ async fn run_client(command: Command) -> Result<(), ClientError> {
         | Command::Reconcile(_)
         | Command::Forget(_)
         | Command::Rekey(_)
-        | Command::VerifyModel(_) => {
+        | Command::VerifyModel(_)
+        | Command::DisclosureAudit(_) => {
             unreachable!("handled by main")
         }
         Command::Gaps { region, period, client } => {

@@ -37,6 +37,12 @@ pub struct CounterWindow {
 }
 
 impl CounterWindow {
+    /// The end of the year the window starts in: learners' groups are
+    /// those of their profile as of then (`skills_domain::read_model`).
+    pub fn year_end(&self) -> DateTime<Utc> {
+        skills_domain::Period::Year(chrono::Datelike::year(&self.start)).end()
+    }
+
     /// Every cell (or whole region) of a calendar period, with a pipeline
     /// horizon of `horizon_months` after its end.
     pub fn of_period(period: skills_domain::Period, horizon_months: u32, by_skill: bool) -> CounterWindow {

@@ -60,6 +60,20 @@ pub struct YearCounters {
 
 pub const FAMILIES: [&str; 3] = ["flows", "stocks", "groups"];
 
+/// The values of a figure that suppression protects and the audit
+/// attacks, with the family each belongs to.
+pub const VARIABLES: [(&str, usize); 9] = [
+    ("learners", 0),
+    ("enrolled", 0),
+    ("completed", 0),
+    ("dropped_out", 0),
+    ("certified", 0),
+    ("active", 1),
+    ("finishing", 1),
+    ("group_enrolled", 2),
+    ("group_certified", 2),
+];
+
 /// One figure of the year, with its counters (group figures: the region's
 /// row) and its leaves in each family.
 #[derive(Debug, Clone)]
@@ -151,6 +165,34 @@ impl<K: std::hash::Hash + Eq> Leaves<K> {
         let mut leaves: Vec<u32> = keys.into_iter().filter_map(|key| self.index.get(&key).copied()).collect();
         leaves.sort_unstable();
         leaves
+    }
+}
+
+impl YearFigure {
+    /// Whether `variable` is a value of this figure: group figures have
+    /// the group variables, the others the rest.
+    pub fn has(&self, variable: usize) -> bool {
+        self.key.group.is_some() == (VARIABLES[variable].1 == 2)
+    }
+
+    /// The figure's true value of `variable` (0 when it has no such value).
+    pub fn value(&self, variable: usize) -> u64 {
+        if !self.has(variable) {
+            return 0;
+        }
+        let s = &self.supply;
+        match (variable, self.key.group) {
+            (7, Some(g)) => s.enrolled_groups.in_order()[g],
+            (8, Some(g)) => s.certified_groups.in_order()[g],
+            (0, _) => self.contributors,
+            (1, _) => s.enrolled,
+            (2, _) => s.completed,
+            (3, _) => s.dropped_out,
+            (4, _) => s.certified_at_target,
+            (5, _) => s.active,
+            (6, _) => s.active_finishing,
+            _ => 0,
+        }
     }
 }
 
@@ -265,23 +307,93 @@ impl Hierarchy {
     }
 
     /// Which figures to withhold: primary ones, and secondary ones so that
-    /// no primary value is a linear combination of shown values, family by
-    /// family; a region total withheld takes its groups with it. Withholding
-    /// more for one family never uncovers another's primaries (less shown,
-    /// less known), so one pass over the families suffices.
+    /// no primary value is a linear combination of shown values, variable
+    /// by variable (`super::Decider`). Counts are not negative, so a shown
+    /// 0, or shown values that leave 0 for a set of withheld ones, tell
+    /// that every leaf under them is 0: every leaf whose value of a
+    /// variable is 0 is taken as known for that variable, as if every zero
+    /// were shown, which can only withhold more. (So a small figure whose
+    /// values of a family are all 0 is not protected from being found 0:
+    /// zeros are not protected.) Group figures are decided last, and a
+    /// withheld region total takes its groups with it (their shares would
+    /// need its counts).
     pub fn withhold(&self) -> Vec<bool> {
-        let mut withheld: Vec<bool> = self.figures.iter().map(|f| f.primary).collect();
-        for family in 0..FAMILIES.len() {
-            if family == 2 {
-                for (i, figure) in self.figures.iter().enumerate() {
-                    if figure.key.group.is_some() {
-                        let total = FigureKey::cell(figure.key.period, &figure.key.region, ALL);
-                        withheld[i] |= self.index.get(&total).is_some_and(|&t| withheld[t]);
-                    }
+        let mut decider = super::Decider::default();
+        for (variable, (_, family)) in VARIABLES.iter().enumerate() {
+            let applicable: Vec<bool> = self.figures.iter().map(|f| f.has(variable)).collect();
+            // A month figure is a single leaf (or none): its zero is the leaf's.
+            let mut pinned = std::collections::HashSet::new();
+            for (figure, _) in self.figures.iter().zip(&applicable).filter(|(_, a)| **a) {
+                let single = matches!(figure.key.period, crate::Period::Month(..)) && figure.key.region != ALL;
+                let cell = single && (figure.key.group.is_some() || figure.key.skill != ALL);
+                if cell && figure.value(variable) == 0 {
+                    pinned.extend(figure.leaves[*family].iter().copied());
                 }
             }
-            withheld = super::withhold_from(&self.family(family), &withheld);
+            let vectors: Vec<Vec<u32>> = self
+                .figures
+                .iter()
+                .zip(&applicable)
+                .map(|(f, a)| {
+                    if *a {
+                        f.leaves[*family].iter().copied().filter(|l| !pinned.contains(l)).collect()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            let primary: Vec<bool> = self.figures.iter().zip(&applicable).map(|(f, a)| *a && f.primary).collect();
+            decider.add_variable(vectors, primary);
+        }
+        let mut order: Vec<usize> = (0..self.figures.len()).filter(|&i| !self.figures[i].primary).collect();
+        order.sort_by_key(|&i| {
+            (self.figures[i].key.group.is_some(), std::cmp::Reverse(self.figures[i].contributors), i)
+        });
+        let mut withheld: Vec<bool> = self.figures.iter().map(|f| f.primary).collect();
+        for index in order {
+            let figure = &self.figures[index];
+            if figure.key.group.is_some() {
+                let total = FigureKey::cell(figure.key.period, &figure.key.region, ALL);
+                if self.index.get(&total).is_some_and(|&t| withheld[t]) {
+                    withheld[index] = true;
+                    continue;
+                }
+            }
+            withheld[index] = !decider.publish_if_safe(index);
         }
         withheld
+    }
+
+    /// Which families of values of each withheld figure are hidden: those
+    /// that the shown figures do not already give by differencing (values
+    /// the shown figures give are shown too, as they add nothing). A group
+    /// of a withheld total stays hidden.
+    pub fn hidden(&self, withheld: &[bool]) -> Vec<[bool; 3]> {
+        let mut spans: Vec<super::span::Span> = (0..FAMILIES.len()).map(|_| super::span::Span::new()).collect();
+        for (figure, _) in self.figures.iter().zip(withheld).filter(|(_, w)| !**w) {
+            for (family, span) in spans.iter_mut().enumerate() {
+                if !figure.leaves[family].is_empty() {
+                    span.add(super::span::indicator(&figure.leaves[family]));
+                }
+            }
+        }
+        self.figures
+            .iter()
+            .zip(withheld)
+            .map(|(figure, &w)| {
+                let mut hidden = [false; 3];
+                if !w {
+                    return hidden;
+                }
+                for (family, flag) in hidden.iter_mut().enumerate() {
+                    let applies = (family == 2) == figure.key.group.is_some();
+                    *flag = applies && !spans[family].contains(&super::span::indicator(&figure.leaves[family]));
+                }
+                if figure.key.group.is_some() {
+                    hidden[2] = true;
+                }
+                hidden
+            })
+            .collect()
     }
 }

@@ -77,3 +77,62 @@ pub fn determined(figures: &[Figure], withheld: &[bool]) -> Vec<bool> {
 
 #[cfg(test)]
 mod tests;
+
+/// Gaussian-elimination suppression over several variables at once: one
+/// span of shown vectors per variable, each with its own primaries. A
+/// figure is published only if, for none of its variables, publishing it
+/// makes a primary's vector of that variable a combination of shown ones.
+/// Variables with the same vectors and primaries share one span.
+#[derive(Default)]
+pub struct Decider {
+    tracks: Vec<Track>,
+}
+
+struct Track {
+    vectors: Vec<span::Vector>,
+    span: Span,
+    primaries: Vec<span::Vector>,
+    key: Vec<(Vec<u32>, bool)>,
+}
+
+impl Decider {
+    /// A variable: each figure's leaves (empty: no value, or known) and
+    /// whether it is primary for this variable.
+    pub fn add_variable(&mut self, vectors: Vec<Vec<u32>>, primary: Vec<bool>) {
+        let key: Vec<(Vec<u32>, bool)> = vectors.iter().cloned().zip(primary.iter().copied()).collect();
+        if self.tracks.iter().any(|t| t.key == key) {
+            return;
+        }
+        let primaries =
+            vectors.iter().zip(&primary).filter(|(v, p)| **p && !v.is_empty()).map(|(v, _)| indicator(v)).collect();
+        let vectors = vectors.iter().map(|v| indicator(v)).collect();
+        self.tracks.push(Track { vectors, span: Span::new(), primaries, key });
+    }
+
+    /// Publishes figure `index` unless that would make some primary
+    /// computable; true when published.
+    pub fn publish_if_safe(&mut self, index: usize) -> bool {
+        let mut reductions = Vec::with_capacity(self.tracks.len());
+        for track in &self.tracks {
+            let reduced = track.span.reduce(track.vectors[index].clone());
+            if reduced.is_empty() {
+                reductions.push(None);
+                continue;
+            }
+            let (pivot, normalised) = normalise(reduced);
+            if track.primaries.iter().any(|p| is_multiple(p, pivot, &normalised)) {
+                return false;
+            }
+            reductions.push(Some((pivot, normalised)));
+        }
+        for (track, reduction) in self.tracks.iter_mut().zip(reductions) {
+            if let Some((pivot, normalised)) = reduction {
+                for p in &mut track.primaries {
+                    reduce_by(p, pivot, &normalised);
+                }
+                track.span.add_normalised(pivot, normalised);
+            }
+        }
+        true
+    }
+}

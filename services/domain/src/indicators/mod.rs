@@ -15,7 +15,7 @@ pub use inclusion::{INCLUSION_GROUPS, InclusionShare, InclusionTargets, inclusio
 pub use mismatch::duncan_index;
 pub use score::quintile_scores;
 pub use settings::IndicatorSettings;
-pub use suppression::{Audience, PublishedCell, publish_withheld};
+pub use suppression::{Audience, Hidden, PublishedCell, publish_withheld};
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -46,28 +46,48 @@ pub struct PublishedCell {
     pub shortage_score: Option<u8>,
 }
 
-/// A cell as served, its learner-derived values withheld when `suppressed`
-/// (primary or secondary suppression, decided by the caller).
-pub fn publish_withheld(cell: &CellIndicators, suppressed: bool) -> PublishedCell {
-    let shown = |value| if suppressed { None } else { Some(value) };
+/// Which values of a cell are withheld: its flows (learners, enrolments,
+/// completions, dropouts, certifications, gains) and its stocks (active
+/// learners, those finishing within the horizon). Values built on both
+/// (pipeline, gap, ratio, score) go with either.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hidden {
+    pub flows: bool,
+    pub stocks: bool,
+}
+
+impl Hidden {
+    pub const ALL: Hidden = Hidden { flows: true, stocks: true };
+    pub const NONE: Hidden = Hidden { flows: false, stocks: false };
+
+    pub fn any(self) -> bool {
+        self.flows || self.stocks
+    }
+}
+
+/// A cell as served, with the values `hidden` withheld (decided by the
+/// caller: `crate::disclosure`); `suppressed` says that some are.
+pub fn publish_withheld(cell: &CellIndicators, hidden: Hidden) -> PublishedCell {
+    let flow = |value| if hidden.flows { None } else { Some(value) };
+    let both = !hidden.any();
     PublishedCell {
         region: cell.region.clone(),
         skill: cell.skill.clone(),
-        suppressed,
-        learners: shown(cell.learners),
-        enrolled: shown(cell.enrolled),
-        active: shown(cell.active),
-        completed: shown(cell.completed),
-        dropped_out: shown(cell.dropped_out),
-        certified: shown(cell.certified),
-        completion_rate: cell.completion_rate.filter(|_| !suppressed),
-        mean_proficiency_gain: cell.mean_proficiency_gain.filter(|_| !suppressed),
-        pipeline: (!suppressed).then_some(cell.pipeline),
+        suppressed: hidden.any(),
+        learners: flow(cell.learners),
+        enrolled: flow(cell.enrolled),
+        active: (!hidden.stocks).then_some(cell.active),
+        completed: flow(cell.completed),
+        dropped_out: flow(cell.dropped_out),
+        certified: flow(cell.certified),
+        completion_rate: cell.completion_rate.filter(|_| !hidden.flows),
+        mean_proficiency_gain: cell.mean_proficiency_gain.filter(|_| !hidden.flows),
+        pipeline: both.then_some(cell.pipeline),
         openings: cell.openings,
         hard_to_fill_share: cell.hard_to_fill_share,
-        talent_gap: (!suppressed).then_some(cell.talent_gap),
-        shortage_ratio: (!suppressed).then_some(cell.shortage_ratio),
-        shortage_score: cell.shortage_score.filter(|_| !suppressed),
+        talent_gap: both.then_some(cell.talent_gap),
+        shortage_ratio: both.then_some(cell.shortage_ratio),
+        shortage_score: cell.shortage_score.filter(|_| both),
     }
 }
 
@@ -98,14 +118,14 @@ mod tests {
         assert_eq!(Audience::Policy.suppression_k(11), 0);
         assert_eq!(Audience::Public.suppression_k(11), 11);
         assert_eq!(Audience::Partner("p".into()).suppression_k(5), 5);
-        let published = publish_withheld(&cell(3, 2, 40), false);
+        let published = publish_withheld(&cell(3, 2, 40), Hidden::NONE);
         assert!(!published.suppressed);
         assert_eq!(published.certified, Some(2));
     }
 
     #[test]
     fn a_withheld_cell_keeps_only_demand() {
-        let published = publish_withheld(&cell(10, 2, 40), true);
+        let published = publish_withheld(&cell(10, 2, 40), Hidden::ALL);
         assert!(published.suppressed);
         assert_eq!(published.openings, 40);
         assert_eq!(published.hard_to_fill_share, Some(0.5));
@@ -119,7 +139,8 @@ mod tests {
         fn a_withheld_cell_reveals_no_learner_value(
             learners in 1u64..200, certified in 0u64..200, openings in 0u64..500, withheld: bool
         ) {
-            let published = publish_withheld(&cell(learners, certified.min(learners), openings), withheld);
+            let hidden = if withheld { Hidden::ALL } else { Hidden::NONE };
+            let published = publish_withheld(&cell(learners, certified.min(learners), openings), hidden);
             prop_assert_eq!(published.openings, openings);
             if withheld {
                 prop_assert!(published.suppressed);

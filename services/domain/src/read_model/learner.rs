@@ -15,7 +15,7 @@
 use super::{ALL_SKILLS, CellKey, CellTally, month_index};
 use crate::Period;
 use crate::facts::{AssessmentFact, DemandFact, EnrolmentFact, phase, status};
-use chrono::DateTime;
+use chrono::{DateTime, Datelike};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
@@ -62,12 +62,13 @@ impl Flags {
     }
 }
 
-/// The learner's groups in a period: from the latest profile sent before
-/// its end (by event time, then the larger event id), whatever the event's
-/// status; none without a profile by then. So a partner that sends the
-/// profile only on enrolment has its certified learners in their groups,
-/// and a profile sent later changes only the periods that end after it
-/// (the model's incremental update stays exact).
+/// The learner's groups in every period of a year: from the latest profile
+/// sent before the year's end (by event time, then the larger event id),
+/// whatever the event's status; none without a profile by then. So a
+/// partner that sends the profile only on enrolment has its certified
+/// learners in their groups, and a year's months, quarters and the year
+/// count the same people in each group (a profile sent later in the year
+/// changes the whole year: `profile_reach`).
 fn groups_at(enrolments: &[EnrolmentFact], end: i64) -> [bool; 5] {
     let latest = enrolments
         .iter()
@@ -113,7 +114,8 @@ pub fn learner_tallies(
 
 /// Transitions with event time in [start, end).
 fn flows<'a>(enrolments: &'a [EnrolmentFact], start: i64, end: i64, cells: &mut Cells<'a>) {
-    let groups = groups_at(enrolments, end);
+    let year_end = DateTime::from_timestamp(start, 0).map_or(end, |at| Period::Year(at.year()).end().timestamp());
+    let groups = groups_at(enrolments, year_end);
     for fact in enrolments.iter().filter(|f| f.occurred_at >= start && f.occurred_at < end) {
         each_cell(cells, &fact.region, &fact.skill, |flags| {
             flags.in_flows = true;
@@ -201,6 +203,16 @@ fn gains<'a>(assessments: &'a [AssessmentFact], start: i64, end: i64, cells: &mu
             flags.gain_sum += gain;
             flags.gain_pairs += 1;
         });
+    }
+}
+
+/// The earliest instant whose periods an event can change: its own time,
+/// or for an enrolment carrying a profile the start of its year (the
+/// profile sets the groups of the whole year).
+pub fn profile_reach(occurred_at: i64, carries_profile: bool) -> i64 {
+    match DateTime::from_timestamp(occurred_at, 0) {
+        Some(at) if carries_profile => Period::Year(at.year()).start().timestamp(),
+        _ => occurred_at,
     }
 }
 

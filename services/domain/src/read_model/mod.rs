@@ -18,7 +18,7 @@ mod learner;
 mod periods;
 mod tally;
 
-pub use learner::{demand_tallies, learner_tallies};
+pub use learner::{demand_tallies, learner_tallies, profile_reach};
 pub use periods::{is_month_start, month_index, period_of_window, touched_from};
 pub use tally::{CellTally, TALLY_COLUMNS};
 

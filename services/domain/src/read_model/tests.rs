@@ -159,7 +159,7 @@ fn windows_map_to_calendar_periods_only() {
 }
 
 #[test]
-fn groups_come_from_the_latest_profile_before_the_period_end_whatever_the_event() {
+fn groups_come_from_the_latest_profile_before_the_year_end_whatever_the_event() {
     // The partner sends the profile (a woman jobseeker) on enrolment only;
     // the certification carries none. In July a new profile says she is
     // no longer a jobseeker.
@@ -173,7 +173,7 @@ fn groups_come_from_the_latest_profile_before_the_period_end_whatever_the_event(
     let periods = [Period::Quarter(2025, 1), Period::Year(2025), Period::Month(2025, 11)];
     let tallies = learner_tallies(&[enrolled, started, certified], &[], &periods);
     let q1 = tally_of(&tallies, Period::Quarter(2025, 1), "84", "3.4");
-    assert_eq!((q1.enrolled_groups[0], q1.enrolled_groups[4]), (1, 1), "Q1 ends before the new profile");
+    assert_eq!((q1.enrolled_groups[0], q1.enrolled_groups[4]), (1, 0), "the profile as of the year's end, for Q1 too");
     let year = tally_of(&tallies, Period::Year(2025), "84", "3.4");
     assert_eq!((year.enrolled_groups[0], year.enrolled_groups[4]), (1, 0), "the profile as of the year's end");
     assert_eq!(
@@ -192,4 +192,13 @@ fn a_learner_without_any_profile_is_in_no_group() {
     let tallies = learner_tallies(&[enrolled], &[], &[Period::Month(2025, 1)]);
     let january = tally_of(&tallies, Period::Month(2025, 1), "84", "3.4");
     assert_eq!((january.enrolled, january.enrolled_groups), (1, [0; 5]));
+}
+
+#[test]
+fn a_profile_reaches_back_to_the_start_of_its_year() {
+    assert_eq!(profile_reach(at("2025-07-01"), false), at("2025-07-01"));
+    assert_eq!(
+        profile_reach(at("2025-07-01"), true),
+        "2025-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap().timestamp()
+    );
 }

@@ -12,7 +12,7 @@ use skills_domain::Period;
 use skills_domain::disclosure::hierarchy::{ALL, FigureKey, YearCounters, national};
 use skills_domain::disclosure::publication::Publication;
 use skills_domain::indicators::{
-    CellCounters, CellIndicators, IndicatorSettings, PublishedCell, is_complete, period_cells, publish_withheld,
+    CellCounters, CellIndicators, Hidden, IndicatorSettings, PublishedCell, is_complete, period_cells, publish_withheld,
 };
 use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
 use std::collections::{HashMap, HashSet};
@@ -34,9 +34,10 @@ pub struct PeriodCells {
     pub national: Vec<CellIndicators>,
     pub status: StoreStatus,
     pub complete: bool,
-    /// Skills of the cells withheld under the configured k, by region
-    /// (`ALL` for the country), looked up by &str on every served cell.
-    withheld: HashMap<String, HashSet<String>>,
+    /// What is hidden of the cells withheld under the configured k, by
+    /// region (`ALL` for the country) then skill, looked up by &str on
+    /// every served cell.
+    withheld: HashMap<String, HashMap<String, Hidden>>,
     /// Where each cell is in `cells`, by region then skill: a served region
     /// looks up its 21 cells (a scan per cell was a third of a cached
     /// call's CPU).
@@ -54,7 +55,7 @@ impl PeriodCells {
         let cells = period_cells(counters);
         let national: Vec<CellIndicators> = national(counters).iter().map(CellIndicators::from_counters).collect();
         let mut positions: HashMap<String, HashMap<String, usize>> = HashMap::new();
-        let mut withheld: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut withheld: HashMap<String, HashMap<String, Hidden>> = HashMap::new();
         for (index, cell) in cells.iter().enumerate() {
             if let Some(skill) = &cell.skill {
                 positions.entry(cell.region.clone()).or_default().insert(skill.clone(), index);
@@ -62,8 +63,9 @@ impl PeriodCells {
         }
         for cell in cells.iter().chain(&national) {
             let skill = cell.skill.as_deref().unwrap_or(ALL);
-            if publication.withholds(&FigureKey::cell(period, &cell.region, skill)) {
-                withheld.entry(cell.region.clone()).or_default().insert(skill.to_string());
+            let [flows, stocks, _] = publication.hidden(&FigureKey::cell(period, &cell.region, skill));
+            if flows || stocks {
+                withheld.entry(cell.region.clone()).or_default().insert(skill.to_string(), Hidden { flows, stocks });
             }
         }
         PeriodCells { period, cells, national, status, complete, withheld, positions }
@@ -74,19 +76,24 @@ impl PeriodCells {
         self.cells.get(index)
     }
 
-    /// Whether this cell's learner values are withheld from a caller whose
-    /// k is `k` (0 for policy, else the configured k).
+    /// Which of this cell's learner values are withheld from a caller
+    /// whose k is `k` (0 for policy, else the configured k).
+    pub fn hidden(&self, cell: &CellIndicators, k: u32) -> Hidden {
+        if k == 0 {
+            return Hidden::NONE;
+        }
+        let skill = cell.skill.as_deref().unwrap_or_default();
+        self.withheld.get(&cell.region).and_then(|skills| skills.get(skill)).copied().unwrap_or_default()
+    }
+
+    /// Whether any of this cell's learner values is withheld.
     pub fn withholds(&self, cell: &CellIndicators, k: u32) -> bool {
-        k > 0
-            && self
-                .withheld
-                .get(&cell.region)
-                .is_some_and(|skills| skills.contains(cell.skill.as_deref().unwrap_or_default()))
+        self.hidden(cell, k).any()
     }
 
     /// The cell as served to a caller whose k is `k`.
     pub fn publish(&self, cell: &CellIndicators, k: u32) -> PublishedCell {
-        publish_withheld(cell, self.withholds(cell, k))
+        publish_withheld(cell, self.hidden(cell, k))
     }
 }
 

@@ -54,7 +54,7 @@ for query in sorted((sql_dir / "queries").glob("*.sql")):
     for by_skill, region, skill in [("skill", "1", "1"), ("'*'", "region = '84'", "skill = '3.4'")]:
         text = template
         kept = "learner NOT IN (SELECT learner FROM {db}.erased_learners)"
-        for key, value in {"{learner_kept}": kept, "{db}": db, "{skill}": by_skill, "{start}": "1735689600", "{end}": "1767225600",
+        for key, value in {"{learner_kept}": kept, "{db}": db, "{skill}": by_skill, "{start}": "1735689600", "{end}": "1767225600", "{year_end}": "1767225600",
                            "{horizon}": "1782864000", "{region_filter}": region, "{skill_filter}": skill}.items():
             text = text.replace(key, value)
         result = run(text)

@@ -77,6 +77,7 @@ pub(crate) fn render(template: &str, db: &str, window: &CounterWindow) -> String
         .replace("{skill}", skill_column)
         .replace("{start}", &window.start.timestamp().max(0).to_string())
         .replace("{end}", &window.end.timestamp().max(0).to_string())
+        .replace("{year_end}", &window.year_end().timestamp().max(0).to_string())
         .replace("{horizon}", &window.horizon_end.timestamp().max(0).to_string())
         .replace("{region_filter}", &region_filter)
         .replace("{skill_filter}", &skill_filter)

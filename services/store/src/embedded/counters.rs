@@ -25,10 +25,12 @@ pub(super) fn counters(connection: &Connection, window: &CounterWindow) -> Resul
         &window.region,
         &window.skill,
     ];
+    let year_end = window.year_end().timestamp();
+    let flow_params: [&dyn ToSql; 6] = [params[0], params[1], params[2], params[3], params[4], &year_end];
     let mut cells = Cells::new();
     let sql = |template: &str| template.replace("{skill}", skill_column).replace("{skill_of_f}", skill_of_final);
 
-    each_row(connection, &sql(FLOWS), &params, |row| {
+    each_row(connection, &sql(FLOWS), &flow_params, |row| {
         let cell = cell_for(&mut cells, row)?;
         let supply = &mut cell.supply;
         supply.enrolled = row.get(2)?;

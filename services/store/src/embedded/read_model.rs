@@ -9,7 +9,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use skills_domain::Period;
 use skills_domain::facts::{AssessmentFact, EnrolmentFact, EventFacts, Groups};
 use skills_domain::indicators::CellCounters;
-use skills_domain::read_model::{CellKey, CellTally, TALLY_COLUMNS, demand_tallies, learner_tallies, touched_from};
+use skills_domain::read_model::{
+    CellKey, CellTally, TALLY_COLUMNS, demand_tallies, learner_tallies, profile_reach, touched_from,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The last year whose periods hold stocks (meta key).
@@ -40,9 +42,10 @@ pub(super) fn apply_new_events(transaction: &Transaction<'_>, events: &[&EventFa
     for event in events {
         let learners =
             event.facts.enrolments.iter().map(|f| &f.learner).chain(event.facts.assessments.iter().map(|f| &f.learner));
+        let reach = profile_reach(event.occurred_at, event.facts.enrolments.iter().any(|f| f.profile.is_some()));
         for learner in learners {
-            let entry = new_events_of.entry(learner).or_insert((event.occurred_at, HashSet::new()));
-            entry.0 = entry.0.min(event.occurred_at);
+            let entry = new_events_of.entry(learner).or_insert((reach, HashSet::new()));
+            entry.0 = entry.0.min(reach);
             entry.1.insert(&event.event_id);
         }
         for fact in &event.facts.demands {

@@ -1,7 +1,8 @@
 -- Status transitions inside [{start}, {end}), per cell. Distinct counts:
 -- rows of the same event not yet merged cannot count twice. A learner's
--- groups are those of the latest profile sent before {end} (event time,
--- then the larger event id), whatever the event's status.
+-- groups are those of the latest profile sent before {year_end}, the end of
+-- the window's year (event time, then the larger event id), whatever the
+-- event's status.
 SELECT region, {skill} AS cell_skill,
     uniqExactIf(learner, status = 1),
     uniqExactIf(learner, status IN (3, 5)),
@@ -27,7 +28,7 @@ LEFT JOIN (
         argMax(under_26, (occurred_at, event_id)) AS p_under_26,
         argMax(jobseeker, (occurred_at, event_id)) AS p_jobseeker
     FROM {db}.enrolment_facts
-    WHERE profiled = 1 AND occurred_at < toDateTime({end}) AND {learner_kept}
+    WHERE profiled = 1 AND occurred_at < toDateTime({year_end}) AND {learner_kept}
     GROUP BY learner
 ) AS profile USING (learner)
 WHERE occurred_at >= toDateTime({start}) AND occurred_at < toDateTime({end})

@@ -1,13 +1,14 @@
 -- Status transitions inside the window [?1, ?2), per cell.
 -- ?4: optional region filter, ?5: optional skill filter.
 -- {skill} is `skill` per cell, or '*' for whole regions.
--- A learner's groups are those of the latest profile sent before ?2 (event
--- time, then the larger event id), whatever the event's status.
+-- A learner's groups are those of the latest profile sent before ?6, the
+-- end of the window's year (event time, then the larger event id), whatever
+-- the event's status.
 WITH profiles AS (
     SELECT learner, woman, priority, rural, under_26, jobseeker,
         ROW_NUMBER() OVER (PARTITION BY learner ORDER BY occurred_at DESC, event_id DESC) AS recency
     FROM enrolment_facts
-    WHERE profiled = 1 AND occurred_at < ?2
+    WHERE profiled = 1 AND occurred_at < ?6
       AND learner NOT IN (SELECT learner FROM erased_learners)
 ),
 profile AS (

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The disclosure audit on the demo data set (what `cargo run --release`
+# serves): `skills demo --once` seeds an embedded store in a scratch
+# directory, then `skills disclosure-audit` attacks the year's publication
+# for the public and for one partner. Exits non-zero on any exact
+# disclosure or interval narrower than the protection level.
+#
+#   ./deploy/disclosure-audit.sh [--learners N]   (default: the demo's size)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '==> %s\n' "$*" >&2; }
+
+learners=()
+if [[ "${1:-}" == "--learners" ]]; then
+    learners=(--learners "$2")
+fi
+
+cargo build --release --locked -p skills >&2
+skills="$PWD/target/release/skills"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+cd "$scratch"
+log "seeding the demo data set in $scratch"
+"$skills" demo --once "${learners[@]}" >/dev/null
+for audience in public partner:gen-partner-84; do
+    log "disclosure audit for $audience"
+    "$skills" disclosure-audit --audience "$audience"
+done
