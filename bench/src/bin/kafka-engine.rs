@@ -110,7 +110,7 @@ fn json_row(event: &pb::NormalizedEvent) -> serde_json::Value {
                 "certified_level": e.certified_level.unwrap_or(0),
                 "woman": u8::from(groups.woman), "priority": u8::from(groups.priority_neighbourhood),
                 "rural": u8::from(groups.rural), "under_26": u8::from(groups.under_26),
-                "jobseeker": u8::from(groups.jobseeker),
+                "jobseeker": u8::from(groups.jobseeker), "profiled": u8::from(e.profile.is_some()),
             })
         }
         Some(Payload::Assessment(a)) => serde_json::json!({
@@ -171,7 +171,7 @@ const EVENT_COLUMNS: &str = "event_id String, kind String, partner_id String, re
     occurred_at UInt32, ingested_at UInt32, learner String, course_id String,
     skills Array(String), targets Array(UInt8), status UInt8, planned_end UInt32,
     certified_level UInt8, woman UInt8, priority UInt8, rural UInt8, under_26 UInt8,
-    jobseeker UInt8, framework UInt8, level UInt8, phase UInt8, openings UInt32,
+    jobseeker UInt8, profiled UInt8, framework UInt8, level UInt8, phase UInt8, openings UInt32,
     hard_to_fill UInt32";
 
 /// The store's schema (its own migrations), the Kafka table and one view
@@ -205,7 +205,7 @@ async fn engine_up(url: &str, db: &str, brokers: &str, topic: &str, group: &str)
              SELECT event_id, learner, course_id, skill, region, toDateTime(occurred_at) AS occurred_at,
                     status, toDateTime(planned_end) AS planned_end, certified_level,
                     toUInt8(status = 5 AND certified_level > 0 AND certified_level >= target) AS at_target,
-                    woman, priority, rural, under_26, jobseeker
+                    woman, priority, rural, under_26, jobseeker, profiled
              FROM {db}.kafka_events ARRAY JOIN skills AS skill, targets AS target
              WHERE kind = 'enrolment'"
         ),
@@ -361,7 +361,7 @@ async fn fingerprint(client: &Client, db: &str) -> Vec<(String, u64, u64)> {
         (
             "enrolment_facts",
             "event_id, skill, learner, course_id, region, occurred_at, status, planned_end, certified_level, \
-             at_target, woman, priority, rural, under_26, jobseeker",
+             at_target, woman, priority, rural, under_26, jobseeker, profiled",
         ),
         ("assessment_facts", "event_id, learner, skill, region, occurred_at, framework, level, phase"),
         ("demand_facts", "event_id, skill, region, occurred_at, openings, hard_to_fill"),

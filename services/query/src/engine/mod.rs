@@ -160,6 +160,10 @@ pub struct IndicatorEngine {
     /// Whether the last status refresh reached the store (health checks).
     reachable: std::sync::atomic::AtomicBool,
     caching: bool,
+    /// With the cache off: each year's decisions, kept per data version (a
+    /// call still reads its own period from the store; deciding the year
+    /// reads all 34 of its windows).
+    decisions: Mutex<HashMap<i32, (u64, Arc<YearSnapshot>)>>,
 }
 
 impl IndicatorEngine {
@@ -182,6 +186,7 @@ impl IndicatorEngine {
             status: watch::channel(status).0,
             reachable: std::sync::atomic::AtomicBool::new(true),
             caching: cache,
+            decisions: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -368,13 +373,39 @@ impl IndicatorEngine {
     }
 
     async fn cells_in(self: &Arc<Self>, period: Period, scope: &Scope) -> Result<Arc<PeriodCells>, StoreError> {
+        if !self.caching && matches!(scope, Scope::Call(_)) {
+            let year = self.decided(period.year()).await?;
+            let counters = self.store.counters(&self.window(period, true)).await?;
+            let cells = PeriodCells::new(period, &counters, self.status(), self.complete(period), &year.publication);
+            return Ok(Arc::new(cells));
+        }
         let year = self.year_in(period.year(), scope).await?;
         Ok(year.cells[&period].clone())
     }
 
     pub async fn regions(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodRegions>, StoreError> {
+        if !self.caching {
+            let year = self.decided(period.year()).await?;
+            let rows = self.store.counters(&self.window(period, false)).await?;
+            let regions = PeriodRegions::new(period, rows, self.status(), self.complete(period), &year.publication);
+            return Ok(Arc::new(regions));
+        }
         let year = self.year_in(period.year(), &Scope::call()).await?;
         Ok(year.regions[&period].clone())
+    }
+
+    /// With the cache off, the year's decisions for the current data
+    /// version, computed once per version.
+    async fn decided(self: &Arc<Self>, year: i32) -> Result<Arc<YearSnapshot>, StoreError> {
+        let version = self.status().version;
+        if let Some((seen, snapshot)) = self.decisions.lock().expect("decisions lock").get(&year)
+            && *seen == version
+        {
+            return Ok(snapshot.clone());
+        }
+        let snapshot = self.year_in(year, &Scope::call()).await?;
+        self.decisions.lock().expect("decisions lock").insert(year, (version, snapshot.clone()));
+        Ok(snapshot)
     }
 
     /// The year's publication (for the disclosure audit).
