@@ -6,7 +6,7 @@ pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{ConfigError, load_config};
+pub use config::{ConfigError, load_config, load_with_env};
 pub use shutdown::{Shutdown, ShutdownTrigger, shutdown_pair};
 
 /// The exit of a service binary: 0, or 1 with the error on stderr.

@@ -139,6 +139,11 @@ pub struct DemoArgs {
     /// Where the store lives (overrides data_dir).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Seed this file of partner events (JSON, one per line, as `skills send
+    /// --file` takes) instead of the synthetic data set, into an empty store;
+    /// e.g. METHODOLOGY.md's worked example, docs/methodology/example-events.jsonl.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
     /// gRPC address (overrides query.listen; --once uses a free port).
     #[arg(long)]
     pub listen: Option<String>,

@@ -28,6 +28,8 @@ pub enum DemoError {
     Client(#[from] ClientError),
     #[error(transparent)]
     Store(#[from] skills_store::StoreError),
+    #[error(transparent)]
+    Events(#[from] crate::send::SendError),
 }
 
 pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> {
@@ -43,7 +45,10 @@ pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> 
     let listener = bind(&address).await?;
     let stack = EmbeddedStack::start(config.clone(), listener).await?;
     eprintln!("store: {}", config.store_path().display());
-    seed_if_empty(&stack, args.learners).await?;
+    match &args.events {
+        Some(path) => seed_file_if_empty(&stack, path).await?,
+        None => seed_if_empty(&stack, args.learners).await?,
+    }
     let mut client = Client::connect(&stack.endpoint(), Some(stack.policy_token().to_string())).await?;
     print_report(&stack, &mut client).await?;
     if args.once {
@@ -71,8 +76,35 @@ async fn seed_if_empty(stack: &EmbeddedStack, learners: usize) -> Result<(), Dem
         "seeding {learners} synthetic learners: {total} raw events ({} duplicates, {} invalid)…",
         set.duplicates, set.invalid
     );
+    send_all(stack, set.messages).await?;
+    stack.store.set_meta(SEED_MARK, learners as i64).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "seeded in {seconds:.1} s ({:.0} events/s through ingest and aggregation); duplicates dropped: {}",
+        total as f64 / seconds,
+        IngestStats::get(&stack.ingest_stats.duplicates)
+    );
+    Ok(())
+}
+
+/// Seeds a file of partner events, unless the store already counted or
+/// dead-lettered events.
+async fn seed_file_if_empty(stack: &EmbeddedStack, path: &std::path::Path) -> Result<(), DemoError> {
+    let status = stack.store.status().await?;
+    if status.events + status.dead_letters > 0 {
+        eprintln!("store already holds {} events; not seeding {} again", status.events, path.display());
+        return Ok(());
+    }
+    let messages = crate::send::read_jsonl(path)?;
+    eprintln!("seeding {} raw events from {}…", messages.len(), path.display());
+    send_all(stack, messages).await
+}
+
+/// Sends raw events through ingestion and aggregation, and waits until
+/// both are idle.
+async fn send_all(stack: &EmbeddedStack, messages: Vec<(&'static str, skills_bus::Message)>) -> Result<(), DemoError> {
     let mut by_topic: BTreeMap<&str, Vec<skills_bus::Message>> = BTreeMap::new();
-    for (topic, message) in set.messages {
+    for (topic, message) in messages {
         by_topic.entry(topic).or_default().push(message);
     }
     // Topics are fed concurrently, as partners would, so no topic waits
@@ -87,13 +119,6 @@ async fn seed_if_empty(stack: &EmbeddedStack, learners: usize) -> Result<(), Dem
         sent.map_err(StackError::from)?;
     }
     stack.wait_idle(IDLE_TIMEOUT).await?;
-    stack.store.set_meta(SEED_MARK, learners as i64).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    eprintln!(
-        "seeded in {seconds:.1} s ({:.0} events/s through ingest and aggregation); duplicates dropped: {}",
-        total as f64 / seconds,
-        IngestStats::get(&stack.ingest_stats.duplicates)
-    );
     Ok(())
 }
 
@@ -149,7 +174,7 @@ async fn print_report(stack: &EmbeddedStack, client: &mut Client) -> Result<(), 
         let biggest = cells
             .cells
             .iter()
-            .filter(|c| c.talent_gap.is_some())
+            .filter(|c| c.openings > 0 && c.talent_gap.is_some())
             .max_by(|a, b| a.talent_gap.unwrap_or(f64::MIN).total_cmp(&b.talent_gap.unwrap_or(f64::MIN)));
         table.row(vec![
             render::region_name(region.code),

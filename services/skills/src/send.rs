@@ -36,7 +36,8 @@ pub fn topic_of_json(line: &str) -> &'static str {
     }
 }
 
-fn read_jsonl(path: &std::path::Path) -> Result<Vec<(&'static str, Message)>, SendError> {
+/// The events of a JSONL file, each with the raw topic of its kind.
+pub fn read_jsonl(path: &std::path::Path) -> Result<Vec<(&'static str, Message)>, SendError> {
     let read_error = |error| SendError::Read { path: path.display().to_string(), error };
     let file = std::fs::File::open(path).map_err(read_error)?;
     let mut messages = Vec::new();
