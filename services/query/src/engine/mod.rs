@@ -12,7 +12,8 @@ use skills_domain::Period;
 use skills_domain::disclosure::hierarchy::{ALL, FigureKey, YearCounters, national};
 use skills_domain::disclosure::publication::Publication;
 use skills_domain::indicators::{
-    CellCounters, CellIndicators, Hidden, IndicatorSettings, PublishedCell, is_complete, period_cells, publish_withheld,
+    CellCounters, CellIndicators, Hidden, IndicatorSettings, PublishedCell, is_complete, period_cells,
+    publish_withheld, quintile_scores,
 };
 use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
 use std::collections::{HashMap, HashSet};
@@ -42,6 +43,10 @@ pub struct PeriodCells {
     /// looks up its 21 cells (a scan per cell was a third of a cached
     /// call's CPU).
     positions: HashMap<String, HashMap<String, usize>>,
+    /// Shortage scores as audiences with suppression get them, by position
+    /// in `cells`: quintiles over the cells they see in full only, so that
+    /// no score depends on a withheld cell's ratio.
+    shown_scores: Vec<Option<u8>>,
 }
 
 impl PeriodCells {
@@ -68,7 +73,16 @@ impl PeriodCells {
                 withheld.entry(cell.region.clone()).or_default().insert(skill.to_string(), Hidden { flows, stocks });
             }
         }
-        PeriodCells { period, cells, national, status, complete, withheld, positions }
+        let shown_ratios: Vec<Option<f64>> = cells
+            .iter()
+            .map(|cell| {
+                let skill = cell.skill.as_deref().unwrap_or(ALL);
+                let shown = !withheld.get(&cell.region).is_some_and(|skills| skills.contains_key(skill));
+                (shown && cell.openings > 0).then_some(cell.shortage_ratio)
+            })
+            .collect();
+        let shown_scores = quintile_scores(&shown_ratios);
+        PeriodCells { period, cells, national, status, complete, withheld, positions, shown_scores }
     }
 
     pub fn cell(&self, region: &str, skill: &str) -> Option<&CellIndicators> {
@@ -93,7 +107,13 @@ impl PeriodCells {
 
     /// The cell as served to a caller whose k is `k`.
     pub fn publish(&self, cell: &CellIndicators, k: u32) -> PublishedCell {
-        publish_withheld(cell, self.hidden(cell, k))
+        let mut published = publish_withheld(cell, self.hidden(cell, k));
+        if k > 0 {
+            let position = cell.skill.as_deref().and_then(|skill| self.positions.get(&cell.region)?.get(skill));
+            let shown_score = position.and_then(|&index| self.shown_scores.get(index).copied().flatten());
+            published.shortage_score = published.shortage_score.and(shown_score);
+        }
+        published
     }
 }
 
@@ -411,5 +431,55 @@ impl IndicatorEngine {
     /// The year's publication (for the disclosure audit).
     pub async fn year(self: &Arc<Self>, year: i32) -> Result<Arc<YearSnapshot>, StoreError> {
         self.year_in(year, &Scope::call()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skills_domain::disclosure::hierarchy::YearCounters;
+    use skills_domain::indicators::{DemandCounters, SupplyCounters};
+
+    fn cell(region: &str, skill: Option<&str>, learners: u64, certified: u64, openings: u64) -> CellCounters {
+        CellCounters {
+            region: region.into(),
+            skill: skill.map(str::to_string),
+            supply: SupplyCounters {
+                learners,
+                enrolled: learners,
+                certified_at_target: certified,
+                ..Default::default()
+            },
+            demand: DemandCounters { openings, hard_to_fill: 0 },
+        }
+    }
+
+    /// A withheld cell's shortage ratio must not move the scores shown next
+    /// to it: audiences with suppression get quintiles over what they see.
+    #[test]
+    fn shown_scores_do_not_depend_on_withheld_cells() {
+        // (region, learners, certified, openings): 84 is small, and has the
+        // lowest ratio (1 / 3).
+        let rows = [("11", 40, 5, 10), ("84", 3, 3, 1), ("93", 40, 5, 30), ("53", 40, 5, 40), ("32", 40, 5, 60)];
+        let cells: Vec<CellCounters> = rows.iter().map(|(r, l, c, o)| cell(r, Some("3.4"), *l, *c, *o)).collect();
+        let regions: Vec<CellCounters> = rows.iter().map(|(r, l, c, _)| cell(r, None, *l, *c, 0)).collect();
+        let mut year = YearCounters::default();
+        for period in [Period::Month(2025, 1), Period::Quarter(2025, 1), Period::Year(2025)] {
+            year.cells.insert(period, cells.clone());
+            year.regions.insert(period, regions.clone());
+        }
+        let publication = Publication::of_year(2025, &year, 11);
+        let period = Period::Month(2025, 1);
+        let snapshot = PeriodCells::new(period, &cells, StoreStatus::default(), true, &publication);
+        let shown: Vec<&CellIndicators> = snapshot.cells.iter().filter(|c| !snapshot.withholds(c, 11)).collect();
+        assert!(snapshot.withholds(snapshot.cell("84", "3.4").unwrap(), 11), "3 learners: small");
+        assert!(shown.len() >= 2, "most cells are shown");
+        let expected = quintile_scores(&shown.iter().map(|c| Some(c.shortage_ratio)).collect::<Vec<_>>());
+        let mut differs = false;
+        for (c, score) in shown.iter().zip(expected) {
+            assert_eq!(snapshot.publish(c, 11).shortage_score, score, "{} among the shown cells", c.region);
+            differs |= snapshot.publish(c, 0).shortage_score != score;
+        }
+        assert!(differs, "the policy view ranks the withheld cell too");
     }
 }
