@@ -95,28 +95,6 @@ pub struct Hierarchy {
     pub widths: [usize; 3],
 }
 
-fn add(total: &mut SupplyCounters, part: &SupplyCounters) {
-    total.learners += part.learners;
-    total.enrolled += part.enrolled;
-    total.active += part.active;
-    total.active_finishing += part.active_finishing;
-    total.completed += part.completed;
-    total.dropped_out += part.dropped_out;
-    total.certified += part.certified;
-    total.certified_at_target += part.certified_at_target;
-    total.gain_sum += part.gain_sum;
-    total.gain_learners += part.gain_learners;
-    for (sum, value) in
-        [(&mut total.enrolled_groups, &part.enrolled_groups), (&mut total.certified_groups, &part.certified_groups)]
-    {
-        sum.women += value.women;
-        sum.priority_neighbourhood += value.priority_neighbourhood;
-        sum.rural += value.rural;
-        sum.under_26 += value.under_26;
-        sum.jobseekers += value.jobseekers;
-    }
-}
-
 /// The country's counters per skill: the sum of its regions' cells (a
 /// learner in two regions counts in each, as in the region figures).
 pub fn national(cells: &[CellCounters]) -> Vec<CellCounters> {
@@ -124,10 +102,8 @@ pub fn national(cells: &[CellCounters]) -> Vec<CellCounters> {
     let mut demand: BTreeMap<&str, crate::indicators::DemandCounters> = BTreeMap::new();
     for cell in cells {
         let Some(skill) = cell.skill.as_deref() else { continue };
-        add(by_skill.entry(skill).or_default(), &cell.supply);
-        let d = demand.entry(skill).or_default();
-        d.openings += cell.demand.openings;
-        d.hard_to_fill += cell.demand.hard_to_fill;
+        *by_skill.entry(skill).or_default() += &cell.supply;
+        *demand.entry(skill).or_default() += &cell.demand;
     }
     by_skill
         .into_iter()

@@ -29,15 +29,9 @@ pub struct Figure {
 /// Which figures to withhold: every primary, plus the secondary figures
 /// without which some primary could be computed from what is published.
 /// Deterministic: candidates by weight, larger first, then by index.
+/// (One family of values; `Decider` decides several at once.)
 pub fn withhold(figures: &[Figure]) -> Vec<bool> {
-    withhold_from(figures, &vec![false; figures.len()])
-}
-
-/// `withhold` when the figures marked in `already` are withheld for
-/// another reason: they are not published, and need no protection unless
-/// primary here.
-pub fn withhold_from(figures: &[Figure], already: &[bool]) -> Vec<bool> {
-    let mut withheld: Vec<bool> = figures.iter().zip(already).map(|(f, a)| f.primary || *a).collect();
+    let mut withheld: Vec<bool> = figures.iter().map(|f| f.primary).collect();
     // Each non-empty primary vector, kept reduced by the published span.
     let mut primaries: Vec<span::Vector> =
         figures.iter().filter(|f| f.primary && !f.leaves.is_empty()).map(|f| indicator(&f.leaves)).collect();

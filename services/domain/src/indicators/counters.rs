@@ -43,6 +43,41 @@ impl GroupCounts {
     }
 }
 
+impl std::ops::AddAssign<&GroupCounts> for GroupCounts {
+    fn add_assign(&mut self, part: &GroupCounts) {
+        self.women += part.women;
+        self.priority_neighbourhood += part.priority_neighbourhood;
+        self.rural += part.rural;
+        self.under_26 += part.under_26;
+        self.jobseekers += part.jobseekers;
+    }
+}
+
+/// Sums of disjoint parts (the regions of the country).
+impl std::ops::AddAssign<&SupplyCounters> for SupplyCounters {
+    fn add_assign(&mut self, part: &SupplyCounters) {
+        self.learners += part.learners;
+        self.enrolled += part.enrolled;
+        self.active += part.active;
+        self.active_finishing += part.active_finishing;
+        self.completed += part.completed;
+        self.dropped_out += part.dropped_out;
+        self.certified += part.certified;
+        self.certified_at_target += part.certified_at_target;
+        self.gain_sum += part.gain_sum;
+        self.gain_learners += part.gain_learners;
+        self.enrolled_groups += &part.enrolled_groups;
+        self.certified_groups += &part.certified_groups;
+    }
+}
+
+impl std::ops::AddAssign<&DemandCounters> for DemandCounters {
+    fn add_assign(&mut self, part: &DemandCounters) {
+        self.openings += part.openings;
+        self.hard_to_fill += part.hard_to_fill;
+    }
+}
+
 impl SupplyCounters {
     /// The learners any value of the cell is built on, for the k rule:
     /// `learners` counts them all (assessment-only learners included); the
