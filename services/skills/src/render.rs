@@ -88,7 +88,8 @@ pub fn meta_line(meta: Option<&pb::ResponseMeta>) -> String {
     let as_of = meta.as_of.as_ref().map_or("no data yet".to_string(), |t| format!("as of {t}"));
     let complete = if meta.complete { "complete" } else { "incomplete: late events may still arrive" };
     let suppression = if meta.suppression_k > 0 {
-        format!("; cells under {} learners withheld: {}", meta.suppression_k, meta.suppressed_cells)
+        // Small cells (under k learners) and those withheld to protect them.
+        format!("; withheld (k = {}): {} cells", meta.suppression_k, meta.suppressed_cells)
     } else {
         String::new()
     };
