@@ -49,6 +49,12 @@ pub struct PeriodCells {
     shown_scores: Vec<Option<u8>>,
 }
 
+/// What the year's publication hides of a cell (nothing when it is shown).
+fn withheld_of(withheld: &HashMap<String, HashMap<String, Hidden>>, cell: &CellIndicators) -> Hidden {
+    let skill = cell.skill.as_deref().unwrap_or(ALL);
+    withheld.get(&cell.region).and_then(|skills| skills.get(skill)).copied().unwrap_or_default()
+}
+
 impl PeriodCells {
     fn new(
         period: Period,
@@ -75,11 +81,7 @@ impl PeriodCells {
         }
         let shown_ratios: Vec<Option<f64>> = cells
             .iter()
-            .map(|cell| {
-                let skill = cell.skill.as_deref().unwrap_or(ALL);
-                let shown = !withheld.get(&cell.region).is_some_and(|skills| skills.contains_key(skill));
-                (shown && cell.openings > 0).then_some(cell.shortage_ratio)
-            })
+            .map(|cell| (!withheld_of(&withheld, cell).any() && cell.openings > 0).then_some(cell.shortage_ratio))
             .collect();
         let shown_scores = quintile_scores(&shown_ratios);
         PeriodCells { period, cells, national, status, complete, withheld, positions, shown_scores }
@@ -96,8 +98,7 @@ impl PeriodCells {
         if k == 0 {
             return Hidden::NONE;
         }
-        let skill = cell.skill.as_deref().unwrap_or_default();
-        self.withheld.get(&cell.region).and_then(|skills| skills.get(skill)).copied().unwrap_or_default()
+        withheld_of(&self.withheld, cell)
     }
 
     /// Whether any of this cell's learner values is withheld.
