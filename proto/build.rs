@@ -1,6 +1,6 @@
 //! Generates the skills.v1 Rust code from the .proto contracts, with no
 //! system `protoc`: protox parses the files, tonic-prost-build emits code.
-const SERIALIZABLE_RESPONSES: [&str; 14] = [
+const SERIALIZABLE_RESPONSES: [&str; 16] = [
     "ResponseMeta",
     "CellIndicators",
     "GetRegionIndicatorsResponse",
@@ -13,6 +13,8 @@ const SERIALIZABLE_RESPONSES: [&str; 14] = [
     "Skill",
     "GetReferenceDataResponse",
     "IndicatorUpdate",
+    "Contribution",
+    "GroupContribution",
     "DeadLetterCount",
     "GetPipelineStatusResponse",
 ];

@@ -3,7 +3,7 @@
 use crate::engine::PeriodCells;
 use skills_domain::Period;
 use skills_domain::events::to_timestamp;
-use skills_domain::indicators::{InclusionShare, PublishedCell};
+use skills_domain::indicators::{CellCounters, INCLUSION_GROUPS, InclusionShare, PublishedCell};
 use skills_proto::v1 as pb;
 use skills_store::StoreStatus;
 
@@ -27,6 +27,39 @@ pub fn cell(published: PublishedCell, period: Period) -> pb::CellIndicators {
         talent_gap: published.talent_gap,
         shortage_ratio: published.shortage_ratio,
         shortage_score: published.shortage_score.map(u32::from),
+        own: None,
+    }
+}
+
+/// A partner's own part of a figure (zeros when it has none there).
+pub fn contribution(own: Option<&CellCounters>, with_groups: bool) -> pb::Contribution {
+    let Some(own) = own else {
+        return contribution(Some(&CellCounters::default()), with_groups);
+    };
+    let s = &own.supply;
+    let groups = match with_groups {
+        false => Vec::new(),
+        true => INCLUSION_GROUPS
+            .iter()
+            .enumerate()
+            .map(|(index, group)| pb::GroupContribution {
+                group: group.to_string(),
+                enrolled: s.enrolled_groups.in_order()[index],
+                certified: s.certified_groups.in_order()[index],
+            })
+            .collect(),
+    };
+    pb::Contribution {
+        learners: s.learners,
+        enrolled: s.enrolled,
+        active: s.active,
+        completed: s.completed,
+        dropped_out: s.dropped_out,
+        certified: s.certified_at_target,
+        finishing: s.active_finishing,
+        openings: own.demand.openings,
+        hard_to_fill: own.demand.hard_to_fill,
+        groups,
     }
 }
 

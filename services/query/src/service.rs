@@ -71,21 +71,40 @@ fn empty_cell(region: &str, skill: &str) -> CellIndicators {
     })
 }
 
+/// The partner a caller speaks for: its own parts are shown to it.
+fn partner_of(audience: &Audience) -> Option<&str> {
+    match audience {
+        Audience::Partner(id) => Some(id),
+        Audience::Policy | Audience::Public => None,
+    }
+}
+
+/// A cell as served to a caller whose k is `k`, with the caller's own
+/// part when it is a partner.
+fn served_cell(snapshot: &PeriodCells, cell: &CellIndicators, k: u32, partner: Option<&str>) -> pb::CellIndicators {
+    let mut served = convert::cell(snapshot.publish(cell, k), snapshot.period);
+    if let Some(partner) = partner {
+        let skill = cell.skill.as_deref().unwrap_or(ALL);
+        served.own = Some(convert::contribution(snapshot.own(partner, &cell.region, skill), false));
+    }
+    served
+}
+
 /// The 21 skills of a region, empty cells included.
-fn region_cells(snapshot: &PeriodCells, region: &str, k: u32) -> Vec<pb::CellIndicators> {
+fn region_cells(snapshot: &PeriodCells, region: &str, k: u32, partner: Option<&str>) -> Vec<pb::CellIndicators> {
     SKILLS
         .iter()
         .map(|skill| {
             let cell = snapshot.cell(region, skill.code).cloned().unwrap_or_else(|| empty_cell(region, skill.code));
-            convert::cell(snapshot.publish(&cell, k), snapshot.period)
+            served_cell(snapshot, &cell, k, partner)
         })
         .collect()
 }
 
-fn region_update(snapshot: &PeriodCells, region: Option<&str>, k: u32) -> pb::IndicatorUpdate {
+fn region_update(snapshot: &PeriodCells, region: Option<&str>, k: u32, partner: Option<&str>) -> pb::IndicatorUpdate {
     let cells: Vec<pb::CellIndicators> = match region {
-        Some(region) => region_cells(snapshot, region, k),
-        None => snapshot.cells.iter().map(|cell| convert::cell(snapshot.publish(cell, k), snapshot.period)).collect(),
+        Some(region) => region_cells(snapshot, region, k, partner),
+        None => snapshot.cells.iter().map(|cell| served_cell(snapshot, cell, k, partner)).collect(),
     };
     pb::IndicatorUpdate { meta: Some(convert::meta_of(snapshot, k, &cells)), cells }
 }
@@ -96,12 +115,12 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::GetRegionIndicatorsRequest>,
     ) -> Result<Response<pb::GetRegionIndicatorsResponse>, Status> {
-        let (_audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, _permit) = self.admit(&request).await?;
         let body = request.get_ref();
         let region = request::region(&body.region)?;
         let period = request::period("period", &body.period, self.newest())?;
         let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
-        let cells = region_cells(&snapshot, region.code, k);
+        let cells = region_cells(&snapshot, region.code, k, partner_of(&audience));
         Ok(Response::new(pb::GetRegionIndicatorsResponse {
             meta: Some(convert::meta_of(&snapshot, k, &cells)),
             region: region.code.to_string(),
@@ -114,7 +133,7 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::RankShortagesRequest>,
     ) -> Result<Response<pb::RankShortagesResponse>, Status> {
-        let (_audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, _permit) = self.admit(&request).await?;
         let body = request.get_ref();
         let period = request::period("period", &body.period, self.newest())?;
         let region = request::optional_region(&body.region)?;
@@ -151,7 +170,7 @@ impl TalentGapService for TalentGapApi {
         let offset = paging::decode(&body.page_token, print)?;
         let (page, next_page_token) = paging::page(&ranked, offset, size, print);
         let cells: Vec<pb::CellIndicators> =
-            page.into_iter().map(|c| convert::cell(snapshot.publish(c, k), period)).collect();
+            page.into_iter().map(|c| served_cell(&snapshot, c, k, partner_of(&audience))).collect();
         Ok(Response::new(pb::RankShortagesResponse {
             meta: Some(convert::meta_of(&snapshot, k, &cells)),
             cells,
@@ -163,7 +182,8 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::GetSkillAcrossRegionsRequest>,
     ) -> Result<Response<pb::GetSkillAcrossRegionsResponse>, Status> {
-        let (_audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, _permit) = self.admit(&request).await?;
+        let partner = partner_of(&audience);
         let body = request.get_ref();
         let skill = request::skill(&body.skill)?;
         let period = request::period("period", &body.period, self.newest())?;
@@ -178,8 +198,7 @@ impl TalentGapService for TalentGapApi {
             .filter(|c| !snapshot.withholds(c, k))
             .map(|c| (c.openings as f64, c.qualified_supply()))
             .collect();
-        let cells: Vec<pb::CellIndicators> =
-            all.iter().map(|c| convert::cell(snapshot.publish(c, k), period)).collect();
+        let cells: Vec<pb::CellIndicators> = all.iter().map(|c| served_cell(&snapshot, c, k, partner)).collect();
         let national = snapshot
             .national
             .iter()
@@ -192,7 +211,7 @@ impl TalentGapService for TalentGapApi {
             skill_name: skill.name.to_string(),
             cells,
             mismatch_index: duncan_index(&visible),
-            national: Some(convert::cell(snapshot.publish(&national, k), period)),
+            national: Some(served_cell(&snapshot, &national, k, partner)),
         }))
     }
 
@@ -200,11 +219,12 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::GetInclusionRequest>,
     ) -> Result<Response<pb::GetInclusionResponse>, Status> {
-        let (_audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, _permit) = self.admit(&request).await?;
         let body = request.get_ref();
         let region = request::region(&body.region)?;
         let period = request::period("period", &body.period, self.newest())?;
         let snapshot = self.engine.regions(period).await.map_err(QueryError::from)?;
+        let own = partner_of(&audience).map(|p| convert::contribution(snapshot.own(p, region.code), true));
         let counters = snapshot.regions.iter().find(|r| r.region == region.code).cloned().unwrap_or_default();
         let suppressed = snapshot.withholds_total(region.code, k);
         let shares = if suppressed {
@@ -226,11 +246,12 @@ impl TalentGapService for TalentGapApi {
             enrolled: (!suppressed).then_some(counters.supply.enrolled),
             certified: (!suppressed).then_some(counters.supply.certified_at_target),
             shares,
+            own,
         }))
     }
 
     async fn get_trend(&self, request: Request<pb::GetTrendRequest>) -> Result<Response<pb::GetTrendResponse>, Status> {
-        let (_audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, _permit) = self.admit(&request).await?;
         let body = request.get_ref();
         let region = request::region(&body.region)?;
         let skill = request::skill(&body.skill)?;
@@ -255,10 +276,10 @@ impl TalentGapService for TalentGapApi {
         let mut points = Vec::with_capacity(periods.len());
         let mut last = None;
         let snapshots = self.engine.cells_of(&periods).await.map_err(QueryError::from)?;
-        for (period, snapshot) in periods.into_iter().zip(snapshots) {
+        for snapshot in snapshots {
             let cell =
                 snapshot.cell(region.code, skill.code).cloned().unwrap_or_else(|| empty_cell(region.code, skill.code));
-            points.push(convert::cell(snapshot.publish(&cell, k), period));
+            points.push(served_cell(&snapshot, &cell, k, partner_of(&audience)));
             last = Some(snapshot);
         }
         let last = last.expect("at least one period");
@@ -325,7 +346,8 @@ impl TalentGapService for TalentGapApi {
         tokio::spawn(async move {
             loop {
                 changes.borrow_and_update();
-                let update = engine.cells(period).await.map(|snapshot| region_update(&snapshot, region, k));
+                let partner = partner_of(&audience);
+                let update = engine.cells(period).await.map(|snapshot| region_update(&snapshot, region, k, partner));
                 let message = update.map_err(|e| Status::from(QueryError::from(e)));
                 if sender.send(message).await.is_err() {
                     return;

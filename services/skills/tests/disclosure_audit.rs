@@ -18,14 +18,16 @@ async fn store_with(seed: u64, learners: u32) -> (Arc<dyn MetricsStore>, std::pa
     (Arc::new(store), directory)
 }
 
-/// Random histories of a few dozen learners over 18 regions: most cells
+/// Random histories of a few dozen learners of three partners: most cells
 /// are small, so most of the publication is suppression. Every withheld
-/// value must stay protected, for the public and for a partner.
+/// value must stay protected, for the public and for each partner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_years_pass_the_audit_for_the_public_and_a_partner() {
-    for seed in [3, 17, 41, 59, 73, 97] {
-        let (store, directory) = store_with(seed, 60).await;
-        for audience in [Audience::Public, Audience::Partner("p1".into())] {
+    let years = [3, 17, 41, 59, 73, 97].map(|seed| (seed, 60)).into_iter().chain([(79, 100), (11, 100)]);
+    for (seed, learners) in years {
+        let (store, directory) = store_with(seed, learners).await;
+        let partners = ["p0", "p1", "p2"].map(|p| Audience::Partner(p.into()));
+        for audience in std::iter::once(Audience::Public).chain(partners) {
             let settings = IndicatorSettings { suppression_k: 5, ..IndicatorSettings::default() };
             let report = audit_store(store.clone(), settings, audience.clone(), 2025, 10.0, 5).await.unwrap();
             assert!(report.primary_figures > 0 && report.withheld_figures >= report.primary_figures, "{report:?}");
@@ -63,7 +65,7 @@ async fn the_audit_finds_a_small_cell_left_to_its_quarter_minus_its_months() {
                     *value = Some(f.value(v) as i64);
                 }
             }
-            Observed { withheld: i == small, values }
+            Observed { withheld: i == small, values, own: [None; 9] }
         })
         .collect();
     let findings = audit(hierarchy, &observed, 10.0);

@@ -23,6 +23,7 @@ pub use config::{StoreConfig, StoreKind, open, open_when_ready};
 pub use embedded::EmbeddedStore;
 pub use error::{ErrorKind, StoreError};
 pub use model::{ModelCell, ModelSummary};
+pub use skills_domain::indicators::PartnerCell;
 
 /// Which counters to compute: a time window [start, end), the horizon of
 /// the pipeline, per cell or per whole region, optional filters.
@@ -153,6 +154,16 @@ pub trait MetricsStore: Send + Sync {
     async fn rebuild_read_model(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Each partner's part of the cells of a calendar-period window (every
+    /// partner's, or one's); None when this store keeps no partner parts.
+    async fn partner_counters(
+        &self,
+        _window: &CounterWindow,
+        _partner: Option<&str>,
+    ) -> Result<Option<Vec<PartnerCell>>, StoreError> {
+        Ok(None)
+    }
+
     async fn status(&self) -> Result<StoreStatus, StoreError>;
     /// The status for change detection, polled every half second by the
     /// query service: the same version and as-of time, with `events`

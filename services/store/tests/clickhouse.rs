@@ -93,6 +93,38 @@ async fn counters_equal_the_embedded_stores_on_the_same_story() {
     drop_database(&config).await;
 }
 
+/// Each partner's part of every cell, counted from the facts here and kept
+/// in the embedded store's read model, agree on a random history of three
+/// partners, every calendar window of two years, for all and for one partner.
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn partner_parts_equal_the_embedded_stores() {
+    use skills_store::fixtures::{calendar_windows, random_history};
+    let config = config("partner_parts");
+    let clickhouse = ClickHouseStore::connect(&config).await.unwrap();
+    let embedded = EmbeddedStore::in_memory().unwrap();
+    let events = random_history(23, 60);
+    for store in [&clickhouse as &dyn MetricsStore, &embedded] {
+        store.apply(Batch { events: events.clone(), ..Default::default() }).await.unwrap();
+    }
+    let key = |p: &skills_domain::indicators::PartnerCell| {
+        (p.partner.clone(), p.counters.region.clone(), p.counters.skill.clone())
+    };
+    let mut compared = 0;
+    for window in calendar_windows(2024..=2025, 6) {
+        for partner in [None, Some("p1")] {
+            let mut expected = embedded.partner_counters(&window, partner).await.unwrap().expect("embedded parts");
+            let mut actual = clickhouse.partner_counters(&window, partner).await.unwrap().expect("ClickHouse parts");
+            expected.sort_by_key(key);
+            actual.sort_by_key(key);
+            assert_eq!(actual, expected, "window {window:?}, partner {partner:?}");
+            compared += actual.len();
+        }
+    }
+    assert!(compared > 500, "{compared} parts compared");
+    drop_database(&config).await;
+}
+
 #[tokio::test]
 #[ignore = "needs ClickHouse: ./deploy/test.sh"]
 async fn counters_do_not_depend_on_arrival_order() {

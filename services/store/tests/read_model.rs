@@ -3,8 +3,10 @@
 //! renames that join two histories and a rebuild, every calendar window reads the same counters from the
 //! model as counted from the facts.
 
+use skills_domain::indicators::{CellCounters, DemandCounters, SupplyCounters};
 use skills_store::fixtures::{arrival, calendar_windows, random_history};
-use skills_store::{Batch, EmbeddedStore, Erasure, MetricsStore};
+use skills_store::{Batch, CounterWindow, EmbeddedStore, Erasure, MetricsStore};
+use std::collections::BTreeMap;
 
 async fn assert_model_matches_facts(store: &EmbeddedStore, context: &str) {
     for horizon in [0, 6, 30] {
@@ -12,8 +14,34 @@ async fn assert_model_matches_facts(store: &EmbeddedStore, context: &str) {
             let model = store.counters(&window).await.unwrap();
             let facts = store.recount(&window).await.unwrap();
             assert_eq!(model, facts, "{context}: window {window:?}");
+            if window.region.is_none() && window.skill.is_none() {
+                assert_partners_sum_to_cells(store, &window, &model, context).await;
+            }
         }
     }
+}
+
+/// Each partner's part of a window's cells sums to the cells, and one
+/// partner's parts are its rows of every partner's.
+async fn assert_partners_sum_to_cells(
+    store: &EmbeddedStore,
+    window: &CounterWindow,
+    cells: &[CellCounters],
+    context: &str,
+) {
+    let parts = store.partner_counters(window, None).await.unwrap().expect("the embedded store keeps partner parts");
+    let mut sums: BTreeMap<(String, Option<String>), (SupplyCounters, DemandCounters)> = BTreeMap::new();
+    for part in &parts {
+        let sum = sums.entry((part.counters.region.clone(), part.counters.skill.clone())).or_default();
+        sum.0 += &part.counters.supply;
+        sum.1 += &part.counters.demand;
+    }
+    let expected: BTreeMap<(String, Option<String>), (SupplyCounters, DemandCounters)> =
+        cells.iter().map(|c| ((c.region.clone(), c.skill.clone()), (c.supply, c.demand))).collect();
+    assert_eq!(sums, expected, "{context}: partner parts of {window:?}");
+    let p1 = store.partner_counters(window, Some("p1")).await.unwrap().unwrap();
+    let p1_of_all: Vec<_> = parts.into_iter().filter(|p| p.partner == "p1").collect();
+    assert_eq!(p1, p1_of_all, "{context}: one partner's parts");
 }
 
 #[tokio::test]
@@ -33,8 +61,9 @@ async fn the_model_equals_the_fact_queries_on_random_histories() {
         store.forget(&Erasure { pseudonyms: forgotten, raw_ids: vec![] }).await.unwrap();
         assert_model_matches_facts(&store, &format!("seed {seed}, after erasure")).await;
 
-        // A key rotation that joins two histories (R1's facts become R2's).
-        store.rename_learners(&[("R1".into(), "R2".into()), ("R3".into(), "R903".into())]).await.unwrap();
+        // A key rotation that joins two histories of one partner (R1's
+        // facts become R4's).
+        store.rename_learners(&[("R1".into(), "R4".into()), ("R3".into(), "R903".into())]).await.unwrap();
         assert_model_matches_facts(&store, &format!("seed {seed}, after renames")).await;
 
         let before = store.counters(&calendar_windows(2025..=2025, 6)[0]).await.unwrap();
@@ -60,6 +89,7 @@ async fn a_store_file_from_before_the_model_gets_it_built_at_open() {
         connection
             .execute_batch(
                 "DROP TABLE cell_tallies; DROP TABLE cell_finishing;
+                 DROP TABLE partner_tallies; DROP TABLE partner_finishing;
                  ALTER TABLE enrolment_facts DROP COLUMN profiled;
                  DELETE FROM meta WHERE key = 'read_model_last_year' OR key LIKE 'status_%';
                  PRAGMA user_version = 3;",

@@ -23,8 +23,8 @@
 
 use super::Figure;
 use crate::Period;
-use crate::indicators::{CellCounters, INCLUSION_GROUPS, SupplyCounters};
-use std::collections::{BTreeMap, HashMap};
+use crate::indicators::{CellCounters, INCLUSION_GROUPS, PartnerCell, SupplyCounters};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The region or skill code of a figure over all of them.
 pub const ALL: &str = "*";
@@ -51,11 +51,46 @@ impl FigureKey {
 }
 
 /// What the store holds for one year: for each of its 17 periods, the
-/// region × skill cells (skill set) and whole-region rows (skill None).
+/// region × skill cells (skill set) and whole-region rows (skill None),
+/// and each partner's part of them (empty when the store keeps none).
 #[derive(Debug, Clone, Default)]
 pub struct YearCounters {
     pub cells: BTreeMap<Period, Vec<CellCounters>>,
     pub regions: BTreeMap<Period, Vec<CellCounters>>,
+    pub partner_cells: BTreeMap<Period, Vec<PartnerCell>>,
+    pub partner_regions: BTreeMap<Period, Vec<PartnerCell>>,
+}
+
+/// The largest single partner's part of each figure: its contributors
+/// (cells, totals, the country) or its members among the enrolled and the
+/// certified (groups).
+fn largest_partner_parts(year: i32, counters: &YearCounters) -> HashMap<FigureKey, [u64; 2]> {
+    let mut largest: HashMap<FigureKey, [u64; 2]> = HashMap::new();
+    let mut keep = |key: FigureKey, parts: [u64; 2]| {
+        let entry = largest.entry(key).or_default();
+        for (best, part) in entry.iter_mut().zip(parts) {
+            *best = (*best).max(part);
+        }
+    };
+    for period in Period::all_of_year(year) {
+        let mut national: BTreeMap<(&str, &str), SupplyCounters> = BTreeMap::new();
+        for part in counters.partner_cells.get(&period).into_iter().flatten() {
+            let skill = part.counters.skill.as_deref().unwrap_or(ALL);
+            keep(FigureKey::cell(period, &part.counters.region, skill), [part.counters.supply.contributors(), 0]);
+            *national.entry((skill, part.partner.as_str())).or_default() += &part.counters.supply;
+        }
+        for ((skill, _), supply) in national {
+            keep(FigureKey::cell(period, ALL, skill), [supply.contributors(), 0]);
+        }
+        for part in counters.partner_regions.get(&period).into_iter().flatten() {
+            let region = &part.counters.region;
+            keep(FigureKey::cell(period, region, ALL), [part.counters.supply.contributors(), 0]);
+            for group in 0..INCLUSION_GROUPS.len() {
+                keep(FigureKey::group(period, region, group), group_counts(&part.counters.supply, group));
+            }
+        }
+    }
+    largest
 }
 
 pub const FAMILIES: [&str; 3] = ["flows", "stocks", "groups"];
@@ -81,7 +116,8 @@ pub struct YearFigure {
     pub key: FigureKey,
     pub supply: SupplyCounters,
     pub contributors: u64,
-    /// 0 < contributors < k: withheld for itself.
+    /// Small (0 < contributors < k, or so once its largest partner's part
+    /// is taken out): withheld for itself.
     pub primary: bool,
     pub leaves: [Vec<u32>; 3],
 }
@@ -93,6 +129,10 @@ pub struct Hierarchy {
     pub index: HashMap<FigureKey, usize>,
     /// Leaves per family.
     pub widths: [usize; 3],
+    /// Per partner and variable, the leaves whose value is all that
+    /// partner's own (no other partner's learner in it): the partner knows
+    /// those values exactly.
+    pub known_to: BTreeMap<String, Vec<HashSet<u32>>>,
 }
 
 /// The country's counters per skill: the sum of its regions' cells (a
@@ -123,6 +163,13 @@ pub fn group_counts(supply: &SupplyCounters, group: usize) -> [u64; 2] {
 
 fn is_primary(count: u64, k: u32) -> bool {
     count > 0 && count < u64::from(k)
+}
+
+/// The k rule on a count and on what is left of it without its largest
+/// partner's part: that partner, subtracting its own learners, must not
+/// find between 1 and k − 1 learners of other partners.
+fn is_small(count: u64, largest_part: u64, k: u32) -> bool {
+    is_primary(count, k) || is_primary(count.saturating_sub(largest_part), k)
 }
 
 /// Leaf numbering of one family: a key per non-empty leaf.
@@ -208,6 +255,8 @@ impl Hierarchy {
             list.dedup();
         }
 
+        let largest = largest_partner_parts(year, counters);
+        let largest_of = |key: &FigureKey| largest.get(key).copied().unwrap_or_default();
         let mut figures = Vec::new();
         for period in Period::all_of_year(year) {
             let in_period: Vec<usize> = months
@@ -228,45 +277,75 @@ impl Hierarchy {
                 };
                 let flows = cell_leaves.of(regions.iter().flat_map(|r| in_period.iter().map(move |m| (*r, skill, *m))));
                 let stocks = cell_leaves.of(regions.iter().map(|r| (*r, skill, last)));
-                figures.push(Self::figure(
-                    FigureKey::cell(period, &cell.region, skill),
-                    cell.supply,
-                    k,
-                    [flows, stocks, Vec::new()],
-                ));
+                let key = FigureKey::cell(period, &cell.region, skill);
+                let largest = largest_of(&key)[0];
+                figures.push(Self::figure(key, cell.supply, k, largest, [flows, stocks, Vec::new()]));
             }
             for row in regions_of(period) {
                 let skills = skills_of.get(row.region.as_str()).cloned().unwrap_or_default();
                 let flows = cell_leaves
                     .of(skills.iter().flat_map(|s| in_period.iter().map(move |m| (row.region.as_str(), *s, *m))));
                 let stocks = cell_leaves.of(skills.iter().map(|s| (row.region.as_str(), *s, last)));
-                figures.push(Self::figure(
-                    FigureKey::cell(period, &row.region, ALL),
-                    row.supply,
-                    k,
-                    [flows, stocks, Vec::new()],
-                ));
+                let key = FigureKey::cell(period, &row.region, ALL);
+                let largest = largest_of(&key)[0];
+                figures.push(Self::figure(key, row.supply, k, largest, [flows, stocks, Vec::new()]));
                 for group in 0..INCLUSION_GROUPS.len() {
                     let counts = group_counts(&row.supply, group);
                     let leaves = group_leaves.of(in_period.iter().map(|m| (row.region.as_str(), group, *m)));
+                    let key = FigureKey::group(period, &row.region, group);
+                    let largest = largest_of(&key);
                     figures.push(YearFigure {
-                        key: FigureKey::group(period, &row.region, group),
+                        primary: counts.iter().zip(largest).any(|(c, l)| is_small(*c, l, k)),
+                        key,
                         supply: row.supply,
                         contributors: counts.iter().sum(),
-                        primary: counts.iter().any(|c| is_primary(*c, k)),
                         leaves: [Vec::new(), Vec::new(), leaves],
                     });
                 }
             }
         }
-        let index = figures.iter().enumerate().map(|(i, f)| (f.key.clone(), i)).collect();
+        let index: HashMap<FigureKey, usize> = figures.iter().enumerate().map(|(i, f)| (f.key.clone(), i)).collect();
         let widths = [cell_leaves.index.len(), cell_leaves.index.len(), group_leaves.index.len()];
-        Hierarchy { figures, index, widths }
+        // A partner's part of a leaf, valued as the month figure is.
+        let mut known_to: BTreeMap<String, Vec<HashSet<u32>>> = BTreeMap::new();
+        let mut know = |partner: &str, variable: usize, leaf: u32| {
+            let sets = known_to.entry(partner.to_string()).or_insert_with(|| vec![HashSet::new(); VARIABLES.len()]);
+            sets[variable].insert(leaf);
+        };
+        let month_value = |key: FigureKey, variable: usize| index.get(&key).map(|&i| figures[i].value(variable));
+        for (m, month) in months.iter().enumerate() {
+            for part in counters.partner_cells.get(month).into_iter().flatten() {
+                let skill = part.counters.skill.as_deref().unwrap_or(ALL);
+                let Some(&leaf) = cell_leaves.index.get(&(part.counters.region.as_str(), skill, m)) else { continue };
+                let key = FigureKey::cell(*month, &part.counters.region, skill);
+                let own = Self::figure(key.clone(), part.counters.supply, k, 0, Default::default());
+                for variable in (0..VARIABLES.len()).filter(|&v| own.has(v) && own.value(v) > 0) {
+                    if month_value(key.clone(), variable) == Some(own.value(variable)) {
+                        know(&part.partner, variable, leaf);
+                    }
+                }
+            }
+            for part in counters.partner_regions.get(month).into_iter().flatten() {
+                for group in 0..INCLUSION_GROUPS.len() {
+                    let Some(&leaf) = group_leaves.index.get(&(part.counters.region.as_str(), group, m)) else {
+                        continue;
+                    };
+                    let key = FigureKey::group(*month, &part.counters.region, group);
+                    let own = group_counts(&part.counters.supply, group);
+                    for (variable, own) in [7, 8].into_iter().zip(own) {
+                        if own > 0 && month_value(key.clone(), variable) == Some(own) {
+                            know(&part.partner, variable, leaf);
+                        }
+                    }
+                }
+            }
+        }
+        Hierarchy { figures, index, widths, known_to }
     }
 
-    fn figure(key: FigureKey, supply: SupplyCounters, k: u32, leaves: [Vec<u32>; 3]) -> YearFigure {
+    fn figure(key: FigureKey, supply: SupplyCounters, k: u32, largest_part: u64, leaves: [Vec<u32>; 3]) -> YearFigure {
         let contributors = supply.contributors();
-        YearFigure { key, supply, contributors, primary: is_primary(contributors, k), leaves }
+        YearFigure { key, supply, contributors, primary: is_small(contributors, largest_part, k), leaves }
     }
 
     /// The figures of one family, for `withhold` and `determined`: a figure
@@ -294,17 +373,81 @@ impl Hierarchy {
     /// withheld region total takes its groups with it (their shares would
     /// need its counts).
     pub fn withhold(&self) -> Vec<bool> {
+        let mut order: Vec<usize> = (0..self.figures.len()).filter(|&i| !self.figures[i].primary).collect();
+        order.sort_by_key(|&i| {
+            (self.figures[i].key.group.is_some(), std::cmp::Reverse(self.figures[i].contributors), i)
+        });
+        let mut withheld: Vec<bool> = self.figures.iter().map(|f| f.primary).collect();
+        self.publish_in_order(&mut self.decider(None), &order, &mut withheld);
+        // A partner knows the values that are all its own: against each
+        // partner, those count as known too (as zeros do). Each partner's
+        // pass starts from the decision above, on its own, so the passes
+        // run side by side and the result does not depend on their order;
+        // a figure any pass refuses is withheld (showing less than a safe
+        // set is safe).
+        let partners: Vec<&String> = self.known_to.keys().collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(partners.len()).max(1);
+        let (global, order) = (&withheld, &order);
+        let refused: Vec<Vec<bool>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let mine: Vec<&String> = partners.iter().skip(t).step_by(threads).copied().collect();
+                    scope.spawn(move || {
+                        let mut refused = vec![false; global.len()];
+                        for partner in mine {
+                            let mut pass = global.clone();
+                            self.publish_in_order(&mut self.decider(Some(partner)), order, &mut pass);
+                            refused.iter_mut().zip(pass).for_each(|(r, w)| *r |= w);
+                        }
+                        refused
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a suppression pass panicked")).collect()
+        });
+        for pass in refused {
+            withheld.iter_mut().zip(pass).for_each(|(w, r)| *w |= r);
+        }
+        withheld
+    }
+
+    /// Offers the figures not yet withheld, in `order`, to `decider`;
+    /// those it refuses become withheld.
+    fn publish_in_order(&self, decider: &mut super::Decider, order: &[usize], withheld: &mut [bool]) {
+        for &index in order {
+            if withheld[index] {
+                continue;
+            }
+            let figure = &self.figures[index];
+            if figure.key.group.is_some() {
+                let total = FigureKey::cell(figure.key.period, &figure.key.region, ALL);
+                if self.index.get(&total).is_some_and(|&t| withheld[t]) {
+                    withheld[index] = true;
+                    continue;
+                }
+            }
+            withheld[index] = !decider.publish_if_safe(index);
+        }
+    }
+
+    /// A decider over every variable, with the leaves known to the
+    /// attacker taken out of every vector: the zeros of the variable, and
+    /// for a partner the leaves whose value of the variable is all its own.
+    fn decider(&self, partner: Option<&str>) -> super::Decider {
         let mut decider = super::Decider::default();
         for (variable, (_, family)) in VARIABLES.iter().enumerate() {
             let applicable: Vec<bool> = self.figures.iter().map(|f| f.has(variable)).collect();
             // A month figure is a single leaf (or none): its zero is the leaf's.
-            let mut pinned = std::collections::HashSet::new();
+            let mut pinned = HashSet::new();
             for (figure, _) in self.figures.iter().zip(&applicable).filter(|(_, a)| **a) {
                 let single = matches!(figure.key.period, crate::Period::Month(..)) && figure.key.region != ALL;
                 let cell = single && (figure.key.group.is_some() || figure.key.skill != ALL);
                 if cell && figure.value(variable) == 0 {
                     pinned.extend(figure.leaves[*family].iter().copied());
                 }
+            }
+            if let Some(known) = partner.and_then(|p| self.known_to.get(p)) {
+                pinned.extend(known[variable].iter().copied());
             }
             let vectors: Vec<Vec<u32>> = self
                 .figures
@@ -321,23 +464,7 @@ impl Hierarchy {
             let primary: Vec<bool> = self.figures.iter().zip(&applicable).map(|(f, a)| *a && f.primary).collect();
             decider.add_variable(vectors, primary);
         }
-        let mut order: Vec<usize> = (0..self.figures.len()).filter(|&i| !self.figures[i].primary).collect();
-        order.sort_by_key(|&i| {
-            (self.figures[i].key.group.is_some(), std::cmp::Reverse(self.figures[i].contributors), i)
-        });
-        let mut withheld: Vec<bool> = self.figures.iter().map(|f| f.primary).collect();
-        for index in order {
-            let figure = &self.figures[index];
-            if figure.key.group.is_some() {
-                let total = FigureKey::cell(figure.key.period, &figure.key.region, ALL);
-                if self.index.get(&total).is_some_and(|&t| withheld[t]) {
-                    withheld[index] = true;
-                    continue;
-                }
-            }
-            withheld[index] = !decider.publish_if_safe(index);
-        }
-        withheld
+        decider
     }
 
     /// Which families of values of each withheld figure are hidden: those

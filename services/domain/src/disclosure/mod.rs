@@ -85,7 +85,10 @@ pub struct Decider {
 struct Track {
     vectors: Vec<span::Vector>,
     span: Span,
+    /// Primary vectors, kept reduced by the span.
     primaries: Vec<span::Vector>,
+    /// Which primaries may hold each leaf: a new pivot concerns those only.
+    holders: span::Holders,
     key: Vec<(Vec<u32>, bool)>,
 }
 
@@ -97,10 +100,14 @@ impl Decider {
         if self.tracks.iter().any(|t| t.key == key) {
             return;
         }
-        let primaries =
+        let primaries: Vec<span::Vector> =
             vectors.iter().zip(&primary).filter(|(v, p)| **p && !v.is_empty()).map(|(v, _)| indicator(v)).collect();
+        let mut holders = span::Holders::default();
+        for (index, p) in primaries.iter().enumerate() {
+            holders.note(index as u32, p.keys().copied());
+        }
         let vectors = vectors.iter().map(|v| indicator(v)).collect();
-        self.tracks.push(Track { vectors, span: Span::new(), primaries, key });
+        self.tracks.push(Track { vectors, span: Span::new(), primaries, holders, key });
     }
 
     /// Publishes figure `index` unless that would make some primary
@@ -114,15 +121,20 @@ impl Decider {
                 continue;
             }
             let (pivot, normalised) = normalise(reduced);
-            if track.primaries.iter().any(|p| is_multiple(p, pivot, &normalised)) {
+            // Only a primary holding the pivot can be a multiple of it.
+            if track.holders.get(pivot).iter().any(|&p| is_multiple(&track.primaries[p as usize], pivot, &normalised)) {
                 return false;
             }
             reductions.push(Some((pivot, normalised)));
         }
         for (track, reduction) in self.tracks.iter_mut().zip(reductions) {
             if let Some((pivot, normalised)) = reduction {
-                for p in &mut track.primaries {
-                    reduce_by(p, pivot, &normalised);
+                for p in track.holders.take(pivot) {
+                    let primary = &mut track.primaries[p as usize];
+                    if primary.contains_key(&pivot) {
+                        reduce_by(primary, pivot, &normalised);
+                        track.holders.note(p, normalised.keys().copied().filter(|&leaf| leaf != pivot));
+                    }
                 }
                 track.span.add_normalised(pivot, normalised);
             }

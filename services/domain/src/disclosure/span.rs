@@ -58,11 +58,43 @@ fn subtract_multiple(v: &mut Vector, factor: u64, w: &Vector) {
 }
 
 /// The span of the vectors added so far, in echelon form: each basis
-/// vector has coefficient 1 at its pivot (its smallest leaf) and no other
-/// vector's pivot among its leaves.
+/// vector has coefficient 1 at its pivot (its smallest leaf), and pivots
+/// are distinct.
 #[derive(Debug, Default, Clone)]
 pub struct Span {
     basis: HashMap<u32, Vector>,
+}
+
+/// For each leaf, the keys of the vectors that may hold it.
+#[derive(Debug, Default, Clone)]
+pub struct Holders {
+    by_leaf: HashMap<u32, Vec<u32>>,
+}
+
+impl Holders {
+    /// Notes that vector `key` holds `leaves`.
+    pub fn note(&mut self, key: u32, leaves: impl IntoIterator<Item = u32>) {
+        for leaf in leaves {
+            let list = self.by_leaf.entry(leaf).or_default();
+            if list.last() != Some(&key) {
+                list.push(key);
+            }
+        }
+    }
+
+    /// The keys noted for `leaf` (possibly repeated or stale).
+    pub fn get(&self, leaf: u32) -> &[u32] {
+        self.by_leaf.get(&leaf).map_or(&[], Vec::as_slice)
+    }
+
+    /// The keys noted for `leaf`, forgotten here (deduplicated; some may
+    /// no longer hold it).
+    pub fn take(&mut self, leaf: u32) -> Vec<u32> {
+        let mut keys = self.by_leaf.remove(&leaf).unwrap_or_default();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
 }
 
 impl Span {
@@ -95,12 +127,9 @@ impl Span {
     /// Adds a vector already reduced by this span and normalised
     /// (`normalise`), with its pivot.
     pub fn add_normalised(&mut self, pivot: u32, reduced: Vector) {
-        // Keep the echelon form: no other basis vector holds this pivot.
-        for other in self.basis.values_mut() {
-            if let Some(&c) = other.get(&pivot) {
-                subtract_multiple(other, c, &reduced);
-            }
-        }
+        // Echelon form only: older basis vectors may still hold this
+        // pivot, and `reduce`, going through leaves in increasing order,
+        // meets it after theirs (back-substitution would cost more than it saves).
         self.basis.insert(pivot, reduced);
     }
 

@@ -185,7 +185,7 @@ mod year_publication {
     use super::super::publication::Publication;
     use super::*;
     use crate::Period;
-    use crate::indicators::{CellCounters, GroupCounts, SupplyCounters};
+    use crate::indicators::{CellCounters, GroupCounts, PartnerCell, SupplyCounters};
 
     const YEAR: i32 = 2025;
 
@@ -384,6 +384,53 @@ mod year_publication {
             .count();
         assert!(shown < 3, "Q1 − January − March would give February's women");
         assert!(!publication.withholds_total(Period::Month(YEAR, 2), "84"), "the region's 40 learners are shown");
+    }
+
+    /// January only: 84/3.4 of `a + b` learners from partners a and b,
+    /// 84/1.1 of 40 from a; each partner's parts as the store keeps them.
+    fn two_partners(a: u64, b: u64) -> YearCounters {
+        let mut year = counters(&[
+            Month { month: 1, region: "84", skill: "3.4", learners: a + b, active: 0, women: 0 },
+            Month { month: 1, region: "84", skill: "1.1", learners: 40, active: 0, women: 0 },
+        ]);
+        let part = |partner: &str, skill: Option<&str>, learners: u64| PartnerCell {
+            partner: partner.into(),
+            counters: CellCounters {
+                region: "84".into(),
+                skill: skill.map(str::to_string),
+                supply: supply(learners, 0, 0),
+                ..Default::default()
+            },
+        };
+        for period in [Period::Month(YEAR, 1), Period::Quarter(YEAR, 1), Period::Year(YEAR)] {
+            let mut cells = vec![part("a", Some("1.1"), 40), part("a", Some("3.4"), a)];
+            let mut regions = vec![part("a", None, 40 + a)];
+            if b > 0 {
+                cells.push(part("b", Some("3.4"), b));
+                regions.push(part("b", None, b));
+            }
+            year.partner_cells.insert(period, cells);
+            year.partner_regions.insert(period, regions);
+        }
+        year
+    }
+
+    #[test]
+    fn a_figure_is_small_when_its_largest_partner_would_see_few_others() {
+        let january = |skill: &str| key(Period::Month(YEAR, 1), "84", skill);
+        // 12 of a's and 2 of b's: a, subtracting its 12, would see b's 2.
+        let publication = Publication::of_year(YEAR, &two_partners(12, 2), 5);
+        assert!(publication.withholds(&january("3.4")));
+        assert!(publication.withholds(&key(Period::Month(YEAR, 1), ALL, "3.4")), "the country's 3.4 too");
+        assert!(publication.withholds(&january(ALL)), "54 learners, 52 of them a's");
+        assert_protected(&publication.hierarchy, &publication.withheld);
+        // 9 and 5: each sees at least k = 5 of the other's.
+        let publication = Publication::of_year(YEAR, &two_partners(9, 5), 5);
+        assert!(!publication.withholds(&january("3.4")));
+        // One partner alone learns nothing of others.
+        let publication = Publication::of_year(YEAR, &two_partners(14, 0), 5);
+        assert!(!publication.withholds(&january("3.4")));
+        assert!(!publication.withholds(&january(ALL)));
     }
 
     fn arbitrary_months() -> impl Strategy<Value = Vec<Month>> {

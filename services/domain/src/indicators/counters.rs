@@ -53,7 +53,8 @@ impl std::ops::AddAssign<&GroupCounts> for GroupCounts {
     }
 }
 
-/// Sums of disjoint parts (the regions of the country).
+/// Sums of disjoint parts: the regions of the country, or the partners of
+/// a cell (pseudonyms are partner-scoped, so distinct counts add up).
 impl std::ops::AddAssign<&SupplyCounters> for SupplyCounters {
     fn add_assign(&mut self, part: &SupplyCounters) {
         self.learners += part.learners;
@@ -112,4 +113,13 @@ pub struct CellCounters {
     pub skill: Option<String>,
     pub supply: SupplyCounters,
     pub demand: DemandCounters,
+}
+
+/// A partner's part of a cell: the same counts over its own learners and
+/// postings only (pseudonyms are partner-scoped, so the parts of a cell
+/// sum to the cell).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartnerCell {
+    pub partner: String,
+    pub counters: CellCounters,
 }

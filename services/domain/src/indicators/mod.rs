@@ -10,7 +10,7 @@ mod settings;
 mod suppression;
 
 pub use cell::{CellIndicators, completion_rate, mean_gain, pipeline, shortage_ratio, talent_gap};
-pub use counters::{CellCounters, DemandCounters, GroupCounts, SupplyCounters};
+pub use counters::{CellCounters, DemandCounters, GroupCounts, PartnerCell, SupplyCounters};
 pub use inclusion::{INCLUSION_GROUPS, InclusionShare, InclusionTargets, inclusion_shares};
 pub use mismatch::duncan_index;
 pub use score::quintile_scores;

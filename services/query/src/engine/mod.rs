@@ -12,7 +12,7 @@ use skills_domain::Period;
 use skills_domain::disclosure::hierarchy::{ALL, FigureKey, YearCounters, national};
 use skills_domain::disclosure::publication::Publication;
 use skills_domain::indicators::{
-    CellCounters, CellIndicators, Hidden, IndicatorSettings, PublishedCell, is_complete, period_cells,
+    CellCounters, CellIndicators, Hidden, IndicatorSettings, PartnerCell, PublishedCell, is_complete, period_cells,
     publish_withheld, quintile_scores,
 };
 use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
@@ -47,6 +47,9 @@ pub struct PeriodCells {
     /// in `cells`: quintiles over the cells they see in full only, so that
     /// no score depends on a withheld cell's ratio.
     shown_scores: Vec<Option<u8>>,
+    /// Each partner's part of the cells and of the country's figures, by
+    /// partner, then region (`ALL` for the country) and skill.
+    own: HashMap<String, HashMap<(String, String), CellCounters>>,
 }
 
 /// What the year's publication hides of a cell (nothing when it is shown).
@@ -55,10 +58,32 @@ fn withheld_of(withheld: &HashMap<String, HashMap<String, Hidden>>, cell: &CellI
     withheld.get(&cell.region).and_then(|skills| skills.get(skill)).copied().unwrap_or_default()
 }
 
+/// Each partner's parts by partner, then (region, skill); with `national`,
+/// the country's figure per skill too (the sum of the partner's regions).
+fn own_parts(parts: Vec<PartnerCell>, national: bool) -> HashMap<String, HashMap<(String, String), CellCounters>> {
+    let mut by_partner: HashMap<String, Vec<CellCounters>> = HashMap::new();
+    for part in parts {
+        by_partner.entry(part.partner).or_default().push(part.counters);
+    }
+    by_partner
+        .into_iter()
+        .map(|(partner, cells)| {
+            let country = if national { skills_domain::disclosure::hierarchy::national(&cells) } else { Vec::new() };
+            let keyed = cells
+                .into_iter()
+                .chain(country)
+                .map(|c| ((c.region.clone(), c.skill.clone().unwrap_or_else(|| ALL.to_string())), c))
+                .collect();
+            (partner, keyed)
+        })
+        .collect()
+}
+
 impl PeriodCells {
     fn new(
         period: Period,
         counters: &[CellCounters],
+        parts: Vec<PartnerCell>,
         status: StoreStatus,
         complete: bool,
         publication: &Publication,
@@ -84,7 +109,14 @@ impl PeriodCells {
             .map(|cell| (!withheld_of(&withheld, cell).any() && cell.openings > 0).then_some(cell.shortage_ratio))
             .collect();
         let shown_scores = quintile_scores(&shown_ratios);
-        PeriodCells { period, cells, national, status, complete, withheld, positions, shown_scores }
+        let own = own_parts(parts, true);
+        PeriodCells { period, cells, national, status, complete, withheld, positions, shown_scores, own }
+    }
+
+    /// A partner's own part of a cell (region `ALL`: of the country's
+    /// figure); None where it has no learner or posting.
+    pub fn own(&self, partner: &str, region: &str, skill: &str) -> Option<&CellCounters> {
+        self.own.get(partner)?.get(&(region.to_string(), skill.to_string()))
     }
 
     pub fn cell(&self, region: &str, skill: &str) -> Option<&CellIndicators> {
@@ -128,12 +160,14 @@ pub struct PeriodRegions {
     pub complete: bool,
     withheld_totals: HashSet<String>,
     withheld_groups: HashSet<(String, usize)>,
+    own: HashMap<String, HashMap<(String, String), CellCounters>>,
 }
 
 impl PeriodRegions {
     fn new(
         period: Period,
         regions: Vec<CellCounters>,
+        parts: Vec<PartnerCell>,
         status: StoreStatus,
         complete: bool,
         publication: &Publication,
@@ -151,7 +185,13 @@ impl PeriodRegions {
                 }
             }
         }
-        PeriodRegions { period, regions, status, complete, withheld_totals, withheld_groups }
+        let own = own_parts(parts, false);
+        PeriodRegions { period, regions, status, complete, withheld_totals, withheld_groups, own }
+    }
+
+    /// A partner's own part of a region's total; None where it has none.
+    pub fn own(&self, partner: &str, region: &str) -> Option<&CellCounters> {
+        self.own.get(partner)?.get(&(region.to_string(), ALL.to_string()))
     }
 
     /// Whether the region's total is withheld from a caller whose k is `k`.
@@ -335,21 +375,31 @@ impl IndicatorEngine {
                 .flat_map(|period| [(*period, true), (*period, false)])
                 .map(|(period, by_skill)| {
                     let engine = engine.clone();
-                    tokio::spawn(async move { engine.store.counters(&engine.window(period, by_skill)).await })
+                    tokio::spawn(async move {
+                        let window = engine.window(period, by_skill);
+                        let cells = engine.store.counters(&window).await?;
+                        let parts = engine.store.partner_counters(&window, None).await?;
+                        Ok::<_, StoreError>((cells, parts.unwrap_or_default()))
+                    })
                 })
                 .collect();
             let mut counters = YearCounters::default();
             let mut reads = reads.into_iter();
             for period in &periods {
-                for target in [&mut counters.cells, &mut counters.regions] {
+                for (target, partners) in [
+                    (&mut counters.cells, &mut counters.partner_cells),
+                    (&mut counters.regions, &mut counters.partner_regions),
+                ] {
                     let read = reads.next().expect("two reads per period");
-                    let rows = read.await.map_err(|e| StoreError::unavailable(format!("read task failed: {e}")))??;
+                    let (rows, parts) =
+                        read.await.map_err(|e| StoreError::unavailable(format!("read task failed: {e}")))??;
                     target.insert(*period, rows);
+                    partners.insert(*period, parts);
                 }
             }
             let k = engine.settings.suppression_k;
-            // About a quarter of a second of CPU for a full year: off the
-            // async workers.
+            // Seconds of CPU for a full year (demo 2025: about 4 s on two
+            // cores, a pass per partner on each): off the async workers.
             let publish = move || {
                 let publication = Publication::of_year(year, &counters, k);
                 (publication, counters)
@@ -362,9 +412,12 @@ impl IndicatorEngine {
                 let complete = engine.complete(period);
                 let cells = counters.cells.remove(&period).unwrap_or_default();
                 let regions = counters.regions.remove(&period).unwrap_or_default();
-                let period_cells = PeriodCells::new(period, &cells, status.clone(), complete, &snapshot.publication);
+                let cell_parts = counters.partner_cells.remove(&period).unwrap_or_default();
+                let region_parts = counters.partner_regions.remove(&period).unwrap_or_default();
+                let publication = &snapshot.publication;
+                let period_cells = PeriodCells::new(period, &cells, cell_parts, status.clone(), complete, publication);
                 let period_regions =
-                    PeriodRegions::new(period, regions, status.clone(), complete, &snapshot.publication);
+                    PeriodRegions::new(period, regions, region_parts, status.clone(), complete, publication);
                 snapshot.cells.insert(period, Arc::new(period_cells));
                 snapshot.regions.insert(period, Arc::new(period_regions));
             }
@@ -396,8 +449,11 @@ impl IndicatorEngine {
     async fn cells_in(self: &Arc<Self>, period: Period, scope: &Scope) -> Result<Arc<PeriodCells>, StoreError> {
         if !self.caching && matches!(scope, Scope::Call(_)) {
             let year = self.decided(period.year()).await?;
-            let counters = self.store.counters(&self.window(period, true)).await?;
-            let cells = PeriodCells::new(period, &counters, self.status(), self.complete(period), &year.publication);
+            let window = self.window(period, true);
+            let counters = self.store.counters(&window).await?;
+            let parts = self.store.partner_counters(&window, None).await?.unwrap_or_default();
+            let (status, complete) = (self.status(), self.complete(period));
+            let cells = PeriodCells::new(period, &counters, parts, status, complete, &year.publication);
             return Ok(Arc::new(cells));
         }
         let year = self.year_in(period.year(), scope).await?;
@@ -407,8 +463,11 @@ impl IndicatorEngine {
     pub async fn regions(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodRegions>, StoreError> {
         if !self.caching {
             let year = self.decided(period.year()).await?;
-            let rows = self.store.counters(&self.window(period, false)).await?;
-            let regions = PeriodRegions::new(period, rows, self.status(), self.complete(period), &year.publication);
+            let window = self.window(period, false);
+            let rows = self.store.counters(&window).await?;
+            let parts = self.store.partner_counters(&window, None).await?.unwrap_or_default();
+            let (status, complete) = (self.status(), self.complete(period));
+            let regions = PeriodRegions::new(period, rows, parts, status, complete, &year.publication);
             return Ok(Arc::new(regions));
         }
         let year = self.year_in(period.year(), &Scope::call()).await?;
@@ -471,7 +530,7 @@ mod tests {
         }
         let publication = Publication::of_year(2025, &year, 11);
         let period = Period::Month(2025, 1);
-        let snapshot = PeriodCells::new(period, &cells, StoreStatus::default(), true, &publication);
+        let snapshot = PeriodCells::new(period, &cells, Vec::new(), StoreStatus::default(), true, &publication);
         let shown: Vec<&CellIndicators> = snapshot.cells.iter().filter(|c| !snapshot.withholds(c, 11)).collect();
         assert!(snapshot.withholds(snapshot.cell("84", "3.4").unwrap(), 11), "3 learners: small");
         assert!(shown.len() >= 2, "most cells are shown");

@@ -14,11 +14,17 @@
 //!   child and the sum of its children (for learners over time, only below
 //!   the sum: a month's learner may have left the region's quarter cell);
 //!   a stock is its last month's; the country is the sum of its regions. Values are non-negative, and a
-//!   withheld cell has at least one learner (empty cells are shown). Two
-//!   linear programmes per value, on the part of the relations connected
-//!   to it through other unknown values. The interval must be at least
+//!   withheld cell has at least one learner (empty cells are shown). Per
+//!   part of the relations connected through unknown values, a few linear
+//!   programmes push all its small values up together and down together;
+//!   a value whose values found are not yet the required width apart gets
+//!   its own two (its exact minimum and maximum). The interval must be at least
 //!   `max(1, 2 × p % × value)` wide: the width of rtauargus's default
 //!   interval protection (±p %, p = 10), and at least one whole learner.
+//!
+//! A partner knows its own part of every figure: each value is at least
+//! that part, and what must stay protected is the rest, the other
+//! partners' learners (a value that is all the partner's own is not).
 //!
 //! Relations between variables of a cell (completed ≤ learners) are not
 //! used: an attacker combining them could narrow an interval further.
@@ -27,12 +33,14 @@ use skills_domain::disclosure::hierarchy::{ALL, Hierarchy, VARIABLES};
 use skills_domain::disclosure::span::{Span, indicator};
 use std::collections::HashMap;
 
-/// What an audience obtains of one figure: marked withheld or not, and the
-/// value of each variable it could read (None: not shown).
+/// What an audience obtains of one figure: marked withheld or not, the
+/// value of each variable it could read (None: not shown), and for a
+/// partner its own part of each (None: not given).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observed {
     pub withheld: bool,
     pub values: [Option<i64>; 9],
+    pub own: [Option<i64>; 9],
 }
 
 /// The variables a call serves for a figure of this kind: cells and the
@@ -104,15 +112,18 @@ pub fn audit(hierarchy: &Hierarchy, observed: &[Observed], protection_percent: f
     for (variable, (name, family)) in VARIABLES.iter().enumerate() {
         let differencing = shown_span(hierarchy, observed, variable);
         let system = System::of(hierarchy, observed, variable);
+        let mut targets = Vec::new();
         for (index, figure) in hierarchy.figures.iter().enumerate() {
             if !figure.has(variable) || !refused(hierarchy, observed, index, variable) {
                 continue;
             }
             let value = figure.value(variable) as i64;
+            // Other partners' part: what a partner audience does not know.
+            let others = value - observed[index].own[variable].unwrap_or(0);
             let leaves = &figure.leaves[*family];
             let exact = leaves.is_empty() || differencing.contains(&indicator(leaves));
-            let required_width = (2.0 * protection_percent / 100.0 * value as f64).max(1.0);
-            let mut finding = Finding {
+            let required_width = (2.0 * protection_percent / 100.0 * others as f64).max(1.0);
+            let finding = Finding {
                 figure: index,
                 variable: name,
                 value,
@@ -121,19 +132,58 @@ pub fn audit(hierarchy: &Hierarchy, observed: &[Observed], protection_percent: f
                 low: None,
                 high: None,
                 required_width,
-                // A zero is not protected (see `Finding::zero`).
-                protected: !exact || value == 0,
+                // A zero is not protected (see `Finding::zero`), nor the
+                // audience's own learners.
+                protected: !exact || others == 0,
             };
-            if figure.primary && value > 0 {
-                let (low, high) = system.interval(index);
-                finding.low = Some(low);
-                finding.high = Some(high);
-                finding.protected &= high - low >= required_width - 1e-6;
+            if figure.primary && others > 0 {
+                targets.push(Target { figure: index, finding: findings.len(), value: value as f64, required_width });
             }
             findings.push(finding);
         }
+        for (target, (low, high)) in targets.iter().zip(system.widths(&targets)) {
+            let finding = &mut findings[target.finding];
+            finding.low = Some(low);
+            finding.high = Some(high);
+            finding.protected &= high - low >= target.required_width - 1e-6;
+        }
     }
     findings
+}
+
+/// A primary value whose interval the audit needs.
+struct Target {
+    figure: usize,
+    finding: usize,
+    value: f64,
+    required_width: f64,
+}
+
+/// A shown figure that gives a partner audience between 1 and k − 1 learners
+/// of other partners: its shown count minus its own part.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FewOthers {
+    pub figure: usize,
+    pub variable: &'static str,
+    pub others: i64,
+}
+
+/// The shown counts of learners (a figure's learners, a group's members)
+/// whose other partners' part is small: the dominance rule, checked from
+/// outside. Empty for an audience with no own parts.
+pub fn few_others_shown(observed: &[Observed], k: u32) -> Vec<FewOthers> {
+    let mut found = Vec::new();
+    for (figure, seen) in observed.iter().enumerate() {
+        for variable in [0, 7, 8] {
+            if let (Some(value), Some(own)) = (seen.values[variable], seen.own[variable]) {
+                let others = value - own;
+                if others > 0 && others < i64::from(k) {
+                    found.push(FewOthers { figure, variable: VARIABLES[variable].0, others });
+                }
+            }
+        }
+    }
+    found
 }
 
 /// The span of the shown figures' leaf vectors for one variable.
@@ -274,9 +324,16 @@ impl System {
                 by_figure.entry(*figure).or_default().push(index);
             }
         }
-        // A withheld cell has a learner: empty ones are shown.
-        let floor =
-            by_figure.keys().map(|&f| (f, if variable == 0 && observed[f].withheld { 1.0 } else { 0.0 })).collect();
+        // A withheld cell has a learner (empty ones are shown), and a value
+        // is at least the audience's own part of it.
+        let floor = by_figure
+            .keys()
+            .map(|&f| {
+                let has_learner = if variable == 0 && observed[f].withheld { 1.0 } else { 0.0 };
+                let own = observed[f].own[variable].unwrap_or(0) as f64;
+                (f, f64::max(has_learner, own))
+            })
+            .collect();
         System { rows, by_figure, floor }
     }
 
@@ -297,6 +354,90 @@ impl System {
             }
         }
         (rows.into_iter().collect(), figures.into_iter().collect())
+    }
+
+    /// For each target, an interval of values the relations allow: its
+    /// exact minimum and maximum, or, where cheaper, two feasible values at
+    /// least the required width apart (the true interval holds them, so it
+    /// is at least as wide). Per component, a few programmes push all its
+    /// targets up together and down together; only targets still short of
+    /// their width get their own two programmes.
+    fn widths(&self, targets: &[Target]) -> Vec<(f64, f64)> {
+        let mut found: Vec<(f64, f64)> = targets.iter().map(|t| (t.value, t.value)).collect();
+        let mut done = vec![false; targets.len()];
+        let mut component_of: HashMap<usize, usize> = HashMap::new();
+        let mut components: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+        for target in targets {
+            if !component_of.contains_key(&target.figure) {
+                let component = self.component(target.figure);
+                for &figure in &component.1 {
+                    component_of.insert(figure, components.len());
+                }
+                components.push(component);
+            }
+        }
+        let short = |found: &(f64, f64), target: &Target| found.1 - found.0 < target.required_width - 1e-6;
+        for (id, (rows, figures)) in components.iter().enumerate() {
+            let mine: Vec<usize> = (0..targets.len()).filter(|&t| component_of[&targets[t].figure] == id).collect();
+            for _round in 0..3 {
+                let pending: Vec<usize> = mine.iter().copied().filter(|&t| !done[t]).collect();
+                if pending.is_empty() {
+                    break;
+                }
+                let objective: HashMap<usize, f64> = pending.iter().map(|&t| (targets[t].figure, 1.0)).collect();
+                for direction in [microlp::OptimizationDirection::Maximize, microlp::OptimizationDirection::Minimize] {
+                    let Some(point) = self.extreme(rows, figures, &objective, direction) else { continue };
+                    for &t in &mine {
+                        let value = point[&targets[t].figure];
+                        found[t] = (found[t].0.min(value), found[t].1.max(value));
+                    }
+                }
+                let progress = pending.iter().filter(|&&t| !short(&found[t], &targets[t])).count();
+                for &t in &pending {
+                    done[t] = !short(&found[t], &targets[t]);
+                }
+                if progress == 0 {
+                    break;
+                }
+            }
+        }
+        for (t, target) in targets.iter().enumerate() {
+            if !done[t] {
+                found[t] = self.interval(target.figure);
+            }
+        }
+        found
+    }
+
+    /// A point of the component maximising or minimising Σ objective × x,
+    /// every value capped at `CAP` (a value the cap holds is as good as
+    /// unbounded here); None when the solver gives no optimum.
+    fn extreme(
+        &self,
+        rows: &[usize],
+        figures: &[usize],
+        objective: &HashMap<usize, f64>,
+        direction: microlp::OptimizationDirection,
+    ) -> Option<HashMap<usize, f64>> {
+        const CAP: f64 = 1e7;
+        let mut problem = microlp::Problem::new(direction);
+        let vars: Vec<(usize, microlp::Variable)> = figures
+            .iter()
+            .map(|&f| {
+                let floor = self.floor.get(&f).copied().unwrap_or(0.0);
+                (f, problem.add_var(objective.get(&f).copied().unwrap_or(0.0), (floor, CAP)))
+            })
+            .collect();
+        let index: HashMap<usize, microlp::Variable> = vars.iter().copied().collect();
+        for &row in rows {
+            let row = &self.rows[row];
+            let terms: Vec<(microlp::Variable, f64)> = row.terms.iter().map(|(f, c)| (index[f], *c)).collect();
+            let op = if row.equal { microlp::ComparisonOp::Eq } else { microlp::ComparisonOp::Le };
+            problem.add_constraint(terms.as_slice(), op, row.rhs);
+        }
+        let outcome = problem.solve().ok().filter(|o| o.is_optimal())?;
+        let solution = outcome.solution()?;
+        Some(vars.iter().map(|&(f, var)| (f, solution.var_value(var))).collect())
     }
 
     /// Minimum and maximum of `figure`'s value.
@@ -334,5 +475,24 @@ impl System {
             }
         };
         (bound(microlp::OptimizationDirection::Minimize), bound(microlp::OptimizationDirection::Maximize))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shown_figure_with_few_learners_of_other_partners_is_found() {
+        let shown = |value: i64, own: i64| {
+            let mut observed = Observed::default();
+            observed.values[0] = Some(value);
+            observed.own[0] = Some(own);
+            observed
+        };
+        let observed = [shown(14, 12), shown(14, 14), shown(20, 9), Observed::default()];
+        let found = few_others_shown(&observed, 11);
+        assert_eq!(found, vec![FewOthers { figure: 0, variable: "learners", others: 2 }]);
+        assert!(few_others_shown(&observed, 2).is_empty(), "2 others are not fewer than k = 2");
     }
 }

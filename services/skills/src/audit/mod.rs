@@ -42,6 +42,9 @@ pub struct Report {
     pub unprotected: usize,
     /// Calls that showed a figure differently from another call.
     pub inconsistencies: Vec<String>,
+    /// Shown figures giving a partner between 1 and k − 1 learners of other
+    /// partners (its count minus its own part).
+    pub few_others: Vec<String>,
     /// The narrowest intervals of primary values, narrowest first.
     pub narrowest: Vec<Narrow>,
     /// Every exact or unprotected value (empty when the audit passes).
@@ -61,7 +64,10 @@ pub struct Narrow {
 
 impl Report {
     pub fn passed(&self) -> bool {
-        self.exact_disclosures == 0 && self.unprotected == 0 && self.inconsistencies.is_empty()
+        self.exact_disclosures == 0
+            && self.unprotected == 0
+            && self.inconsistencies.is_empty()
+            && self.few_others.is_empty()
     }
 }
 
@@ -81,6 +87,7 @@ pub async fn audit_store(
     protection_percent: f64,
     narrowest: usize,
 ) -> Result<Report, String> {
+    let k = settings.suppression_k;
     let engine = IndicatorEngine::new(store, settings).await.map_err(|e| e.to_string())?;
     let mut auth = Authorizer::new(Some("public"))?;
     auth.add_token(POLICY_TOKEN, Audience::Policy);
@@ -104,7 +111,14 @@ pub async fn audit_store(
         audit_ms = (started.elapsed() - observed_in).as_millis() as u64,
         "disclosure audit done"
     );
-    Ok(report(hierarchy, &observer, &findings, &audience, year, protection_percent, narrowest))
+    let mut report = report(hierarchy, &observer, &findings, &audience, year, protection_percent, narrowest);
+    report.few_others = intervals::few_others_shown(&observer.observed, k)
+        .into_iter()
+        .map(|f| {
+            format!("{} {}: {} of other partners", figure_name(&hierarchy.figures[f.figure].key), f.variable, f.others)
+        })
+        .collect();
+    Ok(report)
 }
 
 /// What the audience obtains, per figure of the hierarchy; a figure shown
@@ -166,6 +180,23 @@ fn cell_values(cell: &pb::CellIndicators) -> Observed {
         (Some(pipeline), Some(rate)) if rate > 0.0 => Some((pipeline / rate).round() as i64),
         _ => None,
     };
+    let own = match &cell.own {
+        Some(o) => {
+            let known = |v: u64| Some(v as i64);
+            [
+                known(o.learners),
+                known(o.enrolled),
+                known(o.completed),
+                known(o.dropped_out),
+                known(o.certified),
+                known(o.active),
+                known(o.finishing),
+                None,
+                None,
+            ]
+        }
+        None => [None; 9],
+    };
     Observed {
         withheld: cell.suppressed,
         values: [
@@ -179,6 +210,7 @@ fn cell_values(cell: &pb::CellIndicators) -> Observed {
             None,
             None,
         ],
+        own,
     }
 }
 
@@ -222,7 +254,20 @@ async fn observe(
                     None,
                     None,
                 ],
+                own: [None; 9],
             };
+            let mut own_total = [None; 9];
+            let mut own_groups = vec![[None; 9]; INCLUSION_GROUPS.len()];
+            if let Some(own) = &inclusion.own {
+                own_total[0] = Some(own.learners as i64);
+                own_total[1] = Some(own.enrolled as i64);
+                own_total[4] = Some(own.certified as i64);
+                for (group, part) in own.groups.iter().enumerate().take(own_groups.len()) {
+                    own_groups[group][7] = Some(part.enrolled as i64);
+                    own_groups[group][8] = Some(part.certified as i64);
+                }
+            }
+            let total = Observed { own: own_total, ..total };
             observer.record(&FigureKey::cell(period, region.code, ALL), total, "GetInclusion");
             for (group, share) in inclusion.shares.iter().enumerate() {
                 let count = |share: Option<f64>, of: Option<u64>| match (share, of) {
@@ -232,12 +277,12 @@ async fn observe(
                 let mut values = [None; 9];
                 values[7] = count(share.share_enrolled, inclusion.enrolled);
                 values[8] = count(share.share_certified, inclusion.certified);
-                let observed = Observed { withheld: share.suppressed, values };
+                let observed = Observed { withheld: share.suppressed, values, own: own_groups[group] };
                 observer.record(&FigureKey::group(period, region.code, group), observed, "GetInclusion");
             }
             if inclusion.suppressed {
-                for group in 0..INCLUSION_GROUPS.len() {
-                    let observed = Observed { withheld: true, values: [None; 9] };
+                for (group, own) in own_groups.iter().enumerate() {
+                    let observed = Observed { withheld: true, values: [None; 9], own: *own };
                     observer.record(&FigureKey::group(period, region.code, group), observed, "GetInclusion");
                 }
             }
@@ -345,6 +390,7 @@ fn report(
         zeros_implied: findings.iter().filter(|f| f.zero()).count(),
         unprotected: findings.iter().filter(|f| !f.protected).count(),
         inconsistencies,
+        few_others: Vec::new(),
         narrowest: intervals.iter().take(narrowest).map(|f| narrow(hierarchy, f)).collect(),
         failures: findings.iter().filter(|f| !f.protected).map(|f| narrow(hierarchy, f)).collect(),
     }
@@ -400,7 +446,7 @@ fn print_report(report: &Report) {
         (Some(low), Some(high)) => format!("[{low:.2}, {high:.2}]"),
         _ => "-".to_string(),
     };
-    println!("narrowest intervals (value: feasible interval, width required):");
+    println!("narrowest intervals found (value: values it can take, at least this far apart; width required):");
     for n in &report.narrowest {
         println!("  {} {} = {}: {} ≥ {:.2}", n.figure, n.variable, n.value, interval(n), n.required_width);
     }
@@ -410,6 +456,9 @@ fn print_report(report: &Report) {
     }
     for line in &report.inconsistencies {
         println!("FAIL {line}");
+    }
+    for line in &report.few_others {
+        println!("FAIL shown, minus the audience's own learners: {line}");
     }
     println!("{}", if report.passed() { "PASS" } else { "FAIL" });
 }

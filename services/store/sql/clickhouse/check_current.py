@@ -38,6 +38,8 @@ rows = {
     "('e2','3.4','L1','c','84','2025-02-01 09:00:00',2,'2025-10-01 00:00:00',0,0,1,0,0,0,1,1)",
     "assessment_facts": "('a1','L1','3.4','84','2025-02-02 09:00:00',1,2,1),('a2','L1','3.4','84','2025-09-30 09:00:00',1,5,3)",
     "demand_facts": "('d1','3.4','84','2025-03-01 00:00:00',20,5)",
+    "applied_events": ",".join(f"('{e}','k','p1','84','2025-01-10 09:00:00','2025-01-10 09:00:00')"
+                               for e in ["e1", "e2", "a1", "a2", "d1"]),
 }
 for _ in range(2):  # twice: unmerged duplicates
     for table, values in rows.items():
@@ -49,17 +51,24 @@ expected = {
     "gains": "84\t3.4\t3\t1",
     "demand": "84\t3.4\t20\t5",
 }
+# Whole cells (part ''), and each partner's part (as counters.rs renders them).
+partner_join = ("INNER JOIN (SELECT event_id, any(partner_id) AS event_partner FROM {db}.applied_events "
+                "WHERE occurred_at < toDateTime({end}) GROUP BY event_id) AS source USING (event_id)")
+modes = [("", "''", "1"), ("p1", "event_partner", "event_partner = 'p1'")]
 for query in sorted((sql_dir / "queries").glob("*.sql")):
     template = query.read_text()
-    for by_skill, region, skill in [("skill", "1", "1"), ("'*'", "region = '84'", "skill = '3.4'")]:
-        text = template
-        kept = "learner NOT IN (SELECT learner FROM {db}.erased_learners)"
-        for key, value in {"{learner_kept}": kept, "{db}": db, "{skill}": by_skill, "{start}": "1735689600", "{end}": "1767225600", "{year_end}": "1767225600",
-                           "{horizon}": "1782864000", "{region_filter}": region, "{skill_filter}": skill}.items():
-            text = text.replace(key, value)
-        result = run(text)
-        if by_skill == "skill" and query.stem in expected:
-            assert result == expected[query.stem], f"{query.stem}: {result!r} != {expected[query.stem]!r}"
+    for part, column, partner_filter in modes:
+        for by_skill, region, skill in [("skill", "1", "1"), ("'*'", "region = '84'", "skill = '3.4'")]:
+            text = template.replace("{partner_join}", partner_join if part else "")
+            text = text.replace("{part}", column).replace("{partner_filter}", partner_filter)
+            kept = "learner NOT IN (SELECT learner FROM {db}.erased_learners)"
+            for key, value in {"{learner_kept}": kept, "{db}": db, "{skill}": by_skill, "{start}": "1735689600", "{end}": "1767225600", "{year_end}": "1767225600",
+                               "{horizon}": "1782864000", "{region_filter}": region, "{skill_filter}": skill}.items():
+                text = text.replace(key, value)
+            result = run(text)
+            if by_skill == "skill" and query.stem in expected:
+                want = (part + "\t" + expected[query.stem]).strip()
+                assert result == want, f"{query.stem} ({part or 'whole'}): {result!r} != {want!r}"
     print("query", query.name, "ok")
 
 # The read model: the newest version of a cell is read, whatever is unmerged.

@@ -31,7 +31,7 @@ use chrono::DateTime;
 use clickhouse::Client;
 use rows::{AppliedEventRow, AssessmentRow, CheckpointRow, DeadLetterRow, DemandRow, EnrolmentRow};
 use skills_domain::facts::EventFacts;
-use skills_domain::indicators::CellCounters;
+use skills_domain::indicators::{CellCounters, PartnerCell};
 use std::collections::HashSet;
 
 /// `('a', 'b')`: a bound array would be `['a', 'b']`, which 18.16 rejects
@@ -221,6 +221,16 @@ impl MetricsStore for ClickHouseStore {
 
     async fn recount(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
         counters::counters(&self.client, &self.database, window).await
+    }
+
+    /// From the facts, the event's partner taken from applied_events
+    /// (skills-model does not mirror partner parts yet).
+    async fn partner_counters(
+        &self,
+        window: &CounterWindow,
+        partner: Option<&str>,
+    ) -> Result<Option<Vec<PartnerCell>>, StoreError> {
+        counters::partner_counters(&self.client, &self.database, window, partner).await.map(Some)
     }
 
     /// The model is skills-model's: marked invalid here, so that reads

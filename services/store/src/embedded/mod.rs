@@ -8,7 +8,7 @@ mod read_model;
 
 use crate::{
     ApplyOutcome, Batch, Checkpoint, CounterWindow, Erasure, ErasureOutcome, MetricsStore, ModelCell, ModelSummary,
-    StoreError, StoreStatus,
+    PartnerCell, StoreError, StoreStatus,
 };
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     include_str!("../../sql/sqlite/0001_init.sql"),
     include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
     include_str!("../../sql/sqlite/0003_erasure.sql"),
@@ -28,11 +28,12 @@ const MIGRATIONS: [&str; 8] = [
     include_str!("../../sql/sqlite/0006_newest_event.sql"),
     include_str!("../../sql/sqlite/0007_model_definitions.sql"),
     include_str!("../../sql/sqlite/0008_profiled.sql"),
+    include_str!("../../sql/sqlite/0009_partner_tallies.sql"),
 ];
 
 /// The migrations that need the read model built from the facts: the one
 /// that creates it, and those that change its definitions.
-const MODEL_REBUILDS: [usize; 3] = [4, 7, 8];
+const MODEL_REBUILDS: [usize; 4] = [4, 7, 8, 9];
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -232,6 +233,16 @@ impl MetricsStore for EmbeddedStore {
             None => counters::counters(c, &window),
         })
         .await
+    }
+
+    async fn partner_counters(
+        &self,
+        window: &CounterWindow,
+        partner: Option<&str>,
+    ) -> Result<Option<Vec<PartnerCell>>, StoreError> {
+        let window = window.clone();
+        let partner = partner.map(str::to_string);
+        self.with(move |c| read_model::partner_counters(c, &window, partner.as_deref())).await
     }
 
     async fn recount(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {

@@ -1,9 +1,10 @@
-//! The embedded store's read model (tables `cell_tallies`, `cell_finishing`):
+//! The embedded store's read model (tables `cell_tallies`, `cell_finishing`,
+//! and each partner's part of them in `partner_tallies`, `partner_finishing`):
 //! changed in the transaction of the batch that changes it, read in
 //! O(cells served). The arithmetic is `skills_domain::read_model`'s.
 
 use crate::model::{self, ModelCell};
-use crate::{CounterWindow, StoreError};
+use crate::{CounterWindow, PartnerCell, StoreError};
 use chrono::{DateTime, Datelike};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use skills_domain::Period;
@@ -20,14 +21,20 @@ const LAST_YEAR: &str = "read_model_last_year";
 pub(super) const TRACKING: &str = "model_tracking";
 pub(super) const SEQ: &str = "model_seq";
 
-/// Cell changes summed over a batch before they are written.
+/// Cell changes summed over a batch before they are written: the cells,
+/// and the part of them of the partner whose learners or postings changed
+/// (pseudonyms are partner-scoped: a learner has one partner).
 #[derive(Default)]
-pub(super) struct Changes(HashMap<CellKey, CellTally>);
+pub(super) struct Changes {
+    cells: HashMap<CellKey, CellTally>,
+    partners: HashMap<(String, CellKey), CellTally>,
+}
 
 impl Changes {
-    fn add(&mut self, tallies: impl IntoIterator<Item = (CellKey, CellTally)>, sign: i64) {
+    fn add(&mut self, partner: &str, tallies: impl IntoIterator<Item = (CellKey, CellTally)>, sign: i64) {
         for (key, tally) in tallies {
-            self.0.entry(key).or_default().add(&tally, sign);
+            self.partners.entry((partner.to_string(), key.clone())).or_default().add(&tally, sign);
+            self.cells.entry(key).or_default().add(&tally, sign);
         }
     }
 }
@@ -37,22 +44,22 @@ impl Changes {
 pub(super) fn apply_new_events(transaction: &Transaction<'_>, events: &[&EventFacts]) -> Result<(), StoreError> {
     let Some(newest_year) = events.iter().filter_map(|e| year_of(e.occurred_at)).max() else { return Ok(()) };
     let last_year = extend_to(transaction, newest_year)?;
-    let mut new_events_of: HashMap<&str, (i64, HashSet<&str>)> = HashMap::new();
+    let mut new_events_of: HashMap<&str, (i64, HashSet<&str>, &str)> = HashMap::new();
     let mut changes = Changes::default();
     for event in events {
         let learners =
             event.facts.enrolments.iter().map(|f| &f.learner).chain(event.facts.assessments.iter().map(|f| &f.learner));
         let reach = profile_reach(event.occurred_at, event.facts.enrolments.iter().any(|f| f.profile.is_some()));
         for learner in learners {
-            let entry = new_events_of.entry(learner).or_insert((reach, HashSet::new()));
+            let entry = new_events_of.entry(learner).or_insert((reach, HashSet::new(), &event.partner_id));
             entry.0 = entry.0.min(reach);
             entry.1.insert(&event.event_id);
         }
         for fact in &event.facts.demands {
-            changes.add(demand_tallies(fact), 1);
+            changes.add(&event.partner_id, demand_tallies(fact), 1);
         }
     }
-    for (learner, (earliest, new_ids)) in new_events_of {
+    for (learner, (earliest, new_ids, partner)) in new_events_of {
         if is_erased(transaction, learner)? {
             continue;
         }
@@ -62,8 +69,8 @@ pub(super) fn apply_new_events(transaction: &Transaction<'_>, events: &[&EventFa
             enrolments.iter().filter(|f| !new_ids.contains(f.event_id.as_str())).cloned().collect();
         let old_assessments: Vec<_> =
             assessments.iter().filter(|f| !new_ids.contains(f.event_id.as_str())).cloned().collect();
-        changes.add(learner_tallies(&enrolments, &assessments, &periods), 1);
-        changes.add(learner_tallies(&old_enrolments, &old_assessments, &periods), -1);
+        changes.add(partner, learner_tallies(&enrolments, &assessments, &periods), 1);
+        changes.add(partner, learner_tallies(&old_enrolments, &old_assessments, &periods), -1);
     }
     write(transaction, changes)
 }
@@ -74,14 +81,28 @@ pub(super) fn remove_learner(transaction: &Transaction<'_>, learner: &str) -> Re
     let (enrolments, assessments) = learner_facts(transaction, learner)?;
     let earliest = enrolments.iter().map(|f| f.occurred_at).chain(assessments.iter().map(|f| f.occurred_at)).min();
     let Some(earliest) = earliest else { return Ok(()) };
+    let any_event = enrolments.iter().map(|f| &f.event_id).chain(assessments.iter().map(|f| &f.event_id)).next();
+    let partner = match any_event {
+        Some(event_id) => partner_of_event(transaction, event_id)?,
+        None => String::new(),
+    };
     let mut changes = Changes::default();
-    changes.add(learner_tallies(&enrolments, &assessments, &touched_from(earliest, last_year)), -1);
+    changes.add(&partner, learner_tallies(&enrolments, &assessments, &touched_from(earliest, last_year)), -1);
     write(transaction, changes)
+}
+
+/// The partner that sent an event ("" for an event the store has no
+/// record of, which a consistent store never has).
+fn partner_of_event(transaction: &Transaction<'_>, event_id: &str) -> Result<String, StoreError> {
+    let mut statement = transaction.prepare_cached("SELECT partner_id FROM applied_events WHERE event_id = ?1")?;
+    Ok(statement.query_row([event_id], |row| row.get(0)).optional()?.unwrap_or_default())
 }
 
 /// Builds the model again from the facts (migration, or repair).
 pub(super) fn rebuild(transaction: &Transaction<'_>) -> Result<(), StoreError> {
-    transaction.execute_batch("DELETE FROM cell_tallies; DELETE FROM cell_finishing;")?;
+    transaction.execute_batch(
+        "DELETE FROM cell_tallies; DELETE FROM cell_finishing; DELETE FROM partner_tallies; DELETE FROM partner_finishing;",
+    )?;
     transaction.execute("DELETE FROM meta WHERE key = ?1", [LAST_YEAR])?;
     let newest: Option<i64> = transaction.query_row(
         "SELECT MAX(t) FROM (SELECT MAX(occurred_at) AS t FROM enrolment_facts
@@ -92,38 +113,47 @@ pub(super) fn rebuild(transaction: &Transaction<'_>) -> Result<(), StoreError> {
     )?;
     let Some(newest_year) = newest.and_then(year_of) else { return Ok(()) };
     let last_year = extend_to(transaction, newest_year)?;
-    let learners: Vec<String> = {
+    // Each learner with the partner of one of its events (all are the same).
+    let learners: Vec<(String, String)> = {
         let mut statement = transaction.prepare(
-            "SELECT learner FROM enrolment_facts UNION SELECT learner FROM assessment_facts
-             EXCEPT SELECT learner FROM erased_learners",
+            "SELECT f.learner, COALESCE(MIN(a.partner_id), '')
+             FROM (SELECT learner, MIN(event_id) AS event_id FROM enrolment_facts GROUP BY learner
+                   UNION ALL SELECT learner, MIN(event_id) FROM assessment_facts GROUP BY learner) f
+             LEFT JOIN applied_events a ON a.event_id = f.event_id
+             WHERE f.learner NOT IN (SELECT learner FROM erased_learners)
+             GROUP BY f.learner",
         )?;
-        statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?
+        statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?
     };
     let mut changes = Changes::default();
-    for (index, learner) in learners.iter().enumerate() {
+    for (index, (learner, partner)) in learners.iter().enumerate() {
         let (enrolments, assessments) = learner_facts(transaction, learner)?;
         let earliest = enrolments.iter().map(|f| f.occurred_at).chain(assessments.iter().map(|f| f.occurred_at)).min();
         if let Some(earliest) = earliest {
-            changes.add(learner_tallies(&enrolments, &assessments, &touched_from(earliest, last_year)), 1);
+            changes.add(partner, learner_tallies(&enrolments, &assessments, &touched_from(earliest, last_year)), 1);
         }
         if index % 10_000 == 9_999 {
             write(transaction, std::mem::take(&mut changes))?;
         }
     }
-    let mut statement =
-        transaction.prepare("SELECT event_id, skill, region, occurred_at, openings, hard_to_fill FROM demand_facts")?;
+    let mut statement = transaction.prepare(
+        "SELECT d.event_id, d.skill, d.region, d.occurred_at, d.openings, d.hard_to_fill, COALESCE(a.partner_id, '')
+         FROM demand_facts d LEFT JOIN applied_events a ON a.event_id = d.event_id",
+    )?;
     let demands = statement.query_map([], |row| {
-        Ok(skills_domain::facts::DemandFact {
+        let fact = skills_domain::facts::DemandFact {
             event_id: row.get(0)?,
             skill: row.get(1)?,
             region: row.get(2)?,
             occurred_at: row.get(3)?,
             openings: row.get(4)?,
             hard_to_fill: row.get(5)?,
-        })
+        };
+        Ok((fact, row.get::<_, String>(6)?))
     })?;
     for demand in demands {
-        changes.add(demand_tallies(&demand?), 1);
+        let (fact, partner) = demand?;
+        changes.add(&partner, demand_tallies(&fact), 1);
     }
     write(transaction, changes)?;
     mark_all(transaction)
@@ -289,6 +319,21 @@ fn extend_to(transaction: &Transaction<'_>, year: i32) -> Result<i32, StoreError
                  SELECT ?1, region, skill, planned_end_month, learners FROM cell_finishing WHERE period = ?2",
                 params![period.to_string(), december],
             )?;
+            transaction.execute(
+                &format!(
+                    "INSERT INTO partner_tallies (partner, period, region, skill, learners, active, {}, {})
+                     SELECT partner, ?1, region, skill, active, active, {zeros} FROM partner_tallies
+                     WHERE period = ?2 AND active <> 0",
+                    TALLY_COLUMNS[1],
+                    TALLY_COLUMNS[3..].join(", ")
+                ),
+                params![period.to_string(), december],
+            )?;
+            transaction.execute(
+                "INSERT INTO partner_finishing (partner, period, region, skill, planned_end_month, learners)
+                 SELECT partner, ?1, region, skill, planned_end_month, learners FROM partner_finishing WHERE period = ?2",
+                params![period.to_string(), december],
+            )?;
         }
     }
     if year > last
@@ -389,8 +434,10 @@ fn write(transaction: &Transaction<'_>, changes: Changes) -> Result<(), StoreErr
         "INSERT INTO model_changes (period, region, skill, seq) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (period, region, skill) DO UPDATE SET seq = excluded.seq",
     )?;
+    write_partners(transaction, changes.partners)?;
     // Many differences cancel out (a stock the new event does not change).
-    let sorted: BTreeMap<CellKey, CellTally> = changes.0.into_iter().filter(|(_, tally)| !tally.is_empty()).collect();
+    let sorted: BTreeMap<CellKey, CellTally> =
+        changes.cells.into_iter().filter(|(_, tally)| !tally.is_empty()).collect();
     let seq = match sorted.is_empty() {
         true => None,
         false => next_seq(transaction)?,
@@ -411,4 +458,105 @@ fn write(transaction: &Transaction<'_>, changes: Changes) -> Result<(), StoreErr
         }
     }
     Ok(())
+}
+
+/// Adds each partner's part of the changes (no change tracking: the
+/// mirrored model copies whole cells).
+fn write_partners(
+    transaction: &Transaction<'_>,
+    changes: HashMap<(String, CellKey), CellTally>,
+) -> Result<(), StoreError> {
+    let columns = TALLY_COLUMNS.join(", ");
+    let placeholders: Vec<String> = (5..5 + TALLY_COLUMNS.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = TALLY_COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
+    let mut upsert = transaction.prepare_cached(&format!(
+        "INSERT INTO partner_tallies (partner, period, region, skill, {columns}) VALUES (?1, ?2, ?3, ?4, {})
+         ON CONFLICT (period, partner, region, skill) DO UPDATE SET {}",
+        placeholders.join(", "),
+        updates.join(", ")
+    ))?;
+    let mut upsert_finishing = transaction.prepare_cached(
+        "INSERT INTO partner_finishing (partner, period, region, skill, planned_end_month, learners)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (period, partner, region, skill, planned_end_month)
+         DO UPDATE SET learners = learners + excluded.learners",
+    )?;
+    let sorted: BTreeMap<(String, CellKey), CellTally> =
+        changes.into_iter().filter(|(_, tally)| !tally.is_empty()).collect();
+    for ((partner, key), tally) in sorted {
+        let period = key.period.to_string();
+        let scalars = tally.scalars();
+        if scalars.iter().any(|value| *value != 0) {
+            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&partner, &period, &key.region, &key.skill];
+            values.extend(scalars.iter().map(|v| v as &dyn rusqlite::ToSql));
+            upsert.execute(values.as_slice())?;
+        }
+        for (month, learners) in &tally.finishing {
+            upsert_finishing.execute(params![partner, period, key.region, key.skill, month, learners])?;
+        }
+    }
+    Ok(())
+}
+
+/// Every partner's part of the cells of a calendar-period window (or of one
+/// partner's), from the model; None when the model does not answer the
+/// window. The parts of a cell sum to the cell.
+pub(super) fn partner_counters(
+    connection: &Connection,
+    window: &CounterWindow,
+    partner: Option<&str>,
+) -> Result<Option<Vec<PartnerCell>>, StoreError> {
+    let Some((period, horizon_month)) = model::model_window(window) else { return Ok(None) };
+    let Some(last_year) = last_year(connection)? else { return Ok(Some(Vec::new())) };
+    let (source, stock_only) = model::model_source(period, last_year);
+    let skill_test = if window.by_skill { "skill <> '*'" } else { "skill = '*'" };
+    let filters = format!(
+        "period = ?1 AND {skill_test} AND (?2 IS NULL OR region = ?2) AND (?3 IS NULL OR skill = ?3)
+         AND (?4 IS NULL OR partner = ?4)"
+    );
+    let source = source.to_string();
+    let mut finishing: HashMap<(String, String, String), i64> = HashMap::new();
+    {
+        let mut statement = connection.prepare_cached(&format!(
+            "SELECT partner, region, skill, SUM(learners) FROM partner_finishing
+             WHERE {filters} AND planned_end_month < ?5 GROUP BY partner, region, skill"
+        ))?;
+        let rows = statement
+            .query_map(params![source, window.region, window.skill, partner, horizon_month], |row| {
+                Ok(((row.get(0)?, row.get(1)?, row.get(2)?), row.get(3)?))
+            })?;
+        for row in rows {
+            let (key, learners) = row?;
+            finishing.insert(key, learners);
+        }
+    }
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT partner, region, skill, {} FROM partner_tallies WHERE {filters} ORDER BY partner, region, skill",
+        TALLY_COLUMNS.join(", ")
+    ))?;
+    let rows = statement.query_map(params![source, window.region, window.skill, partner], |row| {
+        let mut values = [0i64; TALLY_COLUMNS.len()];
+        for (index, value) in values.iter_mut().enumerate() {
+            *value = row.get(index + 3)?;
+        }
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            CellTally::from_scalars(values),
+        ))
+    })?;
+    let mut cells = Vec::new();
+    for row in rows {
+        let (partner, region, skill, mut tally) = row?;
+        let key = (partner, region, skill);
+        if let Some(learners) = finishing.get(&key).filter(|l| **l != 0) {
+            tally.finishing.insert(horizon_month - 1, *learners);
+        }
+        let (partner, region, skill) = key;
+        if let Some(counters) = model::served(&region, &skill, tally, stock_only, horizon_month) {
+            cells.push(PartnerCell { partner, counters });
+        }
+    }
+    Ok(Some(cells))
 }
