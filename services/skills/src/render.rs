@@ -97,30 +97,33 @@ pub fn meta_line(meta: Option<&pb::ResponseMeta>) -> String {
 }
 
 /// Cells as a table; `label` picks the first column (region or skill).
+/// A partner token's cells carry its own part: shown in three more columns.
 pub fn cells_table(cells: &[pb::CellIndicators], label: fn(&pb::CellIndicators) -> String) -> String {
-    let mut table = Table::new(
-        &[
-            "",
-            "learners",
-            "enrolled",
-            "completion",
-            "certified",
-            "pipeline",
-            "openings",
-            "hard",
-            "gap",
-            "ratio",
-            "score",
-            "gain",
-        ],
-        1,
-    );
+    let mut headers = vec![
+        "",
+        "learners",
+        "enrolled",
+        "completion",
+        "certified",
+        "pipeline",
+        "openings",
+        "hard",
+        "gap",
+        "ratio",
+        "score",
+        "gain",
+    ];
+    let with_own = cells.iter().any(|c| c.own.is_some());
+    if with_own {
+        headers.extend(["own learners", "own certified", "own openings"]);
+    }
+    let mut table = Table::new(&headers, 1);
     for c in cells {
         let mut first = label(c);
         if c.suppressed {
             first.push_str(" (withheld)");
         }
-        table.row(vec![
+        let mut row = vec![
             first,
             count(c.learners),
             count(c.enrolled),
@@ -133,7 +136,16 @@ pub fn cells_table(cells: &[pb::CellIndicators], label: fn(&pb::CellIndicators) 
             number(c.shortage_ratio, 2),
             c.shortage_score.map_or("–".into(), |s| s.to_string()),
             number(c.mean_proficiency_gain, 2),
-        ]);
+        ];
+        if with_own {
+            let own = c.own.as_ref();
+            row.extend([
+                count(own.map(|o| o.learners)),
+                count(own.map(|o| o.certified)),
+                count(own.map(|o| o.openings)),
+            ]);
+        }
+        table.row(row);
     }
     table.render()
 }
@@ -168,7 +180,10 @@ pub fn inclusion_table(response: &pb::GetInclusionResponse) -> String {
             share.distance_enrolled.map_or("–".into(), |d| format!("{:+.0} pts", d * 100.0)),
         ]);
     }
-    format!("enrolled {} · certified {}\n{}", count(response.enrolled), count(response.certified), table.render())
+    let own = response.own.as_ref().map_or(String::new(), |o| {
+        format!(" (your own learners: enrolled {} · certified {})", o.enrolled, o.certified)
+    });
+    format!("enrolled {} · certified {}{own}\n{}", count(response.enrolled), count(response.certified), table.render())
 }
 
 #[cfg(test)]
@@ -185,6 +200,23 @@ mod tests {
         assert_eq!(lines[0], "name    n");
         assert_eq!(lines[2], "Île     1");
         assert_eq!(lines[3], "a     100");
+    }
+
+    #[test]
+    fn a_partners_own_part_gets_its_columns() {
+        let cell = |own: Option<pb::Contribution>| pb::CellIndicators {
+            region: "84".into(),
+            skill: "3.4".into(),
+            suppressed: true,
+            own,
+            ..Default::default()
+        };
+        let public = cells_table(&[cell(None)], by_skill);
+        assert!(!public.contains("own learners"), "{public}");
+        let mine = pb::Contribution { learners: 7, certified: 2, openings: 0, ..Default::default() };
+        let partner = cells_table(&[cell(Some(mine))], by_skill);
+        assert!(partner.lines().next().unwrap().ends_with("own learners  own certified  own openings"), "{partner}");
+        assert!(partner.lines().nth(2).unwrap().trim_end().ends_with("7              2             0"), "{partner}");
     }
 
     #[test]
