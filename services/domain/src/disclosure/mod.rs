@@ -88,7 +88,7 @@ struct Track {
     /// Primary vectors, kept reduced by the span.
     primaries: Vec<span::Vector>,
     /// Which primaries may hold each leaf: a new pivot concerns those only.
-    holders: span::Holders,
+    holders: Holders,
     key: Vec<(Vec<u32>, bool)>,
 }
 
@@ -102,7 +102,7 @@ impl Decider {
         }
         let primaries: Vec<span::Vector> =
             vectors.iter().zip(&primary).filter(|(v, p)| **p && !v.is_empty()).map(|(v, _)| indicator(v)).collect();
-        let mut holders = span::Holders::default();
+        let mut holders = Holders::default();
         for (index, p) in primaries.iter().enumerate() {
             holders.note(index as u32, p.keys().copied());
         }
@@ -140,5 +140,38 @@ impl Decider {
             }
         }
         true
+    }
+}
+
+/// For each leaf, the primaries (by index) that may hold it: a new pivot
+/// concerns those only, not every primary.
+#[derive(Debug, Default, Clone)]
+pub struct Holders {
+    by_leaf: std::collections::HashMap<u32, Vec<u32>>,
+}
+
+impl Holders {
+    /// Notes that vector `key` holds `leaves`.
+    pub fn note(&mut self, key: u32, leaves: impl IntoIterator<Item = u32>) {
+        for leaf in leaves {
+            let list = self.by_leaf.entry(leaf).or_default();
+            if list.last() != Some(&key) {
+                list.push(key);
+            }
+        }
+    }
+
+    /// The keys noted for `leaf` (possibly repeated or stale).
+    pub fn get(&self, leaf: u32) -> &[u32] {
+        self.by_leaf.get(&leaf).map_or(&[], Vec::as_slice)
+    }
+
+    /// The keys noted for `leaf`, forgotten here (deduplicated; some may
+    /// no longer hold it).
+    pub fn take(&mut self, leaf: u32) -> Vec<u32> {
+        let mut keys = self.by_leaf.remove(&leaf).unwrap_or_default();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
     }
 }

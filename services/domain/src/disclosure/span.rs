@@ -65,38 +65,6 @@ pub struct Span {
     basis: HashMap<u32, Vector>,
 }
 
-/// For each leaf, the keys of the vectors that may hold it.
-#[derive(Debug, Default, Clone)]
-pub struct Holders {
-    by_leaf: HashMap<u32, Vec<u32>>,
-}
-
-impl Holders {
-    /// Notes that vector `key` holds `leaves`.
-    pub fn note(&mut self, key: u32, leaves: impl IntoIterator<Item = u32>) {
-        for leaf in leaves {
-            let list = self.by_leaf.entry(leaf).or_default();
-            if list.last() != Some(&key) {
-                list.push(key);
-            }
-        }
-    }
-
-    /// The keys noted for `leaf` (possibly repeated or stale).
-    pub fn get(&self, leaf: u32) -> &[u32] {
-        self.by_leaf.get(&leaf).map_or(&[], Vec::as_slice)
-    }
-
-    /// The keys noted for `leaf`, forgotten here (deduplicated; some may
-    /// no longer hold it).
-    pub fn take(&mut self, leaf: u32) -> Vec<u32> {
-        let mut keys = self.by_leaf.remove(&leaf).unwrap_or_default();
-        keys.sort_unstable();
-        keys.dedup();
-        keys
-    }
-}
-
 impl Span {
     pub fn new() -> Span {
         Span::default()
