@@ -26,6 +26,7 @@ use common::processes::{
 use skills::client::Client;
 use skills_bus::kafka::{KafkaBus, KafkaConfig};
 use skills_bus::{Bus, topics};
+use skills_domain::indicators::PartnerCell;
 use skills_store::fixtures::year_2025;
 use skills_store::{ClickHouseConfig, ClickHouseStore, CounterWindow, MetricsStore};
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ use std::time::{Duration, Instant};
 const LEARNERS: usize = 2_000;
 const SEED: u64 = 77;
 const POLICY_TOKEN: &str = "separate-processes-policy-token";
+/// The token of the partner of region 11's synthetic learners.
+const PARTNER_TOKEN: &str = "separate-processes-partner-token";
 
 /// The services, their shared configuration file and their logs.
 struct Services {
@@ -173,6 +176,8 @@ async fn the_processes_survive_kills_and_a_clickhouse_outage_and_count_every_eve
         policy_token: POLICY_TOKEN,
     }
     .write();
+    let tokens = std::fs::read_to_string(dir.join("tokens")).unwrap();
+    std::fs::write(dir.join("tokens"), format!("{tokens}partner:gen-partner-11 {PARTNER_TOKEN}\n")).unwrap();
 
     let mut services = Services {
         dir: dir.clone(),
@@ -277,6 +282,12 @@ async fn the_processes_survive_kills_and_a_clickhouse_outage_and_count_every_eve
         let expected = reference.counters(&window).await.unwrap();
         assert_eq!(store.counters(&window).await.unwrap(), expected, "from the model: window {window:?}");
         assert_eq!(store.recount(&window).await.unwrap(), expected, "from the facts: window {window:?}");
+        let key = |p: &PartnerCell| (p.partner.clone(), p.counters.region.clone(), p.counters.skill.clone());
+        let mut expected = reference.partner_counters(&window, None).await.unwrap().unwrap();
+        let mut parts = store.partner_counters(&window, None).await.unwrap().unwrap();
+        expected.sort_by_key(key);
+        parts.sort_by_key(key);
+        assert_eq!(parts, expected, "partner parts from the model: window {window:?}");
     }
 
     // Every raw event accounted for, by the operator's own tool.
@@ -301,6 +312,28 @@ async fn the_processes_survive_kills_and_a_clickhouse_outage_and_count_every_eve
         let cell = cell(&served.cells, "11", skill);
         assert_eq!(cell.openings, counters.demand.openings, "openings of 11 × {skill}");
         assert_eq!(cell.enrolled, Some(counters.supply.enrolled), "enrolled of 11 × {skill}");
+    }
+
+    // A partner's own part of each cell, served from skills-model's copy.
+    let mut partner = connect_client(&services.query_endpoint, PARTNER_TOKEN, Duration::from_secs(60)).await.unwrap();
+    let served = partner.region("11", "2025").await.unwrap();
+    let window = CounterWindow { region: Some("11".into()), ..year_2025(true) };
+    let own = reference.partner_counters(&window, Some("gen-partner-11")).await.unwrap().unwrap();
+    assert!(own.len() > 3, "the partner has learners in several skills of 11");
+    for part in &own {
+        let skill = part.counters.skill.as_deref().unwrap();
+        let shown = cell(&served.cells, "11", skill).own.clone().expect("a partner token gets its own part");
+        let expected = &part.counters;
+        assert_eq!(
+            (shown.learners, shown.enrolled, shown.certified, shown.openings),
+            (
+                expected.supply.learners,
+                expected.supply.enrolled,
+                expected.supply.certified_at_target,
+                expected.demand.openings
+            ),
+            "own part of 11 × {skill}"
+        );
     }
 
     // Freshness: a new posting, until the served openings move.

@@ -17,6 +17,9 @@ pub struct ModelCell {
     pub region: String,
     pub skill: String,
     pub tally: CellTally,
+    /// The cell's parts by partner, every non-empty one (they sum to
+    /// `tally`): a copy of the cell replaces all of its parts.
+    pub partners: Vec<(String, CellTally)>,
 }
 
 /// Where a mirrored model stands.

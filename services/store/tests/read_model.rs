@@ -103,39 +103,51 @@ async fn a_store_file_from_before_the_model_gets_it_built_at_open() {
 }
 
 /// A tracked store's changes, copied after every batch into a map as
-/// skills-model copies them to ClickHouse, always equal the whole model:
-/// no change is missed, through erasure, renames that rebuild, and a
+/// skills-model copies them to ClickHouse, always equal the whole model,
+/// each partner's part of every cell included: no change is missed, through erasure, renames that rebuild, and a
 /// rebuild.
 #[tokio::test]
 async fn tracked_changes_copied_batch_by_batch_equal_the_whole_model() {
+    use skills_domain::read_model::CellTally;
     use std::collections::BTreeMap;
-    type Copy = BTreeMap<(String, String, String), skills_domain::read_model::CellTally>;
+    /// Each cell's sums and its parts by partner.
+    type Copy = BTreeMap<(String, String, String), (CellTally, Vec<(String, CellTally)>)>;
     async fn copy_changes(store: &EmbeddedStore, copy: &mut Copy, seen: &mut i64) {
         let (summary, cells) = store.model_changes_since(*seen).await.unwrap();
         assert!(summary.seq >= *seen);
         *seen = summary.seq;
         for cell in cells {
-            copy.insert((cell.period, cell.region, cell.skill), cell.tally);
+            copy.insert((cell.period, cell.region, cell.skill), (cell.tally, cell.partners));
         }
     }
     async fn assert_copy_is_whole(store: &EmbeddedStore, copy: &Copy, context: &str) {
         let (_, all) = store.model_changes_since(0).await.unwrap();
-        let whole: Copy = all.into_iter().map(|c| ((c.period, c.region, c.skill), c.tally)).collect();
+        let whole: Copy = all.into_iter().map(|c| ((c.period, c.region, c.skill), (c.tally, c.partners))).collect();
         assert_eq!(copy, &whole, "{context}");
-        assert!(whole.values().filter(|t| !t.is_empty()).count() > 100, "{context}: cells");
+        assert!(whole.values().filter(|(t, _)| !t.is_empty()).count() > 100, "{context}: cells");
+        for ((period, region, skill), (tally, parts)) in &whole {
+            let mut sum = CellTally::default();
+            for (_, part) in parts {
+                sum.add(part, 1);
+            }
+            sum.finishing.retain(|_, learners| *learners != 0);
+            assert_eq!(&sum, tally, "{context}: the parts of {period} {region} {skill} sum to it");
+        }
+        assert!(whole.values().any(|(_, parts)| parts.len() > 1), "{context}: cells with several partners");
     }
 
     let store = EmbeddedStore::in_memory().unwrap();
     // Tracking starts on a store that already has data: everything is a change.
-    let events = random_history(21, 30);
-    let (early, late) = events.split_at(events.len() / 3);
+    let events = random_history(11, 60);
+    let (early, late) = events.split_at(events.len() / 10);
     store.apply(Batch { events: early.to_vec(), ..Default::default() }).await.unwrap();
     let first = store.track_model_changes().await.unwrap();
     assert!(first.state_id != 0 && first.seq > 0, "{first:?}");
     assert_eq!(store.track_model_changes().await.unwrap().state_id, first.state_id, "one state, one id");
     let (mut copy, mut seen) = (Copy::new(), 0);
     copy_changes(&store, &mut copy, &mut seen).await;
-    for batch in arrival(late, &[3, 8], 21, &[1, 12, 5]) {
+    let repeats: Vec<usize> = (0..late.len()).step_by(5).collect();
+    for batch in arrival(late, &repeats, 11, &[1, 17, 40, 6]) {
         store.apply(Batch { events: batch, ..Default::default() }).await.unwrap();
         copy_changes(&store, &mut copy, &mut seen).await;
     }

@@ -153,16 +153,18 @@ impl Materializer {
             cells.iter().map(|c| (c.period.clone(), c.region.clone(), c.skill.clone())).collect();
         for (period, region, skill) in self.clickhouse.model_keys().await? {
             if !present.contains(&(period.clone(), region.clone(), skill.clone())) {
-                cells.push(ModelCell { period, region, skill, tally: CellTally::default() });
+                cells.push(ModelCell { period, region, skill, tally: CellTally::default(), partners: Vec::new() });
             }
         }
         self.write(summary, cells).await
     }
 
     async fn write(&mut self, summary: ModelSummary, cells: Vec<ModelCell>) -> Result<Mirrored, StoreError> {
+        // Taken before writing: a copy that fails part-way is written
+        // again at a higher version, never mixed with its first rows.
         let version = self.version + 1;
-        self.clickhouse.write_model(&cells, version, &summary).await?;
         self.version = version;
+        self.clickhouse.write_model(&cells, version, &summary).await?;
         self.written = summary;
         Ok(Mirrored { cells: cells.len(), version })
     }

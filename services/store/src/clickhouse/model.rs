@@ -6,15 +6,16 @@
 
 use super::{ClickHouseStore, counters::quoted, store_error};
 use crate::model::{self, ModelCell, ModelSummary};
-use crate::{CounterWindow, StoreError};
+use crate::{CounterWindow, PartnerCell, StoreError};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use skills_domain::indicators::CellCounters;
-use skills_domain::read_model::CellTally;
+use skills_domain::read_model::{CellTally, TALLY_COLUMNS};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 const CELLS: &str = include_str!("../../sql/clickhouse/model/cells.sql");
+const PARTNER_CELLS: &str = include_str!("../../sql/clickhouse/model/partner_cells.sql");
 
 /// Rows per mirror insert: a full mirror after a rebuild is written in
 /// parts of this size (each idempotent), a batch's changes in one.
@@ -133,6 +134,64 @@ impl ModelCellRow {
     }
 }
 
+/// One partner's part of a cell at the cell's version (migration 5): the
+/// sums as one array in `TALLY_COLUMNS` order.
+#[derive(Debug, Row, Serialize, Deserialize)]
+struct PartnerPartRow {
+    period: String,
+    region: String,
+    skill: String,
+    partner: String,
+    version: u64,
+    tallies: Vec<i64>,
+    finishing_months: Vec<i32>,
+    finishing_learners: Vec<i64>,
+}
+
+impl PartnerPartRow {
+    fn new(cell: &ModelCell, partner: &str, tally: &CellTally, version: u64) -> Self {
+        PartnerPartRow {
+            period: cell.period.clone(),
+            region: cell.region.clone(),
+            skill: cell.skill.clone(),
+            partner: partner.to_string(),
+            version,
+            tallies: tally.scalars().to_vec(),
+            finishing_months: tally.finishing.keys().copied().collect(),
+            finishing_learners: tally.finishing.values().copied().collect(),
+        }
+    }
+}
+
+/// A part as read (partner_cells.sql).
+#[derive(Debug, Row, Deserialize)]
+struct PartRead {
+    partner: String,
+    region: String,
+    skill: String,
+    tallies: Vec<i64>,
+    finishing_months: Vec<i32>,
+    finishing_learners: Vec<i64>,
+}
+
+impl PartRead {
+    fn tally(&self) -> Result<CellTally, StoreError> {
+        let scalars: [i64; TALLY_COLUMNS.len()] = self.tallies.as_slice().try_into().map_err(|_| {
+            StoreError::schema(format!(
+                "model_partner_cells holds {} sums for partner {} in cell {}/{}, not {}",
+                self.tallies.len(),
+                self.partner,
+                self.region,
+                self.skill,
+                TALLY_COLUMNS.len()
+            ))
+        })?;
+        let mut tally = CellTally::from_scalars(scalars);
+        tally.finishing = self.finishing_months.iter().copied().zip(self.finishing_learners.iter().copied()).collect();
+        Ok(tally)
+    }
+}
+
 #[derive(Debug, Row, Serialize, Deserialize)]
 struct ModelStateRow {
     name: String,
@@ -191,7 +250,8 @@ impl ClickHouseStore {
     pub async fn model_version(&self) -> Result<u64, StoreError> {
         let db = &self.database;
         self.count(&format!(
-            "SELECT greatest((SELECT max(version) FROM {db}.model_cells), (SELECT max(version) FROM {db}.model_state))"
+            "SELECT greatest(greatest((SELECT max(version) FROM {db}.model_cells), \
+             (SELECT max(version) FROM {db}.model_state)), (SELECT max(version) FROM {db}.model_partner_cells))"
         ))
         .await
     }
@@ -206,15 +266,31 @@ impl ClickHouseStore {
             .map_err(store_error)
     }
 
-    /// Writes cells at `version`, then the state row: a crash in between
-    /// leaves cells newer than the state says, which the next mirror
-    /// writes again with the same sums.
+    /// Writes the cells' partner parts and then the cells at `version`,
+    /// then the state row: a crash in between leaves rows newer than the
+    /// state says, which the next mirror writes again, at a higher version,
+    /// with the same sums (parts are read at their cell's newest version).
     pub async fn write_model(
         &self,
         cells: &[ModelCell],
         version: u64,
         summary: &ModelSummary,
     ) -> Result<(), StoreError> {
+        // Plain loops: a lazy iterator held across the inserts would make
+        // this future not Send.
+        let mut rows = Vec::new();
+        for cell in cells {
+            for (partner, tally) in &cell.partners {
+                rows.push(PartnerPartRow::new(cell, partner, tally, version));
+            }
+            if rows.len() >= CELLS_PER_INSERT {
+                self.insert("model_partner_cells", &rows).await?;
+                rows.clear();
+            }
+        }
+        if !rows.is_empty() {
+            self.insert("model_partner_cells", &rows).await?;
+        }
         for chunk in cells.chunks(CELLS_PER_INSERT) {
             let rows: Vec<ModelCellRow> = chunk.iter().map(|cell| ModelCellRow::new(cell, version)).collect();
             self.insert("model_cells", &rows).await?;
@@ -255,22 +331,54 @@ impl ClickHouseStore {
         };
         let Some(last_year) = mirrored.summary.last_year else { return Ok(Some(Vec::new())) };
         let (source, stock_only) = model::model_source(period, last_year);
-        let filter = |column: &str, value: &Option<String>| match value {
-            Some(value) => format!("{column} = {}", quoted(value)),
-            None => "1".to_string(),
-        };
-        let sql = CELLS
-            .replace("{db}", &self.database)
-            .replace("{period}", &quoted(&source.to_string()))
-            .replace("{skill_test}", if window.by_skill { "skill != '*'" } else { "skill = '*'" })
-            .replace("{region_filter}", &filter("region", &window.region))
-            .replace("{skill_filter}", &filter("skill", &window.skill));
+        let sql = self.model_query(CELLS, &source.to_string(), window);
         let rows: Vec<ModelCellRow> = self.client.query(&sql).fetch_all().await.map_err(store_error)?;
         Ok(Some(
             rows.into_iter()
                 .filter_map(|row| model::served(&row.region, &row.skill, row.tally(), stock_only, horizon_month))
                 .collect(),
         ))
+    }
+
+    /// Each partner's part of a calendar window's cells from the mirrored
+    /// model (every partner's, or one's); None when there is no valid model
+    /// or the window is one it does not answer, as for `model_counters`.
+    pub(super) async fn model_partner_counters(
+        &self,
+        window: &CounterWindow,
+        partner: Option<&str>,
+    ) -> Result<Option<Vec<PartnerCell>>, StoreError> {
+        let Some((period, horizon_month)) = model::model_window(window) else { return Ok(None) };
+        let Some(mirrored) = self.recent_model_state().await?.filter(MirroredModel::is_valid) else {
+            return Ok(None);
+        };
+        let Some(last_year) = mirrored.summary.last_year else { return Ok(Some(Vec::new())) };
+        let (source, stock_only) = model::model_source(period, last_year);
+        let sql = self
+            .model_query(PARTNER_CELLS, &source.to_string(), window)
+            .replace("{partner_filter}", &partner.map_or("1".to_string(), |p| format!("partner = {}", quoted(p))));
+        let rows: Vec<PartRead> = self.client.query(&sql).fetch_all().await.map_err(store_error)?;
+        let mut parts = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(counters) = model::served(&row.region, &row.skill, row.tally()?, stock_only, horizon_month) {
+                parts.push(PartnerCell { partner: row.partner, counters });
+            }
+        }
+        Ok(Some(parts))
+    }
+
+    /// A model query with its period, cell kind and filters filled in.
+    fn model_query(&self, template: &str, period: &str, window: &CounterWindow) -> String {
+        let filter = |column: &str, value: &Option<String>| match value {
+            Some(value) => format!("{column} = {}", quoted(value)),
+            None => "1".to_string(),
+        };
+        template
+            .replace("{db}", &self.database)
+            .replace("{period}", &quoted(period))
+            .replace("{skill_test}", if window.by_skill { "skill != '*'" } else { "skill = '*'" })
+            .replace("{region_filter}", &filter("region", &window.region))
+            .replace("{skill_filter}", &filter("skill", &window.skill))
     }
 
     /// The state row as read within the last second, else read now.

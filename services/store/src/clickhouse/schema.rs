@@ -9,11 +9,12 @@ use clickhouse::Client;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-pub(crate) const MIGRATIONS: [(u32, &str); 4] = [
+pub(crate) const MIGRATIONS: [(u32, &str); 5] = [
     (1, include_str!("../../sql/clickhouse/0001_facts.sql")),
     (2, include_str!("../../sql/clickhouse/0002_erasure.sql")),
     (3, include_str!("../../sql/clickhouse/0003_read_model.sql")),
     (4, include_str!("../../sql/clickhouse/0004_profiled.sql")),
+    (5, include_str!("../../sql/clickhouse/0005_model_partners.sql")),
 ];
 
 /// The statements of a migration for database `db`, comments removed.
@@ -295,7 +296,8 @@ mod tests {
     #[test]
     fn expected_columns_come_from_the_migrations() {
         let tables = expected_columns();
-        assert_eq!(tables.len(), 10, "seven tables of version 1, erased_learners of version 2, the model's two");
+        assert_eq!(tables.len(), 11, "seven tables of version 1, erased_learners of version 2, the model's three");
+        assert_eq!(tables["model_partner_cells"].len(), 5 + 3, "added by version 5");
         assert_eq!(tables["model_cells"].len(), 4 + 22 + 2);
         assert!(tables["model_cells"].contains(&("finishing_months".to_string(), "Array(Int32)".to_string())));
         assert_eq!(tables["erased_learners"].len(), 2);

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     include_str!("../../sql/sqlite/0001_init.sql"),
     include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
     include_str!("../../sql/sqlite/0003_erasure.sql"),
@@ -29,6 +29,7 @@ const MIGRATIONS: [&str; 9] = [
     include_str!("../../sql/sqlite/0007_model_definitions.sql"),
     include_str!("../../sql/sqlite/0008_profiled.sql"),
     include_str!("../../sql/sqlite/0009_partner_tallies.sql"),
+    include_str!("../../sql/sqlite/0010_partner_parts_by_cell.sql"),
 ];
 
 /// The migrations that need the read model built from the facts: the one

@@ -261,9 +261,11 @@ pub(super) fn changes_since(connection: &Connection, after: i64) -> Result<Vec<M
             region: row.get(1)?,
             skill: row.get(2)?,
             tally: CellTally::from_scalars(values),
+            partners: Vec::new(),
         })
     })?;
     let mut cells: Vec<ModelCell> = rows.collect::<Result<_, _>>()?;
+    let mut partners = changed_partner_parts(connection, after)?;
     let mut statement = connection.prepare_cached(
         "SELECT c.period, c.region, c.skill, f.planned_end_month, f.learners FROM model_changes c
          JOIN cell_finishing f ON f.period = c.period AND f.region = c.region AND f.skill = c.skill
@@ -281,8 +283,56 @@ pub(super) fn changes_since(connection: &Connection, after: i64) -> Result<Vec<M
         if let Some(histogram) = finishing.remove(&(cell.period.clone(), cell.region.clone(), cell.skill.clone())) {
             cell.tally.finishing = histogram;
         }
+        if let Some(parts) = partners.remove(&(cell.period.clone(), cell.region.clone(), cell.skill.clone())) {
+            cell.partners = parts.into_iter().filter(|(_, tally)| !tally.is_empty()).collect();
+        }
     }
     Ok(cells)
+}
+
+/// Parts of cells by (period, region, skill), then partner.
+type PartsByCell = HashMap<(String, String, String), BTreeMap<String, CellTally>>;
+
+/// Each partner's part of the cells changed after seq `after`, with its
+/// finishing histogram, by cell (parts of zero included; the caller drops them).
+fn changed_partner_parts(connection: &Connection, after: i64) -> Result<PartsByCell, StoreError> {
+    let columns: Vec<String> = TALLY_COLUMNS.iter().map(|c| format!("p.{c}")).collect();
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT c.period, c.region, c.skill, p.partner, {} FROM model_changes c
+         JOIN partner_tallies p INDEXED BY partner_tallies_by_cell ON p.period = c.period AND p.region = c.region AND p.skill = c.skill
+         WHERE c.seq > ?1",
+        columns.join(", ")
+    ))?;
+    let mut parts = PartsByCell::new();
+    let rows = statement.query_map([after], |row| {
+        let mut values = [0i64; TALLY_COLUMNS.len()];
+        for (index, value) in values.iter_mut().enumerate() {
+            *value = row.get(index + 4)?;
+        }
+        Ok(((row.get(0)?, row.get(1)?, row.get(2)?), row.get::<_, String>(3)?, CellTally::from_scalars(values)))
+    })?;
+    for row in rows {
+        let (key, partner, tally) = row?;
+        parts.entry(key).or_default().insert(partner, tally);
+    }
+    let mut statement = connection.prepare_cached(
+        "SELECT c.period, c.region, c.skill, f.partner, f.planned_end_month, f.learners FROM model_changes c
+         JOIN partner_finishing f INDEXED BY partner_finishing_by_cell ON f.period = c.period AND f.region = c.region AND f.skill = c.skill
+         WHERE c.seq > ?1 AND f.learners <> 0",
+    )?;
+    let rows = statement.query_map([after], |row| {
+        Ok((
+            (row.get(0)?, row.get(1)?, row.get(2)?),
+            row.get::<_, String>(3)?,
+            row.get::<_, i32>(4)?,
+            row.get::<_, i64>(5)?,
+        ))
+    })?;
+    for row in rows {
+        let (key, partner, month, learners) = row?;
+        parts.entry(key).or_default().entry(partner).or_default().finishing.insert(month, learners);
+    }
+    Ok(parts)
 }
 
 fn year_of(seconds: i64) -> Option<i32> {
@@ -434,18 +484,25 @@ fn write(transaction: &Transaction<'_>, changes: Changes) -> Result<(), StoreErr
         "INSERT INTO model_changes (period, region, skill, seq) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (period, region, skill) DO UPDATE SET seq = excluded.seq",
     )?;
+    // A cell changes for the mirror when its parts do, even if its sums
+    // do not (one partner's learner left it as another's came in).
+    let mut changed: HashSet<CellKey> =
+        changes.partners.iter().filter(|(_, tally)| !tally.is_empty()).map(|((_, key), _)| key.clone()).collect();
     write_partners(transaction, changes.partners)?;
     // Many differences cancel out (a stock the new event does not change).
     let sorted: BTreeMap<CellKey, CellTally> =
         changes.cells.into_iter().filter(|(_, tally)| !tally.is_empty()).collect();
-    let seq = match sorted.is_empty() {
+    changed.extend(sorted.keys().cloned());
+    let seq = match changed.is_empty() {
         true => None,
         false => next_seq(transaction)?,
     };
-    for (key, tally) in sorted {
-        if let Some(seq) = seq {
+    if let Some(seq) = seq {
+        for key in &changed {
             mark.execute(params![key.period.to_string(), key.region, key.skill, seq])?;
         }
+    }
+    for (key, tally) in sorted {
         let period = key.period.to_string();
         let scalars = tally.scalars();
         if scalars.iter().any(|value| *value != 0) {
