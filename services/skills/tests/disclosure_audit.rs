@@ -73,3 +73,22 @@ async fn the_audit_finds_a_small_cell_left_to_its_quarter_minus_its_months() {
     assert!(learners.exact && !learners.protected, "{} {learners:?}", figure_name(&hierarchy.figures[small].key));
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+/// An audit of a year the store publishes nothing for is an error, not a
+/// PASS: the configured store may not be the one the service reads.
+#[tokio::test]
+async fn an_audit_of_nothing_is_an_error() {
+    let directory = std::env::temp_dir().join(format!("disclosure-audit-empty-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    let config = skills::SkillsConfig { data_dir: directory.clone(), ..Default::default() };
+    let args = skills::cli::DisclosureAuditArgs {
+        audience: "public".into(),
+        year: Some(2025),
+        protection_percent: 10.0,
+        narrowest: 10,
+        json: false,
+    };
+    let error = skills::audit::run(config, args).await.expect_err("nothing to audit");
+    assert!(error.contains("no figure for 2025") && error.contains("embedded"), "{error}");
+    let _ = std::fs::remove_dir_all(&directory);
+}

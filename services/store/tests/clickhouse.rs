@@ -125,6 +125,49 @@ async fn partner_parts_equal_the_embedded_stores() {
     drop_database(&config).await;
 }
 
+/// Copies of an event that differ (a partner's corrected resend, or a
+/// backlog pseudonymised under another key): the first copy counts, in the
+/// same batch as across batches, as in the embedded store.
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn the_first_copy_of_an_event_counts_even_when_copies_differ() {
+    use skills_store::fixtures::{calendar_windows, random_history};
+    let config = config("copies");
+    let clickhouse = ClickHouseStore::connect(&config).await.unwrap();
+    let embedded = EmbeddedStore::in_memory().unwrap();
+    let events = random_history(3, 12);
+    let renamed = |prefix: &str| {
+        let mut copies = events.clone();
+        for event in &mut copies {
+            for fact in &mut event.facts.enrolments {
+                fact.learner = format!("{prefix}{}", fact.learner);
+            }
+            for fact in &mut event.facts.assessments {
+                fact.learner = format!("{prefix}{}", fact.learner);
+            }
+        }
+        copies
+    };
+    let same_batch: Vec<_> = events.iter().cloned().chain(renamed("X")).collect();
+    for store in [&clickhouse as &dyn MetricsStore, &embedded] {
+        let first = store.apply(Batch { events: same_batch.clone(), ..Default::default() }).await.unwrap();
+        assert_eq!((first.new_events, first.duplicate_events), (events.len() as u64, events.len() as u64));
+        let later = store.apply(Batch { events: renamed("Y"), ..Default::default() }).await.unwrap();
+        assert_eq!((later.new_events, later.duplicate_events), (0, events.len() as u64));
+    }
+    assert_eq!(clickhouse.status().await.unwrap().events, events.len() as u64);
+    let mut compared = 0;
+    for window in calendar_windows(2024..=2025, 6) {
+        let expected = embedded.counters(&window).await.unwrap();
+        assert_eq!(clickhouse.counters(&window).await.unwrap(), expected, "window {window:?}");
+        compared += expected.len();
+    }
+    assert!(compared > 50, "{compared} cells compared");
+    let learners = clickhouse.learners().await.unwrap();
+    assert!(learners.iter().all(|l| !l.starts_with('X') && !l.starts_with('Y')), "{learners:?}");
+    drop_database(&config).await;
+}
+
 #[tokio::test]
 #[ignore = "needs ClickHouse: ./deploy/test.sh"]
 async fn counters_do_not_depend_on_arrival_order() {

@@ -413,6 +413,17 @@ pub async fn run(config: crate::SkillsConfig, args: crate::cli::DisclosureAuditA
     };
     let report =
         audit_store(store, config.indicators.clone(), audience, year, args.protection_percent, args.narrowest).await?;
+    // Passing on nothing would read as an assurance.
+    if report.figures == 0 {
+        return Err(format!(
+            "the configured store ({} store) publishes no figure for {year}: nothing to audit \
+             (is it the store the service reads? see `store.kind`)",
+            match config.store.kind {
+                skills_store::StoreKind::Embedded => "embedded",
+                skills_store::StoreKind::ClickHouse => "ClickHouse",
+            }
+        ));
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).expect("serializes"));
     } else {

@@ -191,18 +191,17 @@ impl MetricsStore for ClickHouseStore {
         let (known, known_letters) =
             tokio::try_join!(self.known_events(&batch.events), self.known_dead_letters(&letters))?;
         let mut outcome = ApplyOutcome::default();
+        // The first copy of an event counts, as in the embedded store: a
+        // repeat in the same batch may differ (a partner's corrected resend,
+        // or a backlog pseudonymised under another key), and two copies'
+        // facts would count two learners.
         let mut seen = HashSet::new();
-        for event in &batch.events {
-            if known.contains(&event.event_id) || !seen.insert(event.event_id.as_str()) {
-                outcome.duplicate_events += 1;
-            } else {
-                outcome.new_events += 1;
-            }
-        }
+        let events: Vec<&EventFacts> =
+            batch.events.iter().filter(|e| !known.contains(&e.event_id) && seen.insert(e.event_id.as_str())).collect();
+        outcome.new_events = events.len() as u64;
+        outcome.duplicate_events = (batch.events.len() - events.len()) as u64;
         // Facts first, the event list last: a crash in between leaves facts
         // a replay writes again, never an event without its facts.
-        let fresh = |event_id: &str| !known.contains(event_id);
-        let events: Vec<_> = batch.events.iter().filter(|e| fresh(&e.event_id)).collect();
         let enrolments: Vec<EnrolmentRow> =
             events.iter().flat_map(|e| e.facts.enrolments.iter().map(EnrolmentRow::from)).collect();
         let assessments: Vec<AssessmentRow> =
