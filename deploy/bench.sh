@@ -116,7 +116,8 @@ for run in $(seq 1 "$RUNS"); do
     if ((run < RUNS)); then drop_database "$OURS"; fi
 done
 
-# Scenario 4: skills-query on scenario 2's database, a cached indicator call
+# Scenario 4: skills-query on scenario 2's database (with skills-model's
+# copy of it, as a ClickHouse deployment reads), a cached indicator call
 # against tonic's hello-world Greeter, under the same ghz load (one
 # connection, QUERY_CONCURRENCY concurrent calls, QUERY_SECONDS each).
 TOOLS="$(./deploy/tools.sh ghz)"
@@ -177,6 +178,9 @@ print(json.dumps(row))
 PY
 }
 
+MODEL_PID=""
+trap 'for p in $QUERY_PID $HELLO_PID $MODEL_PID; do kill "$p" 2>/dev/null || true; done; stop_fresh_clickhouse' EXIT
+echo "skills-model copied scenario 2's database in $(build_model_copy "$OURS") s" >&2
 start_query true "$OURS" 127.0.0.1:50151
 "$BIN_DIR"/hello-server 127.0.0.1:50152 &
 HELLO_PID=$!

@@ -72,6 +72,30 @@ start_model() {
     MODEL_PID=$!
 }
 
+# Builds skills-model's copy of database $1 (a state restored from its
+# facts, then copied), as a ClickHouse deployment serves from, and stops
+# skills-model; prints the seconds it took. Without a copy the query
+# service counts from the facts, each partner's part too (minutes a year
+# at the full size).
+build_model_copy() {
+    local events started copied
+    events=$(curl -fsS "$SKILLS_CLICKHOUSE_URL" --data-binary "SELECT uniqExact(event_id) FROM $1.applied_events")
+    started=$(date +%s.%N)
+    start_model 127.0.0.1:9194 "$1"
+    for _ in $(seq 1 3000); do
+        copied=$(curl -fsS "$SKILLS_CLICKHOUSE_URL" --data-binary \
+            "SELECT if(state_id != 0, events, 0) FROM $1.model_state ORDER BY version DESC LIMIT 1" 2>/dev/null || true)
+        [[ "$copied" == "$events" ]] && break
+        kill -0 "$MODEL_PID" 2>/dev/null || { echo "skills-model stopped; see /tmp/skills-bench-model.log" >&2; exit 1; }
+        sleep 0.2
+    done
+    [[ "$copied" == "$events" ]] || { echo "skills-model did not copy $events events in 10 min" >&2; exit 1; }
+    kill -TERM "$MODEL_PID"; wait "$MODEL_PID" || true
+    MODEL_PID=""
+    rm -f "$MODEL_STATE" "$MODEL_STATE-wal" "$MODEL_STATE-shm"
+    awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'
+}
+
 # The pid of the Kafka broker deploy/infra.sh started.
 kafka_pid() {
     cat "${SKILLS_RUN_DIR:-${SKILLS_CACHE_DIR:-$HOME/.cache/skills-monitor}/run}/kafka/kafka.pid"
