@@ -134,7 +134,8 @@ start_query() {
     SKILLS__STORE__KIND=clickhouse SKILLS__STORE__CLICKHOUSE__URL="$SKILLS_CLICKHOUSE_URL" \
     SKILLS__STORE__CLICKHOUSE__DATABASE="$2" SKILLS__QUERY__LISTEN="$3" \
     SKILLS__QUERY__TOKENS_FILE="target/bench/tokens-$STAMP" SKILLS__QUERY__CACHE="$1" \
-    SKILLS__QUERY__MAX_CONCURRENT_REQUESTS=1024 RUST_LOG=warn "$BIN_DIR"/skills-query 2>>/tmp/skills-bench-query.log &
+    SKILLS__QUERY__MAX_CONCURRENT_REQUESTS=1024 SKILLS__QUERY__LIMITS__POLICY__RATE_PER_S=0 \
+    SKILLS__QUERY__LIMITS__POLICY__CONCURRENT_PER_CALLER=1024 SKILLS__QUERY__LIMITS__POLICY__CONCURRENT=1024 RUST_LOG=warn "$BIN_DIR"/skills-query 2>>/tmp/skills-bench-query.log &
     QUERY_PID=$!
     for _ in $(seq 1 100); do
         "$TOOLS/ghz" --insecure --call "$CALL" -d "$BODY" --metadata "$METADATA" -n 1 "$3" 2>/dev/null | grep -q "OK" \

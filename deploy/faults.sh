@@ -9,7 +9,7 @@
 #   ./deploy/faults.sh --quick          the short suite of deploy/test.sh
 #   ./deploy/faults.sh --only broker,kill [--keep]
 #
-# Scenarios: broker, clickhouse, kill, burst, poison, repeat, rebalance.
+# Scenarios: broker, clickhouse, kill, burst, poison, repeat, rebalance, hostile.
 # Exit status 0 only when every scenario lost nothing, counted nothing
 # twice and left every service healthy, and no log holds a secret or a raw
 # learner id. Logs of a failed run are kept (the path is printed).

@@ -12,6 +12,7 @@
 mod common;
 
 mod audit;
+mod hostile;
 mod pipeline;
 mod report;
 mod scenarios;
@@ -27,7 +28,7 @@ struct Args {
     /// The short suite (smaller load, shorter outages) of the test command.
     #[arg(long)]
     quick: bool,
-    /// Only these scenarios (broker, clickhouse, kill, burst, poison, repeat, rebalance).
+    /// Only these scenarios (broker, clickhouse, kill, burst, poison, repeat, rebalance, hostile).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Also write the table (markdown) here.
@@ -105,7 +106,15 @@ async fn main() {
         format!("Log scan: FAIL, {} findings: {}", findings.len(), shown.join("; "))
     };
     let command = if args.quick { "fault-suite --quick" } else { "deploy/faults.sh" };
-    let table = report::table(&outcomes, &settings, command, &log_scan);
+    let mut table = report::table(&outcomes, &settings, command, &log_scan);
+    for hostile in outcomes.iter().filter_map(|o| o.hostile.as_ref()) {
+        table.push_str(
+            "\nHostile load (the `hostile` scenario): each phase runs its attack while a policy caller polls\n",
+        );
+        table.push_str("GetPipelineStatus every 50 ms and a dashboard (public token) a cached period every 10 ms;\n");
+        table.push_str("p99 under attack must stay within 2× the larger of the two quiet phases', with no legitimate call failing.\n\n");
+        table.push_str(&hostile::table(hostile));
+    }
     println!("\n{table}");
     if let Some(path) = &args.report {
         std::fs::write(path, &table).unwrap();

@@ -50,6 +50,11 @@ impl Pipeline {
             policy_token: POLICY_TOKEN,
         };
         let config = service_config.write();
+        // A dashboard's token beside the policy one (the hostile scenario).
+        let tokens = dir.join("tokens");
+        let mut scopes = std::fs::read_to_string(&tokens).unwrap();
+        scopes.push_str(&format!("public {}\n", crate::hostile::DASHBOARD_TOKEN));
+        std::fs::write(&tokens, scopes).unwrap();
         let database = service_config.database();
         // Row validation off: ClickHouse 18.16 lacks the format it needs.
         let clickhouse = clickhouse::Client::default()
@@ -103,6 +108,11 @@ impl Pipeline {
         let binary_name = if service == "ingest" { "skills-ingest" } else { "skills-aggregator" };
         self.launch(&label, binary_name, env, Some(metrics));
         label
+    }
+
+    /// The process id of a running service.
+    pub fn pid(&self, label: &str) -> u32 {
+        self.instances[label].child.id()
     }
 
     /// SIGKILL, then wait for the process to go.

@@ -33,6 +33,8 @@ pub struct Settings {
     /// How long the burst at ten times the rate lasts.
     pub burst: Duration,
     pub drain_timeout: Duration,
+    /// The hostile-load scenario's phases and attacks.
+    pub hostile: crate::hostile::Load,
 }
 
 impl Settings {
@@ -44,6 +46,12 @@ impl Settings {
             kill_rounds: 3,
             burst: Duration::from_secs(4),
             drain_timeout: Duration::from_secs(300),
+            hostile: crate::hostile::Load {
+                phase: Duration::from_secs(15),
+                flood_rate: 2_000,
+                watch_streams: 1_000,
+                slow_sockets: 50,
+            },
         }
     }
 
@@ -56,6 +64,12 @@ impl Settings {
             kill_rounds: 2,
             burst: Duration::from_secs(2),
             drain_timeout: Duration::from_secs(180),
+            hostile: crate::hostile::Load {
+                phase: Duration::from_secs(12),
+                flood_rate: 150,
+                watch_streams: 300,
+                slow_sockets: 20,
+            },
         }
     }
 }
@@ -69,10 +83,11 @@ pub enum Fault {
     Poison,
     RepeatedBatch,
     Rebalance,
+    Hostile,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 8] = [
         Fault::BrokerRestart,
         Fault::ClickHouseRestart,
         Fault::KillEach,
@@ -80,6 +95,7 @@ impl Fault {
         Fault::Poison,
         Fault::RepeatedBatch,
         Fault::Rebalance,
+        Fault::Hostile,
     ];
 
     /// Short name, for --only and directory names.
@@ -92,6 +108,7 @@ impl Fault {
             Fault::Poison => "poison",
             Fault::RepeatedBatch => "repeat",
             Fault::Rebalance => "rebalance",
+            Fault::Hostile => "hostile",
         }
     }
 
@@ -110,6 +127,11 @@ impl Fault {
             Fault::Poison => "a poison message in every partition (3 raw topics, normalized topic)".into(),
             Fault::RepeatedBatch => "a partner sends the same batch 3 times".into(),
             Fault::Rebalance => format!("second ingest and aggregator join for {outage} s, then leave"),
+            Fault::Hostile => format!(
+                "hostile callers on skills-query: {} attack phases of {} s (RELIABILITY.md, hostile load)",
+                5,
+                settings.hostile.phase.as_secs()
+            ),
         }
     }
 }
@@ -126,6 +148,8 @@ pub struct Outcome {
     pub recovery: Option<Duration>,
     pub drained_in: Option<Duration>,
     pub problems: Vec<String>,
+    /// The hostile-load scenario's phases.
+    pub hostile: Option<crate::hostile::HostileReport>,
 }
 
 impl Outcome {
@@ -148,6 +172,7 @@ struct Scenario<'a> {
     /// What the fault actually was, where it can differ from the plan.
     note: Option<String>,
     moments: Moments,
+    hostile: Option<crate::hostile::HostileReport>,
 }
 
 pub async fn run(fault: Fault, infra: &PrivateInfra, settings: &Settings, dir: &Path, seed: u64) -> Outcome {
@@ -166,6 +191,7 @@ pub async fn run(fault: Fault, infra: &PrivateInfra, settings: &Settings, dir: &
         problems: Vec::new(),
         note: None,
         moments: Moments(seed | 1),
+        hostile: None,
     };
     if let Err(error) = scenario.pipeline.healthy(Duration::from_secs(60)).await {
         scenario.problems.push(format!("not healthy at start: {error}"));
@@ -222,6 +248,19 @@ impl Scenario<'_> {
                     self.finish(first);
                     senders.push(self.send(FIRST_LEARNER, settings.learners, settings.rate).0);
                 }
+            }
+            Fault::Hostile => {
+                // On a quiet pipeline, so that every phase has the same
+                // background: the steady load first, then the attacks.
+                let steady = senders.pop().unwrap();
+                self.finish(steady);
+                self.probe().await;
+                let pid = self.pipeline.pid("query");
+                let endpoint = self.pipeline.query_endpoint.clone();
+                let report =
+                    crate::hostile::run(&endpoint, crate::pipeline::POLICY_TOKEN, pid, &settings.hostile).await;
+                self.problems.extend(report.problems.iter().cloned());
+                self.hostile = Some(report);
             }
             Fault::Rebalance => {
                 sleep_until(started + steady_time / 4).await;
@@ -390,6 +429,7 @@ impl Scenario<'_> {
             recovery,
             drained_in,
             problems: self.problems,
+            hostile: self.hostile,
         }
     }
 }

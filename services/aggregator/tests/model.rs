@@ -7,7 +7,7 @@
 
 use skills_aggregator::model::Materializer;
 use skills_domain::indicators::PartnerCell;
-use skills_store::fixtures::{arrival, calendar_windows, random_history};
+use skills_store::fixtures::{arrival, calendar_windows, random_history, sorted_parts};
 use skills_store::{Batch, ClickHouseConfig, ClickHouseStore, Erasure, MetricsStore};
 use std::path::PathBuf;
 
@@ -62,11 +62,8 @@ async fn assert_model_matches_facts(store: &ClickHouseStore, context: &str) {
             _ => vec![None],
         };
         for partner in partners {
-            let key = |p: &PartnerCell| (p.partner.clone(), p.counters.region.clone(), p.counters.skill.clone());
-            let mut from_model = store.partner_counters(&window, partner).await.unwrap().expect("parts");
-            let mut from_facts = store.partner_counters_from_facts(&window, partner).await.unwrap();
-            from_model.sort_by_key(key);
-            from_facts.sort_by_key(key);
+            let from_model = sorted_parts(store.partner_counters(&window, partner).await.unwrap().expect("parts"));
+            let from_facts = sorted_parts(store.partner_counters_from_facts(&window, partner).await.unwrap());
             assert_eq!(from_model, from_facts, "{context}: parts of {partner:?}, window {window:?}");
             parts += from_model.len();
         }
@@ -249,12 +246,8 @@ async fn a_model_copied_before_partner_parts_is_rebuilt_with_them() {
     assert!(store.mirrored_model().await.unwrap().unwrap().is_valid(), "rebuilt");
     let parts: u64 = client.query(&format!("SELECT count() FROM {db}.model_partner_cells")).fetch_one().await.unwrap();
     assert!(parts > 0, "the rebuilt copy has parts");
-    let key = |p: &PartnerCell| (p.partner.clone(), p.counters.region.clone(), p.counters.skill.clone());
-    let mut from_model = store.partner_counters(&year, None).await.unwrap().unwrap();
-    let mut from_facts = from_facts;
-    from_model.sort_by_key(key);
-    from_facts.sort_by_key(key);
-    assert_eq!(from_model, from_facts);
+    let from_model = sorted_parts(store.partner_counters(&year, None).await.unwrap().unwrap());
+    assert_eq!(from_model, sorted_parts(from_facts));
 
     client.query(&format!("DROP DATABASE IF EXISTS {db}")).execute().await.unwrap();
 }

@@ -10,5 +10,6 @@ pub mod period;
 pub mod pseudonym;
 pub mod read_model;
 pub mod reference;
+pub mod text;
 
 pub use period::{Granularity, Period, PeriodError};

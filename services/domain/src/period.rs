@@ -21,7 +21,7 @@ pub enum Period {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("malformed period {value:?}: expected YYYY, YYYY-Qn or YYYY-MM between 2015 and 2100")]
+#[error("malformed period {}: expected YYYY, YYYY-Qn or YYYY-MM between 2015 and 2100", crate::text::quoted(.value))]
 pub struct PeriodError {
     pub value: String,
 }
@@ -144,20 +144,25 @@ impl fmt::Display for Period {
     }
 }
 
+/// The number written with exactly `width` ASCII digits (no sign, no
+/// space: `str::parse` alone takes "+1" for 1).
+fn digits(text: &str, width: usize) -> Option<u32> {
+    if text.len() != width || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 impl FromStr for Period {
     type Err = PeriodError;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         let error = || PeriodError { value: value.to_string() };
-        let trimmed = value.trim();
-        let (year_text, rest) = match trimmed.split_once('-') {
+        let (year_text, rest) = match value.split_once('-') {
             Some((year, rest)) => (year, Some(rest)),
-            None => (trimmed, None),
+            None => (value, None),
         };
-        if year_text.len() != 4 {
-            return Err(error());
-        }
-        let year: i32 = year_text.parse().map_err(|_| error())?;
+        let year = digits(year_text, 4).ok_or_else(error)? as i32;
         if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
             return Err(error());
         }
@@ -165,14 +170,14 @@ impl FromStr for Period {
             None => Period::Year(year),
             Some(rest) => {
                 if let Some(quarter) = rest.strip_prefix('Q').or_else(|| rest.strip_prefix('q')) {
-                    let quarter: u32 = quarter.parse().map_err(|_| error())?;
-                    if !(1..=4).contains(&quarter) || rest.len() != 2 {
+                    let quarter = digits(quarter, 1).ok_or_else(error)?;
+                    if !(1..=4).contains(&quarter) {
                         return Err(error());
                     }
                     Period::Quarter(year, quarter)
                 } else {
-                    let month: u32 = rest.parse().map_err(|_| error())?;
-                    if !(1..=12).contains(&month) || rest.len() != 2 {
+                    let month = digits(rest, 2).ok_or_else(error)?;
+                    if !(1..=12).contains(&month) {
                         return Err(error());
                     }
                     Period::Month(year, month)
@@ -201,7 +206,25 @@ mod tests {
 
     #[test]
     fn rejects_malformed_periods_naming_the_value() {
-        for text in ["", "25", "2025-13", "2025-Q5", "2025-Q0", "2025-4", "1999", "2025-00", "abcd", "2025-Q12"] {
+        for text in [
+            "",
+            "25",
+            "2025-13",
+            "2025-Q5",
+            "2025-Q0",
+            "2025-4",
+            "1999",
+            "2025-00",
+            "abcd",
+            "2025-Q12",
+            "2025-+1",
+            "+025",
+            " 2025",
+            "2025-Q+",
+            "2025-1 ",
+            "２０２５",
+            "2025-٠١",
+        ] {
             let error = text.parse::<Period>().unwrap_err();
             assert!(error.to_string().contains(&format!("{text:?}")), "{text}");
         }

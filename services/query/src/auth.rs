@@ -1,7 +1,7 @@
 //! Bearer tokens to audiences. A token maps to a scope: `policy` (sees
 //! everything), `partner:<id>` or `public` (small cells suppressed).
 
-use crate::error::QueryError;
+use crate::error::{QueryError, UNKNOWN_TOKEN};
 use skills_domain::indicators::Audience;
 use std::collections::HashMap;
 use std::path::Path;
@@ -61,16 +61,41 @@ impl Authorizer {
     }
 
     pub fn audience(&self, metadata: &MetadataMap) -> Result<Audience, QueryError> {
-        let Some(value) = metadata.get("authorization") else {
-            return self.anonymous.clone().ok_or(QueryError::Unauthenticated);
-        };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .ok_or(QueryError::Unauthenticated)?;
-        self.tokens.get(token.trim()).cloned().ok_or(QueryError::Unauthenticated)
+        self.identify(metadata).map(|caller| caller.audience)
     }
+
+    /// Who calls: the token's audience and the token, or the anonymous
+    /// audience. Exactly one `authorization` header of the form
+    /// `Bearer <token>`, the token with no surrounding whitespace: anything
+    /// else is refused rather than guessed at.
+    pub fn identify(&self, metadata: &MetadataMap) -> Result<Identity, QueryError> {
+        let mut values = metadata.get_all("authorization").iter();
+        let Some(value) = values.next() else {
+            let audience = self.anonymous.clone().ok_or(QueryError::Unauthenticated(UNKNOWN_TOKEN))?;
+            return Ok(Identity { audience, token: None });
+        };
+        if values.next().is_some() {
+            return Err(QueryError::Unauthenticated("more than one authorization header"));
+        }
+        let value = value.to_str().map_err(|_| QueryError::Unauthenticated(UNKNOWN_TOKEN))?;
+        let token = match value.split_at_checked(7) {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer ") => token,
+            _ => return Err(QueryError::Unauthenticated("expected an authorization header \"Bearer <token>\"")),
+        };
+        if token.is_empty() || token.trim() != token {
+            return Err(QueryError::Unauthenticated("a bearer token has no surrounding whitespace"));
+        }
+        let audience = self.tokens.get(token).cloned().ok_or(QueryError::Unauthenticated(UNKNOWN_TOKEN))?;
+        Ok(Identity { audience, token: Some(token.to_string()) })
+    }
+}
+
+/// A caller as authenticated: its audience, and its token (none for an
+/// anonymous caller), which limits are counted by.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub audience: Audience,
+    pub token: Option<String>,
 }
 
 #[cfg(test)]
@@ -93,10 +118,30 @@ mod tests {
         assert_eq!(auth.audience(&metadata(Some("Bearer t-policy"))).unwrap(), Audience::Policy);
         assert_eq!(auth.audience(&metadata(Some("Bearer t-partner"))).unwrap(), Audience::Partner("gen".into()));
         assert_eq!(auth.audience(&metadata(None)).unwrap(), Audience::Public);
-        assert!(matches!(auth.audience(&metadata(Some("Bearer wrong"))), Err(QueryError::Unauthenticated)));
-        assert!(matches!(auth.audience(&metadata(Some("Basic abc"))), Err(QueryError::Unauthenticated)));
+        assert_eq!(auth.audience(&metadata(Some("bearer t-policy"))).unwrap(), Audience::Policy);
+        for refused in
+            ["Bearer wrong", "Basic abc", "Bearer  t-policy", "Bearer t-policy ", "Bearer ", "Bearer\tt-policy"]
+        {
+            assert!(
+                matches!(auth.audience(&metadata(Some(refused))), Err(QueryError::Unauthenticated(_))),
+                "{refused:?}"
+            );
+        }
         let strict = Authorizer::new(None).unwrap();
-        assert!(matches!(strict.audience(&metadata(None)), Err(QueryError::Unauthenticated)));
+        assert!(matches!(strict.audience(&metadata(None)), Err(QueryError::Unauthenticated(_))));
+    }
+
+    #[test]
+    fn two_authorization_headers_are_refused() {
+        let mut auth = Authorizer::new(Some("public")).unwrap();
+        auth.add_token("t-policy", Audience::Policy);
+        let mut map = metadata(Some("Bearer wrong"));
+        map.append("authorization", "Bearer t-policy".parse().unwrap());
+        let error = auth.audience(&map).unwrap_err();
+        assert!(error.to_string().contains("more than one"), "{error}");
+        let one = auth.identify(&metadata(Some("Bearer t-policy"))).unwrap();
+        assert_eq!(one.token.as_deref(), Some("t-policy"));
+        assert_eq!(auth.identify(&metadata(None)).unwrap().token, None);
     }
 
     #[test]

@@ -4,14 +4,20 @@
 //! the store's data version changes), `service` validates requests,
 //! applies the caller's audience (small-cell suppression) and converts to
 //! the wire types, `error` maps every failure to a gRPC status in one place.
+//! `admission` decides which calls run now (rates and concurrency per
+//! caller and audience), `connections` which connections are accepted,
+//! `server` sets the transport's limits.
 
+pub mod admission;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod convert;
 pub mod engine;
 pub mod error;
 pub mod paging;
 pub mod request;
+pub mod rewrite;
 pub mod server;
 pub mod service;
 

@@ -48,7 +48,13 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let interval = std::time::Duration::from_millis(config.query.refresh_interval_ms);
     tokio::spawn(engine.clone().refresh_every(interval, shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(&config.query.listen).await?;
-    let api = TalentGapApi::new(engine, auth, config.query.max_concurrent_requests, shutdown.clone());
+    let api = TalentGapApi::new(
+        engine,
+        auth,
+        config.query.limits(),
+        std::time::Duration::from_secs(config.query.watch_max_age_s),
+        shutdown.clone(),
+    );
     skills_query::serve(listener, api, config.query.serve_options(), shutdown).await?;
     Ok(())
 }

@@ -19,15 +19,32 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub const SERVICE_NAME: &str = "skills.v1.TalentGapService";
 const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone, Default)]
+/// How the server listens; the defaults are those of `QueryConfig`.
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// Origins allowed to call from a browser (gRPC-web); "*" for any.
     pub cors_allowed_origins: Vec<String>,
-    /// Longest a call may run; a client's shorter grpc-timeout wins.
+    /// Longest a unary call may run, and a watch stream may take to its
+    /// first message; a client's shorter grpc-timeout wins.
     pub request_timeout: Option<Duration>,
     /// PEM certificate chain and private key: TLS when both are set.
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+    pub http2_max_concurrent_streams: u32,
+    pub http2_keepalive_interval: Duration,
+    pub http2_keepalive_timeout: Duration,
+    pub max_connection_age: Duration,
+    pub max_connection_age_grace: Duration,
+    pub max_request_bytes: usize,
+    pub max_response_bytes: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        crate::QueryConfig::default().serve_options()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,13 +127,6 @@ async fn report_health(
     }
 }
 
-/// Accepted connections with Nagle's algorithm off: a small response is
-/// sent at once instead of waiting for the client's delayed ACK (40 ms a
-/// call on Linux before this; tonic sets it only on sockets it binds).
-fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
-}
-
 pub async fn serve(
     listener: TcpListener,
     api: TalentGapApi,
@@ -131,7 +141,16 @@ pub async fn serve(
         .build_v1()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
     let tls = tls(&options)?;
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = tonic::transport::Server::builder()
+        .max_concurrent_streams(options.http2_max_concurrent_streams)
+        .http2_keepalive_interval(Some(options.http2_keepalive_interval))
+        .http2_keepalive_timeout(Some(options.http2_keepalive_timeout))
+        .max_connection_age(options.max_connection_age)
+        .max_connection_age_grace(options.max_connection_age_grace)
+        // Clients that reset many streams at once (the HTTP/2 "rapid
+        // reset" attack) lose their connection.
+        .http2_max_pending_accept_reset_streams(Some(64))
+        .http2_max_header_list_size(16 * 1024);
     if let Some(timeout) = options.request_timeout {
         builder = builder.timeout(timeout);
     }
@@ -144,14 +163,19 @@ pub async fn serve(
         "gRPC TalentGapService listening (health, reflection, gRPC-web)"
     );
     let mut stop = shutdown;
+    let service = TalentGapServiceServer::new(api)
+        .max_decoding_message_size(options.max_request_bytes)
+        .max_encoding_message_size(options.max_response_bytes);
+    let incoming = crate::connections::accept(listener, options.max_connections, options.max_connections_per_address);
     builder
         .accept_http1(true)
         .layer(cors(&options.cors_allowed_origins)?)
         .layer(tonic_web::GrpcWebLayer::new())
-        .add_service(TalentGapServiceServer::new(api))
+        .layer(crate::rewrite::DecodeErrorsLayer)
+        .add_service(service)
         .add_service(health)
         .add_service(reflection)
-        .serve_with_incoming_shutdown(incoming(listener), async move { stop.wait().await })
+        .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
         .await?;
     Ok(())
 }

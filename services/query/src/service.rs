@@ -1,7 +1,9 @@
 //! The TalentGapService calls: validate, authorise, read the engine's
 //! period snapshot, publish per audience, convert.
 
+use crate::admission::{Admission, Ticket};
 use crate::auth::Authorizer;
+use crate::config::Limits;
 use crate::convert;
 use crate::engine::{IndicatorEngine, PeriodCells};
 use crate::error::QueryError;
@@ -16,42 +18,48 @@ use skills_proto::v1::talent_gap_service_server::TalentGapService;
 use skills_runtime::Shutdown;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 const DEFAULT_TOP: u32 = 10;
 const MAX_TOP: u32 = 500;
 const MAX_TREND_POINTS: usize = 120;
-/// How long a request may wait for a slot before RESOURCE_EXHAUSTED.
-const QUEUE_WAIT: Duration = Duration::from_millis(100);
 const WATCH_BUFFER: usize = 4;
 
 pub struct TalentGapApi {
     engine: Arc<IndicatorEngine>,
     auth: Arc<Authorizer>,
-    limiter: Arc<Semaphore>,
+    admission: Arc<Admission>,
+    watch_max_age: Duration,
     shutdown: Shutdown,
 }
 
 impl TalentGapApi {
-    pub fn new(engine: Arc<IndicatorEngine>, auth: Authorizer, max_concurrent: usize, shutdown: Shutdown) -> Self {
+    pub fn new(
+        engine: Arc<IndicatorEngine>,
+        auth: Authorizer,
+        limits: Limits,
+        watch_max_age: Duration,
+        shutdown: Shutdown,
+    ) -> Self {
         TalentGapApi {
             engine,
             auth: Arc::new(auth),
-            limiter: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            admission: Arc::new(Admission::new(limits)),
+            watch_max_age,
             shutdown,
         }
     }
 
-    async fn admit<T>(&self, request: &Request<T>) -> Result<(Audience, u32, OwnedSemaphorePermit), QueryError> {
-        let audience = self.auth.audience(request.metadata())?;
-        let k = audience.suppression_k(self.engine.settings().suppression_k);
-        let permit = tokio::time::timeout(QUEUE_WAIT, self.limiter.clone().acquire_owned())
-            .await
-            .map_err(|_| QueryError::Overloaded)?
-            .map_err(|_| QueryError::Overloaded)?;
-        Ok((audience, k, permit))
+    /// Authenticates and admits a call (`crate::admission`): its audience,
+    /// the k it is served with, and the ticket it holds until it ends.
+    async fn admit<T>(&self, request: &Request<T>) -> Result<(Audience, u32, Ticket), QueryError> {
+        let identity = self.auth.identify(request.metadata())?;
+        let address = request.remote_addr().map(|a| a.ip());
+        let ticket = self.admission.call(&identity, address).await?;
+        let k = identity.audience.suppression_k(self.engine.settings().suppression_k);
+        Ok((identity.audience, k, ticket))
     }
 
     pub fn engine(&self) -> Arc<IndicatorEngine> {
@@ -115,11 +123,11 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::GetRegionIndicatorsRequest>,
     ) -> Result<Response<pb::GetRegionIndicatorsResponse>, Status> {
-        let (audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, ticket) = self.admit(&request).await?;
         let body = request.get_ref();
         let region = request::region(&body.region)?;
         let period = request::period("period", &body.period, self.newest())?;
-        let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
+        let snapshot = self.engine.cells(period, &ticket.lane).await.map_err(QueryError::from)?;
         let cells = region_cells(&snapshot, region.code, k, partner_of(&audience));
         Ok(Response::new(pb::GetRegionIndicatorsResponse {
             meta: Some(convert::meta_of(&snapshot, k, &cells)),
@@ -133,7 +141,7 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::RankShortagesRequest>,
     ) -> Result<Response<pb::RankShortagesResponse>, Status> {
-        let (audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, ticket) = self.admit(&request).await?;
         let body = request.get_ref();
         let period = request::period("period", &body.period, self.newest())?;
         let region = request::optional_region(&body.region)?;
@@ -148,7 +156,7 @@ impl TalentGapService for TalentGapApi {
             Ok(pb::RankBy::ShortageRatio) => true,
             Err(_) => return Err(QueryError::invalid("rank_by", format!("unknown value {}", body.rank_by)).into()),
         };
-        let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
+        let snapshot = self.engine.cells(period, &ticket.lane).await.map_err(QueryError::from)?;
         // A withheld cell takes no place in a ranking: its rank would hint
         // at the value.
         let mut ranked: Vec<&CellIndicators> = snapshot
@@ -182,12 +190,12 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::GetSkillAcrossRegionsRequest>,
     ) -> Result<Response<pb::GetSkillAcrossRegionsResponse>, Status> {
-        let (audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, ticket) = self.admit(&request).await?;
         let partner = partner_of(&audience);
         let body = request.get_ref();
         let skill = request::skill(&body.skill)?;
         let period = request::period("period", &body.period, self.newest())?;
-        let snapshot = self.engine.cells(period).await.map_err(QueryError::from)?;
+        let snapshot = self.engine.cells(period, &ticket.lane).await.map_err(QueryError::from)?;
         let all: Vec<CellIndicators> = REGIONS
             .iter()
             .map(|r| snapshot.cell(r.code, skill.code).cloned().unwrap_or_else(|| empty_cell(r.code, skill.code)))
@@ -219,11 +227,11 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::GetInclusionRequest>,
     ) -> Result<Response<pb::GetInclusionResponse>, Status> {
-        let (audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, ticket) = self.admit(&request).await?;
         let body = request.get_ref();
         let region = request::region(&body.region)?;
         let period = request::period("period", &body.period, self.newest())?;
-        let snapshot = self.engine.regions(period).await.map_err(QueryError::from)?;
+        let snapshot = self.engine.regions(period, &ticket.lane).await.map_err(QueryError::from)?;
         let own = partner_of(&audience).map(|p| convert::contribution(snapshot.own(p, region.code), true));
         let counters = snapshot.regions.iter().find(|r| r.region == region.code).cloned().unwrap_or_default();
         let suppressed = snapshot.withholds_total(region.code, k);
@@ -251,7 +259,7 @@ impl TalentGapService for TalentGapApi {
     }
 
     async fn get_trend(&self, request: Request<pb::GetTrendRequest>) -> Result<Response<pb::GetTrendResponse>, Status> {
-        let (audience, k, _permit) = self.admit(&request).await?;
+        let (audience, k, ticket) = self.admit(&request).await?;
         let body = request.get_ref();
         let region = request::region(&body.region)?;
         let skill = request::skill(&body.skill)?;
@@ -275,7 +283,7 @@ impl TalentGapService for TalentGapApi {
         }
         let mut points = Vec::with_capacity(periods.len());
         let mut last = None;
-        let snapshots = self.engine.cells_of(&periods).await.map_err(QueryError::from)?;
+        let snapshots = self.engine.cells_of(&periods, &ticket.lane).await.map_err(QueryError::from)?;
         for snapshot in snapshots {
             let cell =
                 snapshot.cell(region.code, skill.code).cloned().unwrap_or_else(|| empty_cell(region.code, skill.code));
@@ -292,7 +300,7 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::GetReferenceDataRequest>,
     ) -> Result<Response<pb::GetReferenceDataResponse>, Status> {
-        let (_audience, _k, _permit) = self.admit(&request).await?;
+        let (_audience, _k, _ticket) = self.admit(&request).await?;
         Ok(Response::new(pb::GetReferenceDataResponse {
             regions: REGIONS.iter().map(|r| pb::Region { code: r.code.into(), name: r.name.into() }).collect(),
             skills: SKILLS
@@ -311,7 +319,7 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::GetPipelineStatusRequest>,
     ) -> Result<Response<pb::GetPipelineStatusResponse>, Status> {
-        let (audience, _k, _permit) = self.admit(&request).await?;
+        let (audience, _k, _ticket) = self.admit(&request).await?;
         if audience != Audience::Policy {
             let scope = crate::auth::scope_name(&audience);
             return Err(QueryError::PermissionDenied { scope, action: "read the pipeline status" }.into());
@@ -334,28 +342,46 @@ impl TalentGapService for TalentGapApi {
         &self,
         request: Request<pb::WatchIndicatorsRequest>,
     ) -> Result<Response<Self::WatchIndicatorsStream>, Status> {
-        let audience = self.auth.audience(request.metadata())?;
-        let k = audience.suppression_k(self.engine.settings().suppression_k);
+        let identity = self.auth.identify(request.metadata())?;
+        let address = request.remote_addr().map(|a| a.ip());
+        // Held by the stream's task: its slots free when the stream ends.
+        let ticket = self.admission.watch(&identity, address)?;
+        let lane = self.admission.lane(&identity);
+        let k = identity.audience.suppression_k(self.engine.settings().suppression_k);
         let body = request.get_ref();
         let region = request::optional_region(&body.region)?.map(|r| r.code);
         let period = request::period("period", &body.period, self.newest())?;
-        let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
         let engine = self.engine.clone();
         let mut changes = engine.subscribe();
+        let partner = partner_of(&identity.audience).map(str::to_string);
+        let update = move |snapshot: Arc<PeriodCells>| region_update(&snapshot, region, k, partner.as_deref());
+        // The first update is computed here, within the call's deadline
+        // (`request_timeout_ms`); later ones when new data lands.
+        changes.borrow_and_update();
+        let first = engine.cells(period, &lane).await.map_err(QueryError::from)?;
+        let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
+        let _ = sender.try_send(Ok(update(first)));
         let mut shutdown = self.shutdown.clone();
+        let max_age = self.watch_max_age;
+        let ends = tokio::time::Instant::now() + max_age;
         tokio::spawn(async move {
+            let _ticket = ticket;
             loop {
-                changes.borrow_and_update();
-                let partner = partner_of(&audience);
-                let update = engine.cells(period).await.map(|snapshot| region_update(&snapshot, region, k, partner));
-                let message = update.map_err(|e| Status::from(QueryError::from(e)));
-                if sender.send(message).await.is_err() {
-                    return;
-                }
                 tokio::select! {
                     _ = shutdown.wait() => return,
                     _ = sender.closed() => return,
+                    _ = tokio::time::sleep_until(ends) => {
+                        let reconnect = format!("watch stream reached its maximum age of {} s: reconnect", max_age.as_secs());
+                        let _ = sender.send(Err(Status::unavailable(reconnect))).await;
+                        return;
+                    }
                     changed = changes.changed() => if changed.is_err() { return },
+                }
+                changes.borrow_and_update();
+                let message =
+                    engine.cells(period, &lane).await.map(&update).map_err(|e| Status::from(QueryError::from(e)));
+                if sender.send(message).await.is_err() {
+                    return;
                 }
             }
         });

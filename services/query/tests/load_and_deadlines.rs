@@ -1,119 +1,20 @@
 //! How the service behaves under load and slowness, over real gRPC: hot
 //! reads come from the cache until new data lands, a client's deadline
 //! answers that client at once while the shared computation goes on to
-//! fill the cache, and overload is refused quickly with RESOURCE_EXHAUSTED. The store is the embedded one behind a wrapper that
-//! counts and slows its counter reads.
+//! fill the cache, and overload is refused quickly with RESOURCE_EXHAUSTED.
+//! The store is the embedded one behind a wrapper that counts and slows
+//! its counter reads (`support`).
 
-use async_trait::async_trait;
-use skills_domain::indicators::{Audience, CellCounters, IndicatorSettings};
 use skills_proto::v1 as pb;
-use skills_proto::v1::talent_gap_service_client::TalentGapServiceClient;
-use skills_query::auth::Authorizer;
-use skills_query::service::TalentGapApi;
-use skills_query::{IndicatorEngine, ServeOptions};
-use skills_store::fixtures::{demand, story};
-use skills_store::{
-    ApplyOutcome, Batch, Checkpoint, CounterWindow, EmbeddedStore, MetricsStore, StoreError, StoreStatus,
-};
-use std::collections::HashSet;
-use std::ops::Range;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use skills_store::fixtures::demand;
+use skills_store::{Batch, MetricsStore};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tonic::Code;
-use tonic::transport::Channel;
 
-const TOKEN: &str = "policy-token";
+mod support;
 
-#[derive(Default)]
-struct Probe {
-    reads: AtomicU64,
-    finished: AtomicU64,
-    abandoned: AtomicU64,
-    delay_ms: AtomicU64,
-}
-
-/// Counts a read as abandoned if it is dropped before it finishes.
-struct ReadGuard<'a>(&'a Probe, bool);
-
-impl Drop for ReadGuard<'_> {
-    fn drop(&mut self) {
-        let counter = if self.1 { &self.0.finished } else { &self.0.abandoned };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-struct SlowStore {
-    inner: EmbeddedStore,
-    probe: Arc<Probe>,
-}
-
-#[async_trait]
-impl MetricsStore for SlowStore {
-    async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError> {
-        self.inner.apply(batch).await
-    }
-    async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
-        self.probe.reads.fetch_add(1, Ordering::Relaxed);
-        let mut guard = ReadGuard(&self.probe, false);
-        tokio::time::sleep(Duration::from_millis(self.probe.delay_ms.load(Ordering::Relaxed))).await;
-        let counters = self.inner.counters(window).await;
-        guard.1 = true;
-        counters
-    }
-    async fn status(&self) -> Result<StoreStatus, StoreError> {
-        self.inner.status().await
-    }
-    async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError> {
-        self.inner.checkpoints(consumer).await
-    }
-    async fn forget(&self, erasure: &skills_store::Erasure) -> Result<skills_store::ErasureOutcome, StoreError> {
-        self.inner.forget(erasure).await
-    }
-    async fn learners(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.learners().await
-    }
-    async fn rename_learners(&self, renames: &[(String, String)]) -> Result<(), StoreError> {
-        self.inner.rename_learners(renames).await
-    }
-    async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        self.inner.dead_letter_reasons().await
-    }
-    async fn counted_events(&self, ids: &[String]) -> Result<HashSet<String>, StoreError> {
-        self.inner.counted_events(ids).await
-    }
-    async fn dead_lettered_offsets(
-        &self,
-        topic: &str,
-        partition: i32,
-        offsets: Range<i64>,
-    ) -> Result<HashSet<i64>, StoreError> {
-        self.inner.dead_lettered_offsets(topic, partition, offsets).await
-    }
-}
-
-struct Running {
-    client: TalentGapServiceClient<Channel>,
-    store: Arc<SlowStore>,
-    engine: Arc<IndicatorEngine>,
-    trigger: skills_runtime::ShutdownTrigger,
-}
-
-async fn serve(max_concurrent: usize) -> Running {
-    let inner = EmbeddedStore::in_memory().unwrap();
-    inner.apply(Batch { events: story(), ..Default::default() }).await.unwrap();
-    let store = Arc::new(SlowStore { inner, probe: Arc::default() });
-    let engine = IndicatorEngine::new(store.clone(), IndicatorSettings::default()).await.unwrap();
-    let mut auth = Authorizer::new(None).unwrap();
-    auth.add_token(TOKEN, Audience::Policy);
-    let (trigger, shutdown) = skills_runtime::shutdown_pair();
-    let api = TalentGapApi::new(engine.clone(), auth, max_concurrent, shutdown.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(skills_query::serve(listener, api, ServeOptions::default(), shutdown));
-    let client = TalentGapServiceClient::connect(endpoint).await.unwrap();
-    Running { client, store, engine, trigger }
-}
+use support::{TOKEN, serve};
 
 fn region_request(region: &str, timeout: Option<Duration>) -> tonic::Request<pb::GetRegionIndicatorsRequest> {
     let mut request =

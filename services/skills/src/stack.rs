@@ -123,7 +123,13 @@ impl EmbeddedStack {
                 }
             }),
         ));
-        let api = TalentGapApi::new(engine.clone(), auth, config.query.max_concurrent_requests, shutdown.clone());
+        let api = TalentGapApi::new(
+            engine.clone(),
+            auth,
+            config.query.limits(),
+            std::time::Duration::from_secs(config.query.watch_max_age_s),
+            shutdown.clone(),
+        );
         let options = config.query.serve_options();
         tasks.push((
             "query",
@@ -176,7 +182,10 @@ impl EmbeddedStack {
             let downstream_lag = self.bus.lag(&aggregator.normalized_topic, &aggregator.group_id)
                 + self.bus.lag(&aggregator.dead_letter_topic, &aggregator.group_id);
             if raw_lag == 0 && downstream_lag == 0 {
-                self.engine.refresh().await?;
+                self.engine
+                    .refresh()
+                    .await
+                    .map_err(|e| StackError::Task { task: "indicator refresh", message: e.to_string() })?;
                 return Ok(());
             }
             if let Some((task, _)) = self.tasks.iter().find(|(_, handle)| handle.is_finished()) {

@@ -5,6 +5,7 @@
 //! `embedded` is the single-machine default (SQLite, bundled); `clickhouse`
 //! is the store at scale, behind the same trait.
 
+pub mod background;
 pub mod clickhouse;
 pub mod config;
 pub mod embedded;
@@ -104,6 +105,9 @@ pub struct StoreStatus {
     /// period gets its year (a replayed history is read where its data is,
     /// not in the year it was sent).
     pub newest_event: Option<DateTime<Utc>>,
+    /// Occurrence time of the oldest counted event (or older, after an
+    /// erasure): nothing counts in a period that ends before it.
+    pub oldest_event: Option<DateTime<Utc>>,
     /// Changes whenever counted data changes; caches key on it.
     pub version: u64,
 }

@@ -99,7 +99,7 @@ async fn counters_equal_the_embedded_stores_on_the_same_story() {
 #[tokio::test]
 #[ignore = "needs ClickHouse: ./deploy/test.sh"]
 async fn partner_parts_equal_the_embedded_stores() {
-    use skills_store::fixtures::{calendar_windows, random_history};
+    use skills_store::fixtures::{calendar_windows, random_history, sorted_parts};
     let config = config("partner_parts");
     let clickhouse = ClickHouseStore::connect(&config).await.unwrap();
     let embedded = EmbeddedStore::in_memory().unwrap();
@@ -107,16 +107,12 @@ async fn partner_parts_equal_the_embedded_stores() {
     for store in [&clickhouse as &dyn MetricsStore, &embedded] {
         store.apply(Batch { events: events.clone(), ..Default::default() }).await.unwrap();
     }
-    let key = |p: &skills_domain::indicators::PartnerCell| {
-        (p.partner.clone(), p.counters.region.clone(), p.counters.skill.clone())
-    };
     let mut compared = 0;
     for window in calendar_windows(2024..=2025, 6) {
         for partner in [None, Some("p1")] {
-            let mut expected = embedded.partner_counters(&window, partner).await.unwrap().expect("embedded parts");
-            let mut actual = clickhouse.partner_counters_from_facts(&window, partner).await.unwrap();
-            expected.sort_by_key(key);
-            actual.sort_by_key(key);
+            let expected = embedded.partner_counters(&window, partner).await.unwrap().expect("embedded parts");
+            let expected = sorted_parts(expected);
+            let actual = sorted_parts(clickhouse.partner_counters_from_facts(&window, partner).await.unwrap());
             assert_eq!(actual, expected, "window {window:?}, partner {partner:?}");
             compared += actual.len();
         }

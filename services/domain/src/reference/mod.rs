@@ -17,15 +17,15 @@ pub const ECF_LEVELS: std::ops::RangeInclusive<u32> = 1..=5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ReferenceError {
-    #[error("unknown region code {0:?}")]
+    #[error("unknown region code {}", crate::text::quoted(.0))]
     UnknownRegion(String),
-    #[error("unknown department code {0:?}")]
+    #[error("unknown department code {}", crate::text::quoted(.0))]
     UnknownDepartment(String),
-    #[error("malformed commune code {0:?} (expected 5 characters, e.g. 69123 or 2A004)")]
+    #[error("malformed commune code {} (expected 5 characters, e.g. 69123 or 2A004)", crate::text::quoted(.0))]
     MalformedCommune(String),
-    #[error("unknown skill code {0:?} (expected a DigComp 2.2 competence such as 3.4)")]
+    #[error("unknown skill code {} (expected a DigComp 2.2 competence such as 3.4)", crate::text::quoted(.0))]
     UnknownSkill(String),
-    #[error("unknown ROME occupation code {0:?}")]
+    #[error("unknown ROME occupation code {}", crate::text::quoted(.0))]
     UnknownRomeCode(String),
 }
 

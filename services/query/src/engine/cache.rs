@@ -5,13 +5,13 @@
 //! cache at once: live ingest never makes a polling dashboard wait for
 //! the store. With the cache off, a call still reads each year once.
 
-use super::YearSnapshot;
+use super::{EngineError, YearSnapshot};
 use skills_store::{StoreError, StoreStatus};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Key {
@@ -23,8 +23,75 @@ pub(super) enum Entry {
     Year(Arc<YearSnapshot>),
 }
 
-pub(super) type Slot = Arc<OnceCell<Entry>>;
+/// A computation's result as every waiter gets it.
+type Outcome = Result<Arc<Entry>, EngineError>;
+
+/// One cached value: empty, being computed (waiters follow the
+/// computation's result), or ready.
+#[derive(Default)]
+pub(super) struct SlotState(Mutex<Fill>, std::sync::atomic::AtomicBool);
+
+#[derive(Default)]
+enum Fill {
+    #[default]
+    Empty,
+    Running(watch::Receiver<Option<Outcome>>),
+    Ready(Arc<Entry>),
+}
+
+impl SlotState {
+    pub fn ready(&self) -> bool {
+        matches!(*self.0.lock().expect("slot lock"), Fill::Ready(_))
+    }
+
+    /// Whether a foreground caller waits for this slot's computation: a
+    /// background computation then makes its remaining reads in the
+    /// foreground, so that a policy caller is never held to background pace.
+    pub fn urgent(&self) -> bool {
+        self.1.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn hurry(&self) {
+        self.1.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+pub(super) type Slot = Arc<SlotState>;
 pub(super) type Memo = Arc<Mutex<HashMap<Key, Slot>>>;
+
+/// Who may start store work, and how many at once: each audience has a
+/// lane of its own, so that one audience's cache misses queue behind each
+/// other and never take another audience's turn.
+#[derive(Clone)]
+pub struct Lane {
+    permits: Option<Arc<Semaphore>>,
+    /// How long a miss waits for a turn before the caller is told to retry.
+    wait: Duration,
+    /// Whether its work yields to everyone else's: reads one at a time at
+    /// a lower store priority, and suppression on a low-priority thread.
+    pub background: bool,
+}
+
+impl Lane {
+    /// Computations at once in this lane, each waiting at most `wait`.
+    pub fn new(computations: usize, wait: Duration, background: bool) -> Lane {
+        Lane { permits: Some(Arc::new(Semaphore::new(computations.max(1)))), wait, background }
+    }
+
+    /// No limit, in the foreground (refreshes, the audit, tests, years
+    /// without data).
+    pub fn unbounded() -> Lane {
+        Lane { permits: None, wait: Duration::ZERO, background: false }
+    }
+
+    async fn turn(&self) -> Result<Option<OwnedSemaphorePermit>, EngineError> {
+        let Some(permits) = &self.permits else { return Ok(None) };
+        match tokio::time::timeout(self.wait, permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            _ => Err(EngineError::Busy { retry_after: self.wait.max(Duration::from_secs(1)) }),
+        }
+    }
+}
 
 /// A year read within this long is computed again for a new version
 /// before the old one is dropped.
@@ -56,15 +123,25 @@ impl Cache {
 /// Where one computation keeps its slots.
 #[derive(Clone)]
 pub(super) enum Scope {
-    /// A caller's: the engine's cache, or (cache off) this call's memo.
-    Call(Memo),
+    /// A caller's: the engine's cache, or (cache off) this call's memo;
+    /// misses take turns in the caller's lane.
+    Call(Memo, Lane),
     /// The next version's cache being filled, with its store status.
     Staging(Memo, StoreStatus),
 }
 
 impl Scope {
-    pub fn call() -> Scope {
-        Scope::Call(Memo::default())
+    pub fn call(lane: &Lane) -> Scope {
+        Scope::Call(Memo::default(), lane.clone())
+    }
+
+    pub fn lane(&self) -> Lane {
+        match self {
+            Scope::Call(_, lane) => lane.clone(),
+            // The next data version's years, computed while callers are
+            // served the current one: how fresh everyone's answers are.
+            Scope::Staging(..) => Lane::unbounded(),
+        }
     }
 
     pub fn memo_slot(memo: &Memo, key: Key) -> Slot {
@@ -72,19 +149,92 @@ impl Scope {
     }
 }
 
-/// `slot` once filled by `compute`. A miss runs the computation in a task
-/// of its own, so that it survives the caller giving up and fills the slot
-/// for the next caller; concurrent callers wait for the same computation
-/// (the slot's own once-only initialisation), never start a second one.
+/// Where background work runs: a runtime of its own whose threads (one
+/// worker and its blocking pool) run at a lower CPU priority (nice 10), so
+/// that everything a background computation does — store reads, decoding
+/// their answers, deciding suppression — yields the cores to callers
+/// served from the cache.
+fn background_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("skills-query-background")
+            .enable_all()
+            .on_thread_start(|| {
+                // SAFETY: setpriority on this thread's own id; no memory involved.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+                }
+            })
+            .build()
+            .expect("the background runtime")
+    })
+}
+
+/// `slot`'s value, computed by `compute` if nobody has. The caller that
+/// finds the slot empty takes a turn in its lane, then runs the computation
+/// in a task of its own, so that it survives the caller giving up and
+/// fills the slot for the next caller; callers arriving meanwhile follow
+/// that computation's result, never start a second one and need no turn.
+/// A failed computation leaves the slot empty for the next caller.
 pub(super) async fn filled(
     slot: Slot,
-    compute: impl Future<Output = Result<Entry, StoreError>> + Send + 'static,
-) -> Result<Slot, StoreError> {
-    if slot.initialized() {
-        return Ok(slot);
+    lane: &Lane,
+    compute: impl Future<Output = Result<Entry, EngineError>> + Send + 'static,
+) -> Result<Arc<Entry>, EngineError> {
+    let mut compute = Some(compute);
+    loop {
+        let running = match &*slot.0.lock().expect("slot lock") {
+            Fill::Ready(entry) => return Ok(entry.clone()),
+            Fill::Running(result) => Some(result.clone()),
+            Fill::Empty => None,
+        };
+        let mut result = match running {
+            Some(result) => {
+                if !lane.background {
+                    slot.hurry();
+                }
+                result
+            }
+            None => {
+                let turn = lane.turn().await?;
+                let (sender, receiver) = watch::channel(None);
+                {
+                    let mut fill = slot.0.lock().expect("slot lock");
+                    if !matches!(*fill, Fill::Empty) {
+                        continue;
+                    }
+                    *fill = Fill::Running(receiver.clone());
+                }
+                let work = compute.take().expect("a caller starts at most one computation");
+                let filling = slot.clone();
+                let running = match lane.background {
+                    true => background_runtime().spawn(work),
+                    false => tokio::spawn(work),
+                };
+                tokio::spawn(async move {
+                    // A panic in the computation empties the slot too.
+                    let outcome = match running.await {
+                        Ok(outcome) => outcome.map(Arc::new),
+                        Err(error) => Err(EngineError::Store(Arc::new(StoreError::unavailable(format!(
+                            "indicator computation failed: {error}"
+                        ))))),
+                    };
+                    *filling.0.lock().expect("slot lock") = match &outcome {
+                        Ok(entry) => Fill::Ready(entry.clone()),
+                        Err(_) => Fill::Empty,
+                    };
+                    drop(turn);
+                    sender.send_replace(Some(outcome));
+                });
+                receiver
+            }
+        };
+        let outcome = result.wait_for(Option::is_some).await;
+        return match outcome.as_deref() {
+            Ok(Some(outcome)) => outcome.clone(),
+            _ => Err(EngineError::Store(Arc::new(StoreError::unavailable("indicator computation stopped")))),
+        };
     }
-    let filling = slot.clone();
-    let task = tokio::spawn(async move { filling.get_or_try_init(|| compute).await.map(|_| ()) });
-    task.await.map_err(|error| StoreError::unavailable(format!("indicator computation failed: {error}")))??;
-    Ok(slot)
 }

@@ -19,10 +19,27 @@ use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
 use std::collections::{HashMap, HashSet};
 mod cache;
 
+pub use cache::Lane;
 use cache::{Cache, Entry, Key, Scope, filled};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::watch;
+
+/// Why the engine could not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(Arc<StoreError>),
+    /// The caller's lane had no turn free in time: retry later.
+    #[error("indicators for this audience are being computed already, retry in {} ms", retry_after.as_millis())]
+    Busy { retry_after: std::time::Duration },
+}
+
+impl From<StoreError> for EngineError {
+    fn from(error: StoreError) -> Self {
+        EngineError::Store(Arc::new(error))
+    }
+}
 
 /// Every cell of one period with data, with shortage scores, and which of
 /// them the year's publication withholds from audiences with suppression
@@ -281,7 +298,7 @@ impl IndicatorEngine {
     /// Reads the store status; on a new data version, computes the periods
     /// read recently against it while callers keep the previous version,
     /// then swaps the caches and wakes watchers.
-    pub async fn refresh(self: &Arc<Self>) -> Result<(), StoreError> {
+    pub async fn refresh(self: &Arc<Self>) -> Result<(), EngineError> {
         let status = self.store.quick_status().await?;
         let hot = {
             let mut cache = self.cache.lock().expect("cache lock");
@@ -306,7 +323,7 @@ impl IndicatorEngine {
         {
             let mut cache = self.cache.lock().expect("cache lock");
             let staged = std::mem::take(&mut *staging.lock().expect("memo lock"));
-            cache.entries = staged.into_iter().filter(|(_, slot)| slot.initialized()).collect();
+            cache.entries = staged.into_iter().filter(|(_, slot)| slot.ready()).collect();
             cache.version = status.version;
         }
         self.status.send_replace(status);
@@ -336,8 +353,8 @@ impl IndicatorEngine {
     fn slot(&self, key: Key, scope: &Scope) -> cache::Slot {
         match scope {
             Scope::Staging(memo, _) => Scope::memo_slot(memo, key),
-            Scope::Call(memo) if !self.caching => Scope::memo_slot(memo, key),
-            Scope::Call(_) => {
+            Scope::Call(memo, _) if !self.caching => Scope::memo_slot(memo, key),
+            Scope::Call(..) => {
                 let mut cache = self.cache.lock().expect("cache lock");
                 cache.last_read.insert(key, Instant::now());
                 cache.entries.entry(key).or_default().clone()
@@ -349,7 +366,7 @@ impl IndicatorEngine {
     fn status_in(&self, scope: &Scope) -> StoreStatus {
         match scope {
             Scope::Staging(_, status) => status.clone(),
-            Scope::Call(_) => self.status(),
+            Scope::Call(..) => self.status(),
         }
     }
 
@@ -364,22 +381,59 @@ impl IndicatorEngine {
     /// A year's counters, its publication and its periods: the 17 periods'
     /// cells and whole-region rows are read side by side, and suppression
     /// is decided over all of them at once.
-    async fn year_in(self: &Arc<Self>, year: i32, scope: &Scope) -> Result<Arc<YearSnapshot>, StoreError> {
+    async fn year_in(self: &Arc<Self>, year: i32, scope: &Scope) -> Result<Arc<YearSnapshot>, EngineError> {
+        let status = self.status_in(scope);
         let engine = self.clone();
-        let inner = scope.clone();
-        let entry = filled(self.slot(Key::Year(year), scope), async move {
-            let status = engine.status_in(&inner);
+        let slot = self.slot(Key::Year(year), scope);
+        if !has_data(year, &status) {
+            // Computed without the store, so without a turn in a lane; kept
+            // like any year, as a flood of such periods would redo it.
+            let empty = async move { Ok(Entry::Year(Arc::new(engine.year_of(year, YearCounters::default(), status)))) };
+            let entry = filled(slot, &Lane::unbounded(), empty).await?;
+            let Entry::Year(snapshot) = &*entry;
+            return Ok(snapshot.clone());
+        }
+        let lane = scope.lane();
+        let background = lane.background;
+        let watched = slot.clone();
+        let entry = filled(slot, &lane, async move {
+            let started = Instant::now();
             let periods = Period::all_of_year(year);
+            // In the foreground the 34 reads run side by side; in the
+            // background one at a time, paced to half the time and at a
+            // lower store priority, until a foreground caller comes to wait
+            // for them: the reads still queued then go side by side.
+            let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
             let reads: Vec<_> = periods
                 .iter()
                 .flat_map(|period| [(*period, true), (*period, false)])
                 .map(|(period, by_skill)| {
                     let engine = engine.clone();
+                    let one_at_a_time = one_at_a_time.clone();
+                    let watched = watched.clone();
                     tokio::spawn(async move {
+                        let turn = match background {
+                            true => Some(one_at_a_time.lock_owned().await).filter(|_| !watched.urgent()),
+                            false => None,
+                        };
+                        let quiet = turn.is_some();
+                        let started = Instant::now();
                         let window = engine.window(period, by_skill);
-                        let cells = engine.store.counters(&window).await?;
-                        let parts = engine.store.partner_counters(&window, None).await?;
-                        Ok::<_, StoreError>((cells, parts.unwrap_or_default()))
+                        let read = async {
+                            let cells = engine.store.counters(&window).await?;
+                            let parts = engine.store.partner_counters(&window, None).await?;
+                            Ok::<_, StoreError>((cells, parts.unwrap_or_default()))
+                        };
+                        let read = match quiet {
+                            true => skills_store::background::scope(read).await?,
+                            false => read.await?,
+                        };
+                        if quiet {
+                            // Paced: the store is busy for this work at most
+                            // half of the time, however many reads it makes.
+                            tokio::time::sleep(started.elapsed()).await;
+                        }
+                        Ok::<_, StoreError>(read)
                     })
                 })
                 .collect();
@@ -397,48 +451,58 @@ impl IndicatorEngine {
                     partners.insert(*period, parts);
                 }
             }
-            let k = engine.settings.suppression_k;
             // Seconds of CPU for a full year (demo 2025: about 4 s on two
             // cores, a pass per partner on each): off the async workers.
-            let publish = move || {
-                let publication = Publication::of_year(year, &counters, k);
-                (publication, counters)
-            };
-            let (publication, mut counters) = tokio::task::spawn_blocking(publish)
+            let read_ms = started.elapsed().as_millis() as u64;
+            let deciding = engine.clone();
+            // Background work runs on its own low-priority runtime
+            // (`cache::filled`), whose blocking threads are low-priority too.
+            let snapshot = tokio::task::spawn_blocking(move || deciding.year_of(year, counters, status))
                 .await
                 .map_err(|e| StoreError::unavailable(format!("suppression task failed: {e}")))?;
-            let mut snapshot = YearSnapshot { publication, cells: HashMap::new(), regions: HashMap::new() };
-            for period in periods {
-                let complete = engine.complete(period);
-                let cells = counters.cells.remove(&period).unwrap_or_default();
-                let regions = counters.regions.remove(&period).unwrap_or_default();
-                let cell_parts = counters.partner_cells.remove(&period).unwrap_or_default();
-                let region_parts = counters.partner_regions.remove(&period).unwrap_or_default();
-                let publication = &snapshot.publication;
-                let period_cells = PeriodCells::new(period, &cells, cell_parts, status.clone(), complete, publication);
-                let period_regions =
-                    PeriodRegions::new(period, regions, region_parts, status.clone(), complete, publication);
-                snapshot.cells.insert(period, Arc::new(period_cells));
-                snapshot.regions.insert(period, Arc::new(period_regions));
-            }
+            let total_ms = started.elapsed().as_millis() as u64;
+            tracing::info!(year, read_ms, decide_ms = total_ms - read_ms, "year computed");
             Ok(Entry::Year(Arc::new(snapshot)))
         })
         .await?;
-        match entry.get() {
-            Some(Entry::Year(snapshot)) => Ok(snapshot.clone()),
-            None => unreachable!("a filled slot holds its entry"),
+        let Entry::Year(snapshot) = &*entry;
+        Ok(snapshot.clone())
+    }
+
+    /// A year's publication and periods from its counters.
+    fn year_of(&self, year: i32, mut counters: YearCounters, status: StoreStatus) -> YearSnapshot {
+        let publication = Publication::of_year(year, &counters, self.settings.suppression_k);
+        let mut snapshot = YearSnapshot { publication, cells: HashMap::new(), regions: HashMap::new() };
+        for period in Period::all_of_year(year) {
+            let complete = self.complete(period);
+            let cells = counters.cells.remove(&period).unwrap_or_default();
+            let regions = counters.regions.remove(&period).unwrap_or_default();
+            let cell_parts = counters.partner_cells.remove(&period).unwrap_or_default();
+            let region_parts = counters.partner_regions.remove(&period).unwrap_or_default();
+            let publication = &snapshot.publication;
+            let period_cells = PeriodCells::new(period, &cells, cell_parts, status.clone(), complete, publication);
+            let period_regions =
+                PeriodRegions::new(period, regions, region_parts, status.clone(), complete, publication);
+            snapshot.cells.insert(period, Arc::new(period_cells));
+            snapshot.regions.insert(period, Arc::new(period_regions));
         }
+        snapshot
     }
 
     /// The cells of a period with their suppression decisions, taken over
     /// the whole year so that every call agrees.
-    pub async fn cells(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodCells>, StoreError> {
-        self.cells_in(period, &Scope::call()).await
+    /// A miss takes a turn in `lane`.
+    pub async fn cells(self: &Arc<Self>, period: Period, lane: &Lane) -> Result<Arc<PeriodCells>, EngineError> {
+        self.cells_in(period, &Scope::call(lane)).await
     }
 
     /// The cells of several periods (a trend), each year read once.
-    pub async fn cells_of(self: &Arc<Self>, periods: &[Period]) -> Result<Vec<Arc<PeriodCells>>, StoreError> {
-        let scope = Scope::call();
+    pub async fn cells_of(
+        self: &Arc<Self>,
+        periods: &[Period],
+        lane: &Lane,
+    ) -> Result<Vec<Arc<PeriodCells>>, EngineError> {
+        let scope = Scope::call(lane);
         let mut all = Vec::with_capacity(periods.len());
         for period in periods {
             all.push(self.cells_in(*period, &scope).await?);
@@ -446,9 +510,9 @@ impl IndicatorEngine {
         Ok(all)
     }
 
-    async fn cells_in(self: &Arc<Self>, period: Period, scope: &Scope) -> Result<Arc<PeriodCells>, StoreError> {
-        if !self.caching && matches!(scope, Scope::Call(_)) {
-            let year = self.decided(period.year()).await?;
+    async fn cells_in(self: &Arc<Self>, period: Period, scope: &Scope) -> Result<Arc<PeriodCells>, EngineError> {
+        if !self.caching && matches!(scope, Scope::Call(..)) {
+            let year = self.decided(period.year(), scope).await?;
             let window = self.window(period, true);
             let counters = self.store.counters(&window).await?;
             let parts = self.store.partner_counters(&window, None).await?.unwrap_or_default();
@@ -460,9 +524,10 @@ impl IndicatorEngine {
         Ok(year.cells[&period].clone())
     }
 
-    pub async fn regions(self: &Arc<Self>, period: Period) -> Result<Arc<PeriodRegions>, StoreError> {
+    pub async fn regions(self: &Arc<Self>, period: Period, lane: &Lane) -> Result<Arc<PeriodRegions>, EngineError> {
+        let scope = Scope::call(lane);
         if !self.caching {
-            let year = self.decided(period.year()).await?;
+            let year = self.decided(period.year(), &scope).await?;
             let window = self.window(period, false);
             let rows = self.store.counters(&window).await?;
             let parts = self.store.partner_counters(&window, None).await?.unwrap_or_default();
@@ -470,28 +535,40 @@ impl IndicatorEngine {
             let regions = PeriodRegions::new(period, rows, parts, status, complete, &year.publication);
             return Ok(Arc::new(regions));
         }
-        let year = self.year_in(period.year(), &Scope::call()).await?;
+        let year = self.year_in(period.year(), &scope).await?;
         Ok(year.regions[&period].clone())
     }
 
     /// With the cache off, the year's decisions for the current data
     /// version, computed once per version.
-    async fn decided(self: &Arc<Self>, year: i32) -> Result<Arc<YearSnapshot>, StoreError> {
+    async fn decided(self: &Arc<Self>, year: i32, scope: &Scope) -> Result<Arc<YearSnapshot>, EngineError> {
         let version = self.status().version;
         if let Some((seen, snapshot)) = self.decisions.lock().expect("decisions lock").get(&year)
             && *seen == version
         {
             return Ok(snapshot.clone());
         }
-        let snapshot = self.year_in(year, &Scope::call()).await?;
+        let snapshot = self.year_in(year, scope).await?;
         self.decisions.lock().expect("decisions lock").insert(year, (version, snapshot.clone()));
         Ok(snapshot)
     }
 
     /// The year's publication (for the disclosure audit).
-    pub async fn year(self: &Arc<Self>, year: i32) -> Result<Arc<YearSnapshot>, StoreError> {
-        self.year_in(year, &Scope::call()).await
+    pub async fn year(self: &Arc<Self>, year: i32) -> Result<Arc<YearSnapshot>, EngineError> {
+        self.year_in(year, &Scope::call(&Lane::unbounded())).await
     }
+}
+
+/// Whether anything can count in `year`: not when it ends before the
+/// oldest counted event (every figure counts events before the period's
+/// end), nor when it starts after both now and the newest event (a period
+/// that has not started has no figures; METHODOLOGY.md). Such years are
+/// answered at once, without a store read or a turn in a lane.
+fn has_data(year: i32, status: &StoreStatus) -> bool {
+    let period = Period::Year(year);
+    let Some(oldest) = status.oldest_event else { return false };
+    let latest = status.newest_event.map_or_else(Utc::now, |newest| newest.max(Utc::now()));
+    period.end() > oldest && period.start() <= latest
 }
 
 #[cfg(test)]
@@ -512,6 +589,24 @@ mod tests {
             },
             demand: DemandCounters { openings, hard_to_fill: 0 },
         }
+    }
+
+    #[test]
+    fn years_without_data_are_those_before_the_oldest_event_or_not_started() {
+        let at = |text: &str| Some(text.parse().unwrap());
+        let status = StoreStatus {
+            oldest_event: at("2024-10-01T00:00:00Z"),
+            newest_event: at("2025-06-30T00:00:00Z"),
+            ..Default::default()
+        };
+        assert!(!has_data(2023, &status), "ends before the oldest event");
+        assert!(has_data(2024, &status) && has_data(2025, &status));
+        let this_year = chrono::Datelike::year(&Utc::now());
+        assert!(has_data(this_year, &status), "started: its stocks are measured");
+        assert!(!has_data(this_year + 1, &status), "not started");
+        let replayed = StoreStatus { newest_event: at("2090-03-01T00:00:00Z"), ..status.clone() };
+        assert!(has_data(2090, &replayed), "events dated in it");
+        assert!(!has_data(2025, &StoreStatus::default()), "an empty store has no data");
     }
 
     /// A withheld cell's shortage ratio must not move the scores shown next

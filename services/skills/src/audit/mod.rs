@@ -95,7 +95,9 @@ pub async fn audit_store(
         auth.add_token(AUDIENCE_TOKEN, audience.clone());
     }
     let (_trigger, shutdown) = skills_runtime::shutdown_pair();
-    let api = TalentGapApi::new(engine.clone(), auth, 4, shutdown);
+    // The audit asks thousands of questions in process: no rate limit.
+    let limits = skills_query::config::Limits::unlimited(4);
+    let api = TalentGapApi::new(engine.clone(), auth, limits, std::time::Duration::from_secs(600), shutdown);
     let token = (audience != Audience::Public).then_some(AUDIENCE_TOKEN);
     let snapshot = engine.year(year).await.map_err(|e| e.to_string())?;
     let hierarchy = &snapshot.publication.hierarchy;

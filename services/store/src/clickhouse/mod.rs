@@ -104,7 +104,13 @@ impl ClickHouseStore {
         if database.is_empty() || !database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(StoreError::schema(format!("invalid database name {database:?} (letters, digits, _)")));
         }
-        let mut client = Client::default().with_url(&config.url).with_user(&config.user).with_validation(false);
+        // Priority 1 (the highest): background reads (priority 2) pause
+        // while one of these runs (`crate::background`).
+        let mut client = Client::default()
+            .with_url(&config.url)
+            .with_user(&config.user)
+            .with_validation(false)
+            .with_setting("priority", "1");
         if let Some(password) = config.password()? {
             client = client.with_password(password);
         }
@@ -116,6 +122,16 @@ impl ClickHouseStore {
 
     pub fn database(&self) -> &str {
         &self.database
+    }
+
+    /// This store as counter reads should use it: background reads
+    /// (`crate::background`) at a lower priority, on one server thread.
+    fn reader(&self) -> ClickHouseStore {
+        let mut reader = self.clone();
+        if crate::background::active() {
+            reader.client = reader.client.with_setting("priority", "2").with_setting("max_threads", "1");
+        }
+        reader
     }
 
     async fn insert<T>(&self, table: &str, rows: &[T]) -> Result<(), StoreError>
@@ -225,9 +241,10 @@ impl MetricsStore for ClickHouseStore {
     }
 
     async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
-        match self.model_counters(window).await? {
+        let reader = self.reader();
+        match reader.model_counters(window).await? {
             Some(cells) => Ok(cells),
-            None => counters::counters(&self.client, &self.database, window).await,
+            None => counters::counters(&reader.client, &reader.database, window).await,
         }
     }
 
@@ -236,9 +253,10 @@ impl MetricsStore for ClickHouseStore {
         window: &CounterWindow,
         partner: Option<&str>,
     ) -> Result<Option<Vec<PartnerCell>>, StoreError> {
-        match self.model_partner_counters(window, partner).await? {
+        let reader = self.reader();
+        match reader.model_partner_counters(window, partner).await? {
             Some(parts) => Ok(Some(parts)),
-            None => Ok(Some(self.partner_counters_from_facts(window, partner).await?)),
+            None => Ok(Some(reader.partner_counters_from_facts(window, partner).await?)),
         }
     }
 
@@ -255,11 +273,11 @@ impl MetricsStore for ClickHouseStore {
 
     async fn status(&self) -> Result<StoreStatus, StoreError> {
         let db = &self.database;
-        let (events, rows, as_of, newest_event): (u64, u64, u32, u32) = self
+        let (events, rows, as_of, newest_event, oldest_event): (u64, u64, u32, u32, u32) = self
             .client
             .query(&format!(
-                "SELECT uniqExact(event_id), count(), toUInt32(max(ingested_at)), toUInt32(max(occurred_at)) \
-                 FROM {db}.applied_events"
+                "SELECT uniqExact(event_id), count(), toUInt32(max(ingested_at)), toUInt32(max(occurred_at)), \
+                 toUInt32(min(occurred_at)) FROM {db}.applied_events"
             ))
             .fetch_one()
             .await
@@ -278,6 +296,7 @@ impl MetricsStore for ClickHouseStore {
             dead_letters,
             as_of: (events > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
             newest_event: (events > 0).then(|| DateTime::from_timestamp(i64::from(newest_event), 0)).flatten(),
+            oldest_event: (events > 0).then(|| DateTime::from_timestamp(i64::from(oldest_event), 0)).flatten(),
             // Erasures change counters without a new row: they count too;
             // so does each mirror of the read model.
             version: rows + letter_rows + erased + model,
@@ -289,10 +308,10 @@ impl MetricsStore for ClickHouseStore {
     /// the data and, polled twice a second, loaded ClickHouse.
     async fn quick_status(&self) -> Result<StoreStatus, StoreError> {
         let db = &self.database;
-        let (rows, as_of, newest_event, letter_rows, erased, model): (u64, u32, u32, u64, u64, u64) = self
-            .client
+        let (rows, as_of, newest_event, oldest_event, letter_rows, erased, model): (u64, u32, u32, u32, u64, u64, u64) =
+            self.client
             .query(&format!(
-                "SELECT count(), toUInt32(max(ingested_at)), toUInt32(max(occurred_at)), \
+                "SELECT count(), toUInt32(max(ingested_at)), toUInt32(max(occurred_at)), toUInt32(min(occurred_at)), \
                  (SELECT count() FROM {db}.dead_letters), \
                  (SELECT count() FROM {db}.erased_learners), (SELECT max(version) FROM {db}.model_state) \
                  FROM {db}.applied_events"
@@ -305,6 +324,7 @@ impl MetricsStore for ClickHouseStore {
             dead_letters: letter_rows,
             as_of: (rows > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
             newest_event: (rows > 0).then(|| DateTime::from_timestamp(i64::from(newest_event), 0)).flatten(),
+            oldest_event: (rows > 0).then(|| DateTime::from_timestamp(i64::from(oldest_event), 0)).flatten(),
             version: rows + letter_rows + erased + model,
         })
     }

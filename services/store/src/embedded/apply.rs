@@ -131,6 +131,12 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
             if let Some(newest_event) = new_events.iter().map(|e| e.occurred_at).max() {
                 raise.execute(params!["status_newest_occurred_at", newest_event])?;
             }
+            let mut lower = transaction.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = MIN(value, excluded.value)",
+            )?;
+            if let Some(oldest_event) = new_events.iter().map(|e| e.occurred_at).min() {
+                lower.execute(params!["status_oldest_occurred_at", oldest_event])?;
+            }
         }
     }
     transaction.commit()?;

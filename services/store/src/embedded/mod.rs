@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     include_str!("../../sql/sqlite/0001_init.sql"),
     include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
     include_str!("../../sql/sqlite/0003_erasure.sql"),
@@ -30,15 +30,38 @@ const MIGRATIONS: [&str; 10] = [
     include_str!("../../sql/sqlite/0008_profiled.sql"),
     include_str!("../../sql/sqlite/0009_partner_tallies.sql"),
     include_str!("../../sql/sqlite/0010_partner_parts_by_cell.sql"),
+    include_str!("../../sql/sqlite/0011_oldest_event.sql"),
 ];
 
 /// The migrations that need the read model built from the facts: the one
 /// that creates it, and those that change its definitions.
 const MODEL_REBUILDS: [usize; 4] = [4, 7, 8, 9];
 
+/// Connections that only read (a file-backed store): the query service's
+/// reads run beside each other and beside a batch being written (WAL),
+/// instead of queueing behind one connection.
+const READERS: usize = 3;
+
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    connection: Arc<Mutex<Connection>>,
+    /// The one connection that writes (and reads, for an in-memory store).
+    connection: Arc<tokio::sync::Mutex<Connection>>,
+    readers: Option<Arc<Readers>>,
+}
+
+/// A pool of read-only connections, taken and given back whole.
+struct Readers {
+    free: Mutex<Vec<Connection>>,
+    available: tokio::sync::Semaphore,
+}
+
+fn tune(connection: &Connection) -> Result<(), StoreError> {
+    // SQLite's default page cache is 2 MiB: past a few hundred thousand
+    // learners every random-key insert and learner lookup went to the
+    // file. Up to 128 MiB, filled only as pages are read.
+    connection.pragma_update(None, "cache_size", -131_072)?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -54,9 +77,22 @@ impl EmbeddedStore {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::unavailable(format!("cannot create {}: {e}", parent.display())))?;
         }
-        let connection = Connection::open(path)
-            .map_err(|e| StoreError::unavailable(format!("cannot open {}: {e}", path.display())))?;
-        Self::with_connection(connection)
+        let cannot_open = |e: rusqlite::Error| StoreError::unavailable(format!("cannot open {}: {e}", path.display()));
+        let connection = Connection::open(path).map_err(cannot_open)?;
+        let mut store = Self::with_connection(connection)?;
+        let mut free = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(cannot_open)?;
+            tune(&reader)?;
+            free.push(reader);
+        }
+        store.readers =
+            Some(Arc::new(Readers { free: Mutex::new(free), available: tokio::sync::Semaphore::new(READERS) }));
+        Ok(store)
     }
 
     /// A store that lives in memory only (tests).
@@ -67,26 +103,44 @@ impl EmbeddedStore {
     fn with_connection(connection: Connection) -> Result<Self, StoreError> {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
-        // SQLite's default page cache is 2 MiB: past a few hundred thousand
-        // learners every random-key insert and learner lookup went to the
-        // file. Up to 128 MiB, filled only as pages are read.
-        connection.pragma_update(None, "cache_size", -131_072)?;
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        tune(&connection)?;
         let mut connection = connection;
         migrate(&mut connection)?;
-        Ok(EmbeddedStore { connection: Arc::new(Mutex::new(connection)) })
+        Ok(EmbeddedStore { connection: Arc::new(tokio::sync::Mutex::new(connection)), readers: None })
     }
 
-    /// Runs `work` on the connection in the blocking pool.
+    /// Runs `work` on the writing connection in the blocking pool. The
+    /// connection is waited for here, not in the pool: callers queueing
+    /// for it hold no thread.
     async fn with<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let connection = self.connection.clone();
+        let mut connection = self.connection.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || work(&mut connection))
+            .await
+            .map_err(|e| StoreError::unavailable(format!("store task failed: {e}")))?
+    }
+
+    /// Runs read-only `work` on a reading connection (the writing one for
+    /// an in-memory store).
+    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let Some(readers) = self.readers.clone() else { return self.with(move |c| work(c)).await };
+        let _permit = readers.available.acquire().await.map_err(|_| StoreError::unavailable("store closed"))?;
+        let connection = readers.free.lock().map_err(|_| StoreError::unavailable("store lock poisoned"))?.pop();
+        let connection = connection.ok_or_else(|| StoreError::unavailable("no reading connection free"))?;
+        let pool = readers.clone();
         tokio::task::spawn_blocking(move || {
-            let mut connection = connection.lock().map_err(|_| StoreError::unavailable("store lock poisoned"))?;
-            work(&mut connection)
+            let result = work(&connection);
+            if let Ok(mut free) = pool.free.lock() {
+                free.push(connection);
+            }
+            result
         })
         .await
         .map_err(|e| StoreError::unavailable(format!("store task failed: {e}")))?
@@ -229,7 +283,7 @@ impl MetricsStore for EmbeddedStore {
 
     async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
         let window = window.clone();
-        self.with(move |c| match read_model::counters(c, &window)? {
+        self.read(move |c| match read_model::counters(c, &window)? {
             Some(cells) => Ok(cells),
             None => counters::counters(c, &window),
         })
@@ -243,7 +297,7 @@ impl MetricsStore for EmbeddedStore {
     ) -> Result<Option<Vec<PartnerCell>>, StoreError> {
         let window = window.clone();
         let partner = partner.map(str::to_string);
-        self.with(move |c| read_model::partner_counters(c, &window, partner.as_deref())).await
+        self.read(move |c| read_model::partner_counters(c, &window, partner.as_deref())).await
     }
 
     async fn recount(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
@@ -264,7 +318,7 @@ impl MetricsStore for EmbeddedStore {
 
     async fn status(&self) -> Result<StoreStatus, StoreError> {
         // Kept in meta by each batch: O(1), however many events are stored.
-        self.with(|c| {
+        self.read(|c| {
             let mut statement = c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
             let mut value = |key: &str| -> Result<Option<i64>, StoreError> {
                 let mut rows = statement.query([key])?;
@@ -278,6 +332,8 @@ impl MetricsStore for EmbeddedStore {
                 dead_letters: value("status_dead_letters")?.unwrap_or(0) as u64,
                 as_of: value("status_newest_ingested_at")?.and_then(|seconds| DateTime::from_timestamp(seconds, 0)),
                 newest_event: value("status_newest_occurred_at")?
+                    .and_then(|seconds| DateTime::from_timestamp(seconds, 0)),
+                oldest_event: value("status_oldest_occurred_at")?
                     .and_then(|seconds| DateTime::from_timestamp(seconds, 0)),
                 version: value("data_version")?.unwrap_or(0) as u64,
             })
@@ -425,7 +481,7 @@ impl MetricsStore for EmbeddedStore {
     }
 
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut statement =
                 c.prepare_cached("SELECT reason, COUNT(*) FROM dead_letters GROUP BY reason ORDER BY reason")?;
             let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
