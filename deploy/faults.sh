@@ -28,19 +28,23 @@ fi
 
 mkdir -p target/faults
 report="target/faults/table.md"
-"target/$profile/fault-suite" --report "$report" "$@"
+hostile="target/faults/hostile.md"
+rm -f "$hostile"
+"target/$profile/fault-suite" --report "$report" --hostile-report "$hostile" "$@"
 
 # A full run of every scenario replaces the table in RELIABILITY.md.
 if [[ $# -eq 0 ]]; then
-    python3 - "$report" <<'PY'
+    python3 - "$report" "$hostile" <<'PY'
 import sys
-table = open(sys.argv[1]).read().strip()
 path = "RELIABILITY.md"
 text = open(path).read()
-start, end = "<!-- fault-table:start -->", "<!-- fault-table:end -->"
-before, rest = text.split(start, 1)
-_, after = rest.split(end, 1)
-open(path, "w").write(f"{before}{start}\n{table}\n{end}{after}")
+for file, name in [(sys.argv[1], "fault-table"), (sys.argv[2], "hostile-table")]:
+    table = open(file).read().strip()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    text = f"{before}{start}\n{table}\n{end}{after}"
+open(path, "w").write(text)
 PY
-    echo "table written into RELIABILITY.md"
+    echo "tables written into RELIABILITY.md"
 fi

@@ -81,13 +81,7 @@ async fn start_pipeline(name: &str) -> Pipeline {
     auth.add_token(POLICY_TOKEN, Audience::Policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let api = TalentGapApi::new(
-        engine,
-        auth,
-        skills_query::config::Limits::unlimited(64),
-        std::time::Duration::from_secs(600),
-        shutdown.clone(),
-    );
+    let api = TalentGapApi::in_process(engine, auth, 64, shutdown.clone());
     tokio::spawn(skills_query::serve(listener, api, Default::default(), shutdown));
     Pipeline { prefix, store, endpoint, trigger, ingest_stats, aggregator_stats }
 }

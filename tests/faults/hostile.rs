@@ -558,8 +558,15 @@ fn describe(attack: Attack, tallies: &[Tally; 4], seconds: f64, load: &Load) -> 
 }
 
 /// The table of RELIABILITY.md's hostile-load section.
-pub fn table(report: &HostileReport) -> String {
-    let mut out = String::from(
+pub fn table(report: &HostileReport, command: &str, load: &Load) -> String {
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
+    let mut out = format!(
+        "Command: `{command}`, {date}; phases of {} s. A policy caller polls GetPipelineStatus every 50 ms and a\n\
+         dashboard (public token) a cached period every 10 ms; p99 under attack must stay within 2× the larger of\n\
+         the two quiet phases', with no legitimate call failing.\n\n",
+        load.phase.as_secs()
+    );
+    out.push_str(
         "| Attack | Load | GetPipelineStatus p99 (policy) | Cached read p99 (dashboard) | Legitimate calls (errors) | CPU cores: skills-query / machine | skills-query RSS before → after |\n|---|---|---:|---:|---:|---:|---:|\n",
     );
     for row in &report.rows {
@@ -576,6 +583,12 @@ pub fn table(report: &HostileReport) -> String {
             row.rss_kib.0 as f64 / 1024.0,
             row.rss_kib.1 as f64 / 1024.0
         ));
+    }
+    out.push('\n');
+    if report.problems.is_empty() {
+        out.push_str("Result: pass.\n");
+    } else {
+        out.push_str(&format!("Result: FAIL: {}.\n", report.problems.join("; ")));
     }
     out
 }

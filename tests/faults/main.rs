@@ -34,6 +34,9 @@ struct Args {
     /// Also write the table (markdown) here.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Also write the hostile scenario's table (markdown) here.
+    #[arg(long)]
+    hostile_report: Option<PathBuf>,
     /// Keep the logs and servers' data even when every scenario passes.
     #[arg(long)]
     keep: bool,
@@ -106,18 +109,21 @@ async fn main() {
         format!("Log scan: FAIL, {} findings: {}", findings.len(), shown.join("; "))
     };
     let command = if args.quick { "fault-suite --quick" } else { "deploy/faults.sh" };
-    let mut table = report::table(&outcomes, &settings, command, &log_scan);
-    for hostile in outcomes.iter().filter_map(|o| o.hostile.as_ref()) {
-        table.push_str(
-            "\nHostile load (the `hostile` scenario): each phase runs its attack while a policy caller polls\n",
-        );
-        table.push_str("GetPipelineStatus every 50 ms and a dashboard (public token) a cached period every 10 ms;\n");
-        table.push_str("p99 under attack must stay within 2× the larger of the two quiet phases', with no legitimate call failing.\n\n");
-        table.push_str(&hostile::table(hostile));
-    }
+    let table = report::table(&outcomes, &settings, command, &log_scan);
+    let hostile_tables: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.hostile.as_ref())
+        .map(|hostile| hostile::table(hostile, command, &settings.hostile))
+        .collect();
     println!("\n{table}");
+    for hostile in &hostile_tables {
+        println!("\n{hostile}");
+    }
     if let Some(path) = &args.report {
         std::fs::write(path, &table).unwrap();
+    }
+    if let (Some(path), Some(hostile)) = (&args.hostile_report, hostile_tables.first()) {
+        std::fs::write(path, hostile).unwrap();
     }
     let passed = outcomes.iter().all(|o| o.passed()) && findings.is_empty();
     if passed && !args.keep {

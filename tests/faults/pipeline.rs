@@ -96,6 +96,13 @@ impl Pipeline {
         self.instances.insert(label.to_string(), Instance { binary: binary_name, env, metrics, child, starts: 1 });
     }
 
+    /// skills-model, which keeps the read model's copy in ClickHouse that
+    /// skills-query reads (the production topology on ClickHouse; the
+    /// other scenarios read counters from the facts).
+    pub fn start_model(&mut self) {
+        self.launch("model", "skills-model", Vec::new(), None);
+    }
+
     /// A second instance of ingest or aggregator: same group, its own
     /// static member id and metrics port.
     pub fn start_replica(&mut self, service: &str) -> String {

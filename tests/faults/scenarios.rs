@@ -178,7 +178,10 @@ struct Scenario<'a> {
 pub async fn run(fault: Fault, infra: &PrivateInfra, settings: &Settings, dir: &Path, seed: u64) -> Outcome {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let prefix = format!("fault{}x{}.", fault.name(), nanos % 1_000_000_007);
-    let pipeline = Pipeline::start(infra, dir.join(fault.name()), prefix).await;
+    let mut pipeline = Pipeline::start(infra, dir.join(fault.name()), prefix).await;
+    if fault == Fault::Hostile {
+        pipeline.start_model();
+    }
     let mut scenario = Scenario {
         infra,
         settings,

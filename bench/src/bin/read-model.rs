@@ -400,13 +400,7 @@ async fn serve(
     auth.add_token(TOKEN, Audience::Policy);
     let (trigger, shutdown) = skills_runtime::shutdown_pair();
     tokio::spawn(engine.clone().refresh_every(Duration::from_millis(500), shutdown.clone()));
-    let api = TalentGapApi::new(
-        engine,
-        auth,
-        skills_query::config::Limits::unlimited(64),
-        std::time::Duration::from_secs(600),
-        shutdown.clone(),
-    );
+    let api = TalentGapApi::in_process(engine, auth, 64, shutdown.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("address"));
     tokio::spawn(skills_query::serve(listener, api, ServeOptions::default(), shutdown));

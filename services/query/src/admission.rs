@@ -149,8 +149,14 @@ impl Admission {
                 let own = class.limits(&limits);
                 let state = ClassState {
                     calls: Arc::new(Semaphore::new(own.concurrent.max(1))),
-                    // Only policy's store work runs in the foreground.
-                    lane: Lane::new(own.store_computations, LANE_WAIT, class != Class::Policy),
+                    // Only policy's store work runs in the foreground;
+                    // only identified callers' years are kept hot.
+                    lane: Lane::new(
+                        own.store_computations,
+                        LANE_WAIT,
+                        class != Class::Policy,
+                        class != Class::Anonymous,
+                    ),
                 };
                 (class, state)
             })

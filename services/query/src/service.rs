@@ -52,6 +52,14 @@ impl TalentGapApi {
         }
     }
 
+    /// For a client in the same process (the disclosure audit, benches,
+    /// tests): no rate limit, `concurrent` calls at once, watch streams of
+    /// the default age.
+    pub fn in_process(engine: Arc<IndicatorEngine>, auth: Authorizer, concurrent: usize, shutdown: Shutdown) -> Self {
+        let age = Duration::from_secs(crate::QueryConfig::default().watch_max_age_s);
+        Self::new(engine, auth, Limits::unlimited(concurrent), age, shutdown)
+    }
+
     /// Authenticates and admits a call (`crate::admission`): its audience,
     /// the k it is served with, and the ticket it holds until it ends.
     async fn admit<T>(&self, request: &Request<T>) -> Result<(Audience, u32, Ticket), QueryError> {

@@ -389,3 +389,42 @@ async fn a_batch_larger_than_one_id_lookup_is_stored_and_counted_once() {
     assert_eq!(store.status().await.unwrap().events, 60_000);
     drop_database(&config).await;
 }
+
+/// The data version caches key on moves with every insert and erasure, and
+/// not when ClickHouse merges parts: a merge that folds repeated rows
+/// changes row counts, not data, and must not make every cache recompute.
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn the_data_version_moves_with_data_not_with_merges() {
+    let config = config("version");
+    let store = ClickHouseStore::connect(&config).await.unwrap();
+    let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
+    let empty = store.quick_status().await.unwrap().version;
+    let events = story();
+    store.apply(Batch { events: events.clone(), ..Default::default() }).await.unwrap();
+    // The same events again, in their own insert: repeats, not new data,
+    // but a new block until a merge folds them.
+    client
+        .query(&format!(
+            "INSERT INTO {}.applied_events SELECT * FROM {}.applied_events",
+            config.database, config.database
+        ))
+        .execute()
+        .await
+        .unwrap();
+    let loaded = store.quick_status().await.unwrap();
+    assert!(loaded.version > empty, "an insert moves it");
+    let rows_before = loaded.events;
+    client.query(&format!("OPTIMIZE TABLE {}.applied_events FINAL", config.database)).execute().await.unwrap();
+    let merged = store.quick_status().await.unwrap();
+    assert!(merged.events < rows_before, "the merge folded the repeated rows ({} → {})", rows_before, merged.events);
+    assert_eq!(merged.version, loaded.version, "a merge is not new data");
+    assert_eq!(store.status().await.unwrap().version, merged.version, "both status reads agree");
+    store.apply(Batch { events: vec![demand(90, 1, 0, "2025-03-01")], ..Default::default() }).await.unwrap();
+    let more = store.quick_status().await.unwrap().version;
+    assert!(more > merged.version, "new data moves it");
+    let erasure = skills_store::Erasure { pseudonyms: vec!["someone".into()], raw_ids: Vec::new() };
+    store.forget(&erasure).await.unwrap();
+    assert!(store.quick_status().await.unwrap().version > more, "an erasure moves it");
+    drop_database(&config).await;
+}

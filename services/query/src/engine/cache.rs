@@ -70,18 +70,28 @@ pub struct Lane {
     /// Whether its work yields to everyone else's: reads one at a time at
     /// a lower store priority, and suppression on a low-priority thread.
     pub background: bool,
+    /// Whether the years read in this lane are computed again ahead of
+    /// their readers when new data lands. Not for anonymous callers: a
+    /// flood of their misses would otherwise have every data version
+    /// recompute the years it touched, in the foreground.
+    pub keep_hot: bool,
 }
 
 impl Lane {
     /// Computations at once in this lane, each waiting at most `wait`.
-    pub fn new(computations: usize, wait: Duration, background: bool) -> Lane {
-        Lane { permits: Some(Arc::new(Semaphore::new(computations.max(1)))), wait, background }
+    pub fn new(computations: usize, wait: Duration, background: bool, keep_hot: bool) -> Lane {
+        Lane { permits: Some(Arc::new(Semaphore::new(computations.max(1)))), wait, background, keep_hot }
     }
 
-    /// No limit, in the foreground (refreshes, the audit, tests, years
-    /// without data).
+    /// No limit, in the foreground (refreshes, the audit, tests).
     pub fn unbounded() -> Lane {
-        Lane { permits: None, wait: Duration::ZERO, background: false }
+        Lane { permits: None, wait: Duration::ZERO, background: false, keep_hot: true }
+    }
+
+    /// No limit, on the low-priority runtime: work that reads no store
+    /// (a year without data) but is still CPU a flood could ask for.
+    pub fn storeless() -> Lane {
+        Lane { background: true, ..Lane::unbounded() }
     }
 
     async fn turn(&self) -> Result<Option<OwnedSemaphorePermit>, EngineError> {

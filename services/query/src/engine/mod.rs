@@ -354,9 +354,11 @@ impl IndicatorEngine {
         match scope {
             Scope::Staging(memo, _) => Scope::memo_slot(memo, key),
             Scope::Call(memo, _) if !self.caching => Scope::memo_slot(memo, key),
-            Scope::Call(..) => {
+            Scope::Call(_, lane) => {
                 let mut cache = self.cache.lock().expect("cache lock");
-                cache.last_read.insert(key, Instant::now());
+                if lane.keep_hot {
+                    cache.last_read.insert(key, Instant::now());
+                }
                 cache.entries.entry(key).or_default().clone()
             }
         }
@@ -388,13 +390,23 @@ impl IndicatorEngine {
         if !has_data(year, &status) {
             // Computed without the store, so without a turn in a lane; kept
             // like any year, as a flood of such periods would redo it.
-            let empty = async move { Ok(Entry::Year(Arc::new(engine.year_of(year, YearCounters::default(), status)))) };
-            let entry = filled(slot, &Lane::unbounded(), empty).await?;
+            // On the low-priority runtime: even an empty year's publication
+            // is milliseconds of CPU, which a flood of such years would
+            // take from every cached call.
+            let empty = async move {
+                let empty = move || engine.year_of(year, YearCounters::default(), status);
+                let snapshot = tokio::task::spawn_blocking(empty)
+                    .await
+                    .map_err(|e| StoreError::unavailable(format!("suppression task failed: {e}")))?;
+                Ok(Entry::Year(Arc::new(snapshot)))
+            };
+            let entry = filled(slot, &Lane::storeless(), empty).await?;
             let Entry::Year(snapshot) = &*entry;
             return Ok(snapshot.clone());
         }
         let lane = scope.lane();
         let background = lane.background;
+        let refresh = matches!(scope, Scope::Staging(..));
         let watched = slot.clone();
         let entry = filled(slot, &lane, async move {
             let started = Instant::now();
@@ -461,7 +473,7 @@ impl IndicatorEngine {
                 .await
                 .map_err(|e| StoreError::unavailable(format!("suppression task failed: {e}")))?;
             let total_ms = started.elapsed().as_millis() as u64;
-            tracing::info!(year, read_ms, decide_ms = total_ms - read_ms, "year computed");
+            tracing::info!(year, read_ms, decide_ms = total_ms - read_ms, background, refresh, "year computed");
             Ok(Entry::Year(Arc::new(snapshot)))
         })
         .await?;

@@ -96,8 +96,7 @@ pub async fn audit_store(
     }
     let (_trigger, shutdown) = skills_runtime::shutdown_pair();
     // The audit asks thousands of questions in process: no rate limit.
-    let limits = skills_query::config::Limits::unlimited(4);
-    let api = TalentGapApi::new(engine.clone(), auth, limits, std::time::Duration::from_secs(600), shutdown);
+    let api = TalentGapApi::in_process(engine.clone(), auth, 4, shutdown);
     let token = (audience != Audience::Public).then_some(AUDIENCE_TOKEN);
     let snapshot = engine.year(year).await.map_err(|e| e.to_string())?;
     let hierarchy = &snapshot.publication.hierarchy;

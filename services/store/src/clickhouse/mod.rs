@@ -124,6 +124,27 @@ impl ClickHouseStore {
         &self.database
     }
 
+    /// Changes whenever counted data does, and only then: the newest
+    /// insert block of each table a counter reads (merges keep block
+    /// numbers, so a merge that folds repeated rows changes nothing; row
+    /// counts did change, and every merge made caches recompute), plus
+    /// each mirror of the read model. Erasures insert their pseudonyms.
+    async fn data_version(&self) -> Result<u64, StoreError> {
+        let db = &self.database;
+        let (blocks, model): (u64, u64) = self
+            .client
+            .query(&format!(
+                "SELECT toUInt64(sum(newest)), (SELECT max(version) FROM {db}.model_state) FROM \
+                 (SELECT table, max(max_block_number) AS newest FROM system.parts \
+                  WHERE database = '{db}' AND active \
+                    AND table IN ('applied_events', 'dead_letters', 'erased_learners') GROUP BY table)"
+            ))
+            .fetch_one()
+            .await
+            .map_err(store_error)?;
+        Ok(blocks + model)
+    }
+
     /// This store as counter reads should use it: background reads
     /// (`crate::background`) at a lower priority, on one server thread.
     fn reader(&self) -> ClickHouseStore {
@@ -273,21 +294,18 @@ impl MetricsStore for ClickHouseStore {
 
     async fn status(&self) -> Result<StoreStatus, StoreError> {
         let db = &self.database;
-        let (events, rows, as_of, newest_event, oldest_event): (u64, u64, u32, u32, u32) = self
+        let (events, as_of, newest_event, oldest_event): (u64, u32, u32, u32) = self
             .client
             .query(&format!(
-                "SELECT uniqExact(event_id), count(), toUInt32(max(ingested_at)), toUInt32(max(occurred_at)), \
+                "SELECT uniqExact(event_id), toUInt32(max(ingested_at)), toUInt32(max(occurred_at)), \
                  toUInt32(min(occurred_at)) FROM {db}.applied_events"
             ))
             .fetch_one()
             .await
             .map_err(store_error)?;
-        let (dead_letters, letter_rows, erased, model): (u64, u64, u64, u64) = self
+        let dead_letters: u64 = self
             .client
-            .query(&format!(
-                "SELECT uniqExact(dead_letter_id), count(), (SELECT count() FROM {db}.erased_learners), \
-                 (SELECT max(version) FROM {db}.model_state) FROM {db}.dead_letters"
-            ))
+            .query(&format!("SELECT uniqExact(dead_letter_id) FROM {db}.dead_letters"))
             .fetch_one()
             .await
             .map_err(store_error)?;
@@ -297,9 +315,7 @@ impl MetricsStore for ClickHouseStore {
             as_of: (events > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
             newest_event: (events > 0).then(|| DateTime::from_timestamp(i64::from(newest_event), 0)).flatten(),
             oldest_event: (events > 0).then(|| DateTime::from_timestamp(i64::from(oldest_event), 0)).flatten(),
-            // Erasures change counters without a new row: they count too;
-            // so does each mirror of the read model.
-            version: rows + letter_rows + erased + model,
+            version: self.data_version().await?,
         })
     }
 
@@ -308,13 +324,11 @@ impl MetricsStore for ClickHouseStore {
     /// the data and, polled twice a second, loaded ClickHouse.
     async fn quick_status(&self) -> Result<StoreStatus, StoreError> {
         let db = &self.database;
-        let (rows, as_of, newest_event, oldest_event, letter_rows, erased, model): (u64, u32, u32, u32, u64, u64, u64) =
-            self.client
+        let (rows, as_of, newest_event, oldest_event, letter_rows): (u64, u32, u32, u32, u64) = self
+            .client
             .query(&format!(
                 "SELECT count(), toUInt32(max(ingested_at)), toUInt32(max(occurred_at)), toUInt32(min(occurred_at)), \
-                 (SELECT count() FROM {db}.dead_letters), \
-                 (SELECT count() FROM {db}.erased_learners), (SELECT max(version) FROM {db}.model_state) \
-                 FROM {db}.applied_events"
+                 (SELECT count() FROM {db}.dead_letters) FROM {db}.applied_events"
             ))
             .fetch_one()
             .await
@@ -325,7 +339,7 @@ impl MetricsStore for ClickHouseStore {
             as_of: (rows > 0).then(|| DateTime::from_timestamp(i64::from(as_of), 0)).flatten(),
             newest_event: (rows > 0).then(|| DateTime::from_timestamp(i64::from(newest_event), 0)).flatten(),
             oldest_event: (rows > 0).then(|| DateTime::from_timestamp(i64::from(oldest_event), 0)).flatten(),
-            version: rows + letter_rows + erased + model,
+            version: self.data_version().await?,
         })
     }
 
