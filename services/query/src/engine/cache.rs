@@ -9,6 +9,7 @@ use super::{EngineError, YearSnapshot};
 use skills_store::{StoreError, StoreStatus};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -29,7 +30,11 @@ type Outcome = Result<Arc<Entry>, EngineError>;
 /// One cached value: empty, being computed (waiters follow the
 /// computation's result), or ready.
 #[derive(Default)]
-pub(super) struct SlotState(Mutex<Fill>, std::sync::atomic::AtomicBool);
+pub(super) struct SlotState {
+    fill: Mutex<Fill>,
+    /// Set when a foreground caller waits for a background computation.
+    urgent: AtomicBool,
+}
 
 #[derive(Default)]
 enum Fill {
@@ -41,18 +46,18 @@ enum Fill {
 
 impl SlotState {
     pub fn ready(&self) -> bool {
-        matches!(*self.0.lock().expect("slot lock"), Fill::Ready(_))
+        matches!(*self.fill.lock().expect("slot lock"), Fill::Ready(_))
     }
 
     /// Whether a foreground caller waits for this slot's computation: a
     /// background computation then makes its remaining reads in the
     /// foreground, so that a policy caller is never held to background pace.
     pub fn urgent(&self) -> bool {
-        self.1.load(std::sync::atomic::Ordering::Relaxed)
+        self.urgent.load(Ordering::Relaxed)
     }
 
     fn hurry(&self) {
-        self.1.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.urgent.store(true, Ordering::Relaxed);
     }
 }
 
@@ -195,7 +200,7 @@ pub(super) async fn filled(
 ) -> Result<Arc<Entry>, EngineError> {
     let mut compute = Some(compute);
     loop {
-        let running = match &*slot.0.lock().expect("slot lock") {
+        let running = match &*slot.fill.lock().expect("slot lock") {
             Fill::Ready(entry) => return Ok(entry.clone()),
             Fill::Running(result) => Some(result.clone()),
             Fill::Empty => None,
@@ -211,7 +216,7 @@ pub(super) async fn filled(
                 let turn = lane.turn().await?;
                 let (sender, receiver) = watch::channel(None);
                 {
-                    let mut fill = slot.0.lock().expect("slot lock");
+                    let mut fill = slot.fill.lock().expect("slot lock");
                     if !matches!(*fill, Fill::Empty) {
                         continue;
                     }
@@ -231,7 +236,7 @@ pub(super) async fn filled(
                             "indicator computation failed: {error}"
                         ))))),
                     };
-                    *filling.0.lock().expect("slot lock") = match &outcome {
+                    *filling.fill.lock().expect("slot lock") = match &outcome {
                         Ok(entry) => Fill::Ready(entry.clone()),
                         Err(_) => Fill::Empty,
                     };
