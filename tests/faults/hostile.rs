@@ -43,6 +43,11 @@ impl Attack {
         Attack::IdleAfter,
     ];
 
+    /// Whether this phase runs `attack` (alone, or with all the others).
+    fn runs(self, attack: Attack) -> bool {
+        self == attack || self == Attack::AllAtOnce
+    }
+
     fn title(self) -> &'static str {
         match self {
             Attack::Idle => "none (idle, before the attacks)",
@@ -428,19 +433,19 @@ pub async fn run(endpoint: &str, policy_token: &str, query_pid: u32, load: &Load
         let until = started + load.phase;
         let tallies: Arc<[Tally; 4]> = Arc::default();
         let mut attacks = Vec::new();
-        if matches!(attack, Attack::MissFlood | Attack::AllAtOnce) {
+        if attack.runs(Attack::MissFlood) {
             let (endpoint, tallies, rate) = (endpoint.to_string(), tallies.clone(), load.flood_rate);
             attacks.push(attackers.spawn(async move { miss_flood(&endpoint, rate, until, &tallies[0]).await }));
         }
-        if matches!(attack, Attack::WatchFlood | Attack::AllAtOnce) {
+        if attack.runs(Attack::WatchFlood) {
             let (endpoint, tallies, streams) = (endpoint.to_string(), tallies.clone(), load.watch_streams);
             attacks.push(attackers.spawn(async move { watch_flood(&endpoint, streams, until, &tallies[1]).await }));
         }
-        if matches!(attack, Attack::SlowClients | Attack::AllAtOnce) {
+        if attack.runs(Attack::SlowClients) {
             let (address, tallies, each) = (address.clone(), tallies.clone(), load.slow_sockets);
             attacks.push(attackers.spawn(async move { slow_clients(&address, each, until, &tallies[2]).await }));
         }
-        if matches!(attack, Attack::Garbage | Attack::AllAtOnce) {
+        if attack.runs(Attack::Garbage) {
             let (endpoint, address, tallies) = (endpoint.to_string(), address.clone(), tallies.clone());
             attacks.push(attackers.spawn(async move { garbage(&endpoint, &address, until, &tallies[3]).await }));
         }
@@ -524,10 +529,10 @@ fn describe(attack: Attack, tallies: &[Tally; 4], seconds: f64, load: &Load) -> 
         )
     };
     let mut parts = Vec::new();
-    if matches!(attack, Attack::MissFlood | Attack::AllAtOnce) {
+    if attack.runs(Attack::MissFlood) {
         parts.push(format!("flood at {}/s offered: {}", load.flood_rate, calls(&tallies[0])));
     }
-    if matches!(attack, Attack::WatchFlood | Attack::AllAtOnce) {
+    if attack.runs(Attack::WatchFlood) {
         let t = &tallies[1];
         parts.push(format!(
             "{} watch streams asked: {} opened, {} RESOURCE_EXHAUSTED",
@@ -536,7 +541,7 @@ fn describe(attack: Attack, tallies: &[Tally; 4], seconds: f64, load: &Load) -> 
             Tally::get(&t.refused)
         ));
     }
-    if matches!(attack, Attack::SlowClients | Attack::AllAtOnce) {
+    if attack.runs(Attack::SlowClients) {
         let t = &tallies[2];
         parts.push(format!(
             "{} slow sockets for {:.0} s: {} closed by the server",
@@ -545,7 +550,7 @@ fn describe(attack: Attack, tallies: &[Tally; 4], seconds: f64, load: &Load) -> 
             Tally::get(&t.closed_by_server)
         ));
     }
-    if matches!(attack, Attack::Garbage | Attack::AllAtOnce) {
+    if attack.runs(Attack::Garbage) {
         let t = &tallies[3];
         parts.push(format!(
             "{} bad inputs: {} refused as gRPC errors, {} garbage sockets closed by the server",

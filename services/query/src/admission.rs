@@ -61,10 +61,10 @@ impl Class {
 
     fn limits(self, limits: &Limits) -> &AudienceLimits {
         match self {
-            Class::Policy => &limits.policy,
-            Class::Partner => &limits.partner,
-            Class::Public => &limits.public,
-            Class::Anonymous => &limits.anonymous,
+            Class::Policy => &limits.audiences.policy,
+            Class::Partner => &limits.audiences.partner,
+            Class::Public => &limits.audiences.public,
+            Class::Anonymous => &limits.audiences.anonymous,
         }
     }
 }
@@ -276,12 +276,12 @@ mod tests {
 
     fn limits() -> Limits {
         let mut limits = Limits::default();
-        limits.anonymous = AudienceLimits {
+        limits.audiences.anonymous = AudienceLimits {
             rate_per_s: 10.0,
             burst: 3,
             concurrent_per_caller: 2,
             watch_streams_per_caller: 1,
-            ..limits.anonymous
+            ..limits.audiences.anonymous
         };
         limits
     }
@@ -329,7 +329,7 @@ mod tests {
     #[tokio::test]
     async fn concurrency_per_caller_and_streams_are_capped() {
         let mut limits = limits();
-        limits.anonymous.burst = 100;
+        limits.audiences.anonymous.burst = 100;
         let admission = Admission::new(limits);
         let held: Vec<Ticket> =
             vec![admission.call(&anonymous(), None).await.unwrap(), admission.call(&anonymous(), None).await.unwrap()];

@@ -127,10 +127,7 @@ impl Default for AudienceTable {
 pub struct Limits {
     pub max_concurrent_requests: usize,
     pub max_watch_streams: usize,
-    pub policy: AudienceLimits,
-    pub partner: AudienceLimits,
-    pub public: AudienceLimits,
-    pub anonymous: AudienceLimits,
+    pub audiences: AudienceTable,
 }
 
 impl Default for Limits {
@@ -154,24 +151,22 @@ impl Limits {
         Limits {
             max_concurrent_requests: concurrent,
             max_watch_streams: concurrent,
-            policy: open.clone(),
-            partner: open.clone(),
-            public: open.clone(),
-            anonymous: open,
+            audiences: AudienceTable {
+                policy: open.clone(),
+                partner: open.clone(),
+                public: open.clone(),
+                anonymous: open,
+            },
         }
     }
 }
 
 impl QueryConfig {
     pub fn limits(&self) -> Limits {
-        let table = self.limits.clone();
         Limits {
             max_concurrent_requests: self.max_concurrent_requests,
             max_watch_streams: self.max_watch_streams,
-            policy: table.policy,
-            partner: table.partner,
-            public: table.public,
-            anonymous: table.anonymous,
+            audiences: self.limits.clone(),
         }
     }
 

@@ -29,12 +29,12 @@ fn region(region: &str, period: &str, token: Option<&str>) -> tonic::Request<pb:
 
 fn limits() -> Limits {
     let mut limits = Limits::unlimited(64);
-    limits.anonymous.rate_per_s = 5.0;
-    limits.anonymous.burst = 5;
-    limits.anonymous.watch_streams_per_caller = 2;
+    limits.audiences.anonymous.rate_per_s = 5.0;
+    limits.audiences.anonymous.burst = 5;
+    limits.audiences.anonymous.watch_streams_per_caller = 2;
     limits.max_watch_streams = 3;
-    limits.policy.store_computations = 1;
-    limits.anonymous.store_computations = 1;
+    limits.audiences.policy.store_computations = 1;
+    limits.audiences.anonymous.store_computations = 1;
     limits
 }
 
@@ -76,7 +76,7 @@ async fn periods_with_no_data_answer_at_once_without_reading_the_store() {
 #[tokio::test]
 async fn one_audiences_cache_misses_never_hold_up_another_audience_or_cached_reads() {
     let mut limits = Limits::unlimited(64);
-    limits.public.store_computations = 1;
+    limits.audiences.public.store_computations = 1;
     let running = serve_with(limits, Duration::from_secs(600), ServeOptions::default()).await;
     let mut policy = running.client.clone();
     policy.get_region_indicators(region("11", "2025", Some(TOKEN))).await.unwrap();

@@ -123,6 +123,6 @@ pub async fn serve_with(limits: Limits, watch_max_age: Duration, options: ServeO
 /// No rate limit, `max_concurrent` calls at once, one computation at a time.
 pub async fn serve(max_concurrent: usize) -> Running {
     let mut limits = Limits::unlimited(max_concurrent);
-    limits.policy.store_computations = 1;
+    limits.audiences.policy.store_computations = 1;
     serve_with(limits, Duration::from_secs(600), ServeOptions::default()).await
 }
