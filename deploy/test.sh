@@ -10,7 +10,8 @@
 # 3. runs every test of the workspace, including those that need Kafka and
 #    ClickHouse (marked #[ignore] so a bare `cargo test` passes without them);
 # 4. runs the Kafka SASL_SSL test, the dependency checks, a short fuzzing
-#    run, the short fault suite (RELIABILITY.md) and the quick benchmarks.
+#    run, the disclosure audit, a newcomer's first hour (deploy/first-hour.sh),
+#    the short fault suite (RELIABILITY.md) and the quick benchmarks.
 #
 # The servers keep running afterwards for quick re-runs; stop them with
 # `deploy/infra.sh down`. Set SKILLS_TEST_STOP_INFRA=1 to stop them at the end.
@@ -30,6 +31,8 @@ command -v make >/dev/null 2>&1 || need_packages+=(make)
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
+# PyYAML: deploy/first-hour.sh reads the compose file.
+python3 -c 'import yaml' >/dev/null 2>&1 || need_packages+=(python3-yaml)
 # OpenSSL headers: librdkafka with TLS, for the Kafka SASL_SSL test.
 pkg-config --exists openssl 2>/dev/null || need_packages+=(libssl-dev)
 if ((${#need_packages[@]})); then
@@ -89,6 +92,12 @@ log "short fuzzing run (deploy/fuzz.sh --quick)"
 # disclosure audit"), for the public and for a partner.
 log "disclosure audit of the demo data (deploy/disclosure-audit.sh)"
 ./deploy/disclosure-audit.sh
+
+# A newcomer's first hour: the demo, every client command of the README
+# against it, `skills status`, each binary's --help and --check-config, and
+# the compose file's settings.
+log "first hour (deploy/first-hour.sh)"
+./deploy/first-hour.sh
 
 # The fault suite, shortened: every scenario of RELIABILITY.md on a
 # private broker and server, at a smaller load (deploy/faults.sh is the

@@ -1,24 +1,5 @@
 //! Generates the skills.v1 Rust code from the .proto contracts, with no
 //! system `protoc`: protox parses the files, tonic-prost-build emits code.
-const SERIALIZABLE_RESPONSES: [&str; 16] = [
-    "ResponseMeta",
-    "CellIndicators",
-    "GetRegionIndicatorsResponse",
-    "RankShortagesResponse",
-    "GetSkillAcrossRegionsResponse",
-    "InclusionShare",
-    "GetInclusionResponse",
-    "GetTrendResponse",
-    "Region",
-    "Skill",
-    "GetReferenceDataResponse",
-    "IndicatorUpdate",
-    "Contribution",
-    "GroupContribution",
-    "DeadLetterCount",
-    "GetPipelineStatusResponse",
-];
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = ["skills/v1/events.proto", "skills/v1/normalized.proto", "skills/v1/talent_gap.proto"];
     for file in files {
@@ -27,17 +8,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(files, ["."])?;
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("skills_descriptor.bin"), prost::Message::encode_to_vec(&descriptors))?;
-    // Responses serialize to JSON for the command-line client's --json.
-    let mut builder = tonic_prost_build::configure();
-    for message in SERIALIZABLE_RESPONSES {
-        builder = builder.type_attribute(format!(".skills.v1.{message}"), "#[derive(serde::Serialize)]");
-    }
-    builder
-        .field_attribute(".skills.v1.ResponseMeta.as_of", "#[serde(serialize_with = \"crate::serialize_timestamp\")]")
-        .field_attribute(
-            ".skills.v1.GetPipelineStatusResponse.as_of",
-            "#[serde(serialize_with = \"crate::serialize_timestamp\")]",
-        )
-        .compile_fds(descriptors)?;
+    // The service's client and server only with the `grpc` feature.
+    let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
+    tonic_prost_build::configure()
+        .build_client(grpc)
+        .build_server(grpc)
+        .compile_fds_with_config(descriptors, type_names())?;
     Ok(())
+}
+
+/// Every message names itself (`prost::Name`), for the JSON mapping.
+fn type_names() -> tonic_prost_build::Config {
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
+    config
 }

@@ -287,6 +287,15 @@ async fn tls_when_a_certificate_is_configured() {
     assert!(!plain.status.success(), "plaintext is refused on a TLS port");
     let untrusted = grpcurl(&["-max-time", "5", "-d", "{}", &address, method]);
     assert!(!untrusted.status.success(), "a certificate the client does not trust is refused");
+    // The command line's client: https:// with --ca.
+    let https = format!("https://{address}");
+    let mut client = skills::client::Client::connect_with(&https, Some(&cert), None).await.unwrap();
+    assert_eq!(client.reference().await.unwrap().regions.len(), 18, "the CLI's client over TLS");
+    let refused = match skills::client::Client::connect_with(&https, None, None).await {
+        Ok(mut client) => client.reference().await.map(drop).map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    assert!(refused.is_err(), "without the CA, the system's roots do not trust a self-signed certificate");
     stack.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -198,7 +198,7 @@ async fn the_processes_survive_kills_and_a_clickhouse_outage_and_count_every_eve
     services.restart_model();
     services.query = services.spawn("skills-query", "query.log");
 
-    let set = skills::seed::synthetic(LEARNERS, SEED);
+    let set = skills_synthetic::synthetic(LEARNERS, SEED);
     let (reference, rejected) = clean_run(&set.messages).await;
     assert_eq!(rejected as usize, set.invalid, "the clean run rejects exactly the planted mistakes");
 

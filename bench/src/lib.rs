@@ -59,7 +59,7 @@ pub fn latency_summary(mut samples_ms: Vec<f64>) -> serde_json::Value {
 pub fn normalized_events(learners: std::ops::Range<usize>) -> Vec<skills_proto::v1::NormalizedEvent> {
     use skills_domain::events::{ContentType, IngestPolicy, normalize};
     use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
-    let set = skills::seed::synthetic_range(learners, 2016);
+    let set = skills_synthetic::synthetic_range(learners, 2016);
     let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![7; 32]).expect("key"), 1);
     let now = chrono::Utc::now();
     let mut seen = std::collections::HashSet::new();

@@ -230,7 +230,7 @@ impl Scenario<'_> {
             Fault::Burst => {
                 sleep_until(started + steady_time / 3).await;
                 let rate = settings.rate * 10;
-                let postings = skills::seed::synthetic_range(0..0, SEED).messages.len() as f64;
+                let postings = skills_synthetic::synthetic_range(0..0, SEED).messages.len() as f64;
                 let events = settings.burst.as_secs_f64() * rate as f64;
                 let learners = ((events - postings) / EVENTS_PER_LEARNER).max(100.0) as usize;
                 let burst_started = Instant::now();
@@ -289,7 +289,7 @@ impl Scenario<'_> {
     /// the number of messages.
     fn send(&mut self, first: usize, learners: usize, rate: u64) -> (Child, usize) {
         self.sends += 1;
-        let set = skills::seed::synthetic_range(first..first + learners, SEED);
+        let set = skills_synthetic::synthetic_range(first..first + learners, SEED);
         let messages = set.messages.len();
         self.sent.extend(set.messages);
         (self.pipeline.send(first, learners, SEED, rate, &format!("send-{}.log", self.sends)), messages)

@@ -9,9 +9,10 @@
 //! Postings are for region 11 at the current time, so the period the
 //! probes read is the current year.
 
-use skills::client::Client;
 use skills_bus::kafka::{KafkaBus, KafkaConfig};
 use skills_bus::{Bus, Message, Producer, headers};
+use skills_proto::v1 as pb;
+use skills_proto::v1::talent_gap_service_client::TalentGapServiceClient;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,8 +21,17 @@ const REGION: &str = "11";
 /// other's postings.
 const SKILLS: [&str; 5] = ["1.1", "2.1", "3.4", "4.1", "5.2"];
 
+/// A gRPC client of skills-query and the bearer token it sends.
+struct Client {
+    grpc: TalentGapServiceClient<tonic::transport::Channel>,
+    authorization: tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+}
+
 async fn openings(client: &mut Client, period: &str, skill: &str) -> u64 {
-    let response = client.region(REGION, period).await.expect("GetRegionIndicators");
+    let mut request =
+        tonic::Request::new(pb::GetRegionIndicatorsRequest { region: REGION.into(), period: period.into() });
+    request.metadata_mut().insert("authorization", client.authorization.clone());
+    let response = client.grpc.get_region_indicators(request).await.expect("GetRegionIndicators").into_inner();
     response.cells.iter().find(|cell| cell.skill == skill).map_or(0, |cell| cell.openings)
 }
 
@@ -72,7 +82,9 @@ async fn main() {
     let bus = KafkaBus::new(KafkaConfig { brokers: brokers.clone(), ..Default::default() }).expect("bus");
     let mut probes = tokio::task::JoinSet::new();
     for skill in SKILLS {
-        let client = Client::connect(endpoint, Some(token.clone())).await.expect("connect");
+        let grpc = TalentGapServiceClient::connect(endpoint.clone()).await.expect("connect");
+        let authorization = format!("Bearer {token}").parse().expect("an ASCII token");
+        let client = Client { grpc, authorization };
         probes.spawn(probe(bus.producer(), topic.clone(), client, skill, until));
     }
     let mut samples_ms: Vec<f64> = Vec::new();

@@ -8,6 +8,7 @@
 //! polls nothing new: back-pressure, not loss. `write` tells an outage from
 //! data the store refuses, which is dead-lettered instead of retried forever.
 
+pub mod app;
 pub mod batch;
 pub mod config;
 pub mod model;
@@ -15,6 +16,7 @@ pub mod service;
 pub mod stats;
 pub mod write;
 
+pub use app::AggregatorService;
 pub use config::AggregatorConfig;
 pub use service::{AggregatorError, run};
 pub use stats::AggregatorStats;

@@ -1,91 +1,19 @@
 //! How the aggregator loop behaves when the store fails: an outage is
 //! waited out, an event the store refuses is dead-lettered alone, a schema
-//! mismatch stops the loop. The store here wraps the embedded one and fails
-//! on purpose; the ClickHouse outage itself is tested against the real
+//! mismatch stops the loop. The store here is the embedded one behind the
+//! shared fault-injecting wrapper; the ClickHouse outage itself is tested against the real
 //! server in tests/kafka_clickhouse.rs.
 
-use async_trait::async_trait;
 use skills_aggregator::{AggregatorConfig, AggregatorError, AggregatorStats};
 use skills_bus::embedded::EmbeddedBus;
 use skills_bus::{Bus, Message, headers};
-use skills_domain::indicators::CellCounters;
 use skills_proto::Message as _;
 use skills_proto::v1::{NormalizedDemand, NormalizedEvent, normalized_event::Payload};
-use skills_store::{
-    ApplyOutcome, Batch, Checkpoint, CounterWindow, EmbeddedStore, MetricsStore, StoreError, StoreStatus,
-};
-use std::collections::HashSet;
-use std::ops::Range;
+use skills_store::fixtures::{Faults, FaultyStore};
+use skills_store::{EmbeddedStore, MetricsStore};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-#[derive(Default)]
-struct Faults {
-    /// Writes answered "unavailable" before the store comes back.
-    outages: AtomicU32,
-    /// An event id the store refuses as bad data.
-    poison: Option<String>,
-    schema_broken: bool,
-}
-
-struct FaultyStore {
-    inner: EmbeddedStore,
-    faults: Faults,
-    applies: AtomicU32,
-}
-
-#[async_trait]
-impl MetricsStore for FaultyStore {
-    async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError> {
-        self.applies.fetch_add(1, Ordering::Relaxed);
-        if self.faults.schema_broken {
-            return Err(StoreError::schema("table x: column y is missing"));
-        }
-        if self.faults.outages.load(Ordering::Relaxed) > 0 {
-            self.faults.outages.fetch_sub(1, Ordering::Relaxed);
-            return Err(StoreError::unavailable("connection refused"));
-        }
-        if let Some(poison) = &self.faults.poison
-            && batch.events.iter().any(|e| &e.event_id == poison)
-        {
-            return Err(StoreError::query("Code: 53, e.displayText() = DB::Exception: Type mismatch"));
-        }
-        self.inner.apply(batch).await
-    }
-    async fn counters(&self, window: &CounterWindow) -> Result<Vec<CellCounters>, StoreError> {
-        self.inner.counters(window).await
-    }
-    async fn status(&self) -> Result<StoreStatus, StoreError> {
-        self.inner.status().await
-    }
-    async fn checkpoints(&self, consumer: &str) -> Result<Vec<Checkpoint>, StoreError> {
-        self.inner.checkpoints(consumer).await
-    }
-    async fn forget(&self, erasure: &skills_store::Erasure) -> Result<skills_store::ErasureOutcome, StoreError> {
-        self.inner.forget(erasure).await
-    }
-    async fn learners(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.learners().await
-    }
-    async fn rename_learners(&self, renames: &[(String, String)]) -> Result<(), StoreError> {
-        self.inner.rename_learners(renames).await
-    }
-    async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        self.inner.dead_letter_reasons().await
-    }
-    async fn counted_events(&self, ids: &[String]) -> Result<HashSet<String>, StoreError> {
-        self.inner.counted_events(ids).await
-    }
-    async fn dead_lettered_offsets(
-        &self,
-        topic: &str,
-        partition: i32,
-        offsets: Range<i64>,
-    ) -> Result<HashSet<i64>, StoreError> {
-        self.inner.dead_lettered_offsets(topic, partition, offsets).await
-    }
-}
 
 fn event(n: u32) -> Message {
     let event = NormalizedEvent {
@@ -133,38 +61,41 @@ async fn run_with(store: Arc<FaultyStore>, count: u32) -> (Result<(), Aggregator
     (tokio::time::timeout(Duration::from_secs(10), task).await.expect("the loop stops").unwrap(), bus)
 }
 
-fn faulty(faults: Faults) -> Arc<FaultyStore> {
-    Arc::new(FaultyStore { inner: EmbeddedStore::in_memory().unwrap(), faults, applies: AtomicU32::new(0) })
+/// The embedded store, failing as `set_fault` makes it.
+fn faulty(set_fault: impl FnOnce(&Faults)) -> Arc<FaultyStore> {
+    let store = FaultyStore::new(Arc::new(EmbeddedStore::in_memory().unwrap()));
+    set_fault(&store.faults);
+    Arc::new(store)
 }
 
 #[tokio::test]
 async fn an_outage_is_waited_out_and_nothing_is_lost() {
-    let store = faulty(Faults { outages: AtomicU32::new(4), ..Default::default() });
+    let store = faulty(|faults| faults.write_outages.store(4, Ordering::Relaxed));
     let (result, _) = run_with(store.clone(), 50).await;
     result.unwrap();
-    assert_eq!(store.inner.status().await.unwrap().events, 50);
-    assert!(store.applies.load(Ordering::Relaxed) >= 5, "the same batch was retried through the outage");
+    assert_eq!(store.status().await.unwrap().events, 50);
+    assert!(store.probe.applies.load(Ordering::Relaxed) >= 5, "the same batch was retried through the outage");
 }
 
 #[tokio::test]
 async fn an_event_the_store_refuses_is_dead_lettered_alone() {
     let poison = "00000000-0000-4000-8000-000000000013".to_string();
-    let store = faulty(Faults { poison: Some(poison), ..Default::default() });
+    let store = faulty(|faults| *faults.poison_event.lock().unwrap() = Some(poison));
     let (result, _) = run_with(store.clone(), 40).await;
     result.unwrap();
-    let status = store.inner.status().await.unwrap();
+    let status = store.status().await.unwrap();
     assert_eq!(status.events, 39, "every other event is counted");
-    assert_eq!(store.inner.dead_letter_reasons().await.unwrap(), [("store_rejected".to_string(), 1)]);
-    let checkpoints = store.inner.checkpoints("skills-aggregator").await.unwrap();
+    assert_eq!(store.dead_letter_reasons().await.unwrap(), [("store_rejected".to_string(), 1)]);
+    let checkpoints = store.checkpoints("skills-aggregator").await.unwrap();
     assert_eq!(checkpoints.iter().map(|c| c.next_offset).sum::<i64>(), 40, "the batch is done, offsets recorded");
 }
 
 #[tokio::test]
 async fn a_schema_mismatch_stops_the_loop_with_the_reason() {
-    let store = faulty(Faults { schema_broken: true, ..Default::default() });
+    let store = faulty(|faults| faults.schema_broken.store(true, Ordering::Relaxed));
     let (result, bus) = run_with(store.clone(), 5).await;
     let error = result.expect_err("a schema mismatch is not retried");
     assert!(error.to_string().contains("column y is missing"), "{error}");
-    assert_eq!(store.applies.load(Ordering::Relaxed), 1, "tried once, not looped");
+    assert_eq!(store.probe.applies.load(Ordering::Relaxed), 1, "tried once, not looped");
     assert_eq!(bus.lag(skills_bus::topics::NORMALIZED, "skills-aggregator"), 5, "nothing committed");
 }

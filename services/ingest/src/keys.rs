@@ -8,8 +8,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum KeyError {
-    #[error("no pseudonymisation key: set {env} or pseudonymisation.key_file")]
-    Missing { env: String },
+    #[error("no pseudonymisation key: set {env} (hex, 64+ digits), or pseudonymisation.key_file{file}")]
+    Missing { env: String, file: String },
     #[error("pseudonymisation key from {source_name}: {error}")]
     Invalid { source_name: String, error: PseudonymError },
     #[error("cannot read or write key file {path}: {error}")]
@@ -22,12 +22,16 @@ pub fn load_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymis
     let key = if let Ok(hex) = std::env::var(&config.key_env) {
         SecretKey::from_hex(&hex).map_err(|error| KeyError::Invalid { source_name: config.key_env.clone(), error })?
     } else if let Some(path) = &config.key_file {
-        if !path.exists() && config.generate_if_missing {
+        if !path.exists() {
+            if !config.generate_if_missing {
+                let file = format!(" ({} does not exist)", path.display());
+                return Err(KeyError::Missing { env: config.key_env.clone(), file });
+            }
             generate_key_file(path)?;
         }
         read_key_file(path)?
     } else {
-        return Err(KeyError::Missing { env: config.key_env.clone() });
+        return Err(KeyError::Missing { env: config.key_env.clone(), file: String::new() });
     };
     let mut ring = BTreeMap::from([(config.key_version, key)]);
     for (version, path) in &config.rotation_key_files {

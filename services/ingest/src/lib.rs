@@ -5,6 +5,7 @@
 //! Offsets are committed only after every message made from a batch is
 //! acknowledged, so a crash replays rather than loses.
 
+pub mod app;
 pub mod config;
 pub mod dedup;
 pub mod keys;
@@ -12,6 +13,7 @@ pub mod pipeline;
 pub mod service;
 pub mod stats;
 
+pub use app::IngestService;
 pub use config::IngestConfig;
 pub use service::{IngestError, run};
 pub use stats::IngestStats;

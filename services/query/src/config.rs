@@ -1,126 +1,7 @@
-//! `[query]` configuration.
+//! `[query]` is defined with every other section in skills-config; here,
+//! what the service makes of it: admission limits and server options.
 
-use serde::Deserialize;
-use std::path::PathBuf;
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct QueryConfig {
-    /// Address the gRPC server listens on.
-    pub listen: String,
-    /// File of bearer tokens, one "<scope> <token>" per line; scopes are
-    /// `policy`, `partner:<id>` and `public`.
-    pub tokens_file: Option<PathBuf>,
-    /// Scope of callers without a token; none means they are refused.
-    pub anonymous_scope: Option<String>,
-    /// How often the store's data version is checked, in milliseconds:
-    /// caches are dropped and watchers notified when it changes.
-    pub refresh_interval_ms: u64,
-    /// Cache indicators per period until new data lands (off: every call
-    /// reads the store; for measurements and debugging).
-    pub cache: bool,
-    /// Calls served at once by the whole service; more wait 100 ms, then
-    /// get RESOURCE_EXHAUSTED.
-    pub max_concurrent_requests: usize,
-    /// Watch streams open at once, all callers together.
-    pub max_watch_streams: usize,
-    /// A watch stream ends after this many seconds with UNAVAILABLE
-    /// ("reconnect"); the client opens a new one.
-    pub watch_max_age_s: u64,
-    /// Rate and concurrency limits per audience (`[query.limits.policy]`,
-    /// `partner`, `public`: token holders; `anonymous`: per address).
-    pub limits: AudienceTable,
-    /// Connections open at once, and from one client address.
-    pub max_connections: usize,
-    pub max_connections_per_address: usize,
-    /// HTTP/2 streams (calls) at once on one connection.
-    pub http2_max_concurrent_streams: u32,
-    /// HTTP/2 PING every this many seconds on an idle connection; no
-    /// answer within `http2_keepalive_timeout_s` closes it.
-    pub http2_keepalive_interval_s: u64,
-    pub http2_keepalive_timeout_s: u64,
-    /// A connection is asked to close (GOAWAY, or "Connection: close" on
-    /// HTTP/1.1) after this many seconds, and closed `grace` later.
-    pub max_connection_age_s: u64,
-    pub max_connection_age_grace_s: u64,
-    /// Largest request and response message, in bytes.
-    pub max_request_bytes: usize,
-    pub max_response_bytes: usize,
-    /// Browser origins allowed to call through gRPC-web ("*": any). Empty:
-    /// gRPC-web still works for same-origin pages and non-browser clients.
-    pub cors_allowed_origins: Vec<String>,
-    /// Longest a call may run, in milliseconds; a client's shorter deadline
-    /// (grpc-timeout) wins. Work past it is dropped, not finished.
-    pub request_timeout_ms: u64,
-    /// PEM certificate chain and key: the server speaks TLS when both are set.
-    pub tls_cert_file: Option<PathBuf>,
-    pub tls_key_file: Option<PathBuf>,
-}
-
-/// Limits of one audience class.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AudienceLimits {
-    /// Calls a second per caller on average (0: no rate limit), and how
-    /// many may come at once after a quiet spell.
-    pub rate_per_s: f64,
-    pub burst: u32,
-    /// Calls in flight per caller, and for the whole audience.
-    pub concurrent_per_caller: usize,
-    pub concurrent: usize,
-    /// Watch streams open per caller.
-    pub watch_streams_per_caller: usize,
-    /// Indicator computations (cache misses that read the store) at once
-    /// for the whole audience; other misses wait 500 ms for a turn.
-    pub store_computations: usize,
-}
-
-impl Default for AudienceLimits {
-    fn default() -> Self {
-        AudienceLimits {
-            rate_per_s: 100.0,
-            burst: 200,
-            concurrent_per_caller: 32,
-            concurrent: 128,
-            watch_streams_per_caller: 8,
-            store_computations: 1,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AudienceTable {
-    pub policy: AudienceLimits,
-    pub partner: AudienceLimits,
-    pub public: AudienceLimits,
-    pub anonymous: AudienceLimits,
-}
-
-impl Default for AudienceTable {
-    fn default() -> Self {
-        let base = AudienceLimits::default();
-        AudienceTable {
-            policy: AudienceLimits {
-                rate_per_s: 500.0,
-                burst: 1000,
-                concurrent_per_caller: 64,
-                watch_streams_per_caller: 16,
-                store_computations: 2,
-                ..base.clone()
-            },
-            partner: base.clone(),
-            public: base.clone(),
-            anonymous: AudienceLimits {
-                rate_per_s: 50.0,
-                burst: 200,
-                concurrent_per_caller: 16,
-                watch_streams_per_caller: 4,
-                ..base
-            },
-        }
-    }
-}
+pub use skills_config::query::{AudienceLimits, AudienceTable, QueryConfig};
 
 /// What admission control needs (`crate::admission`).
 #[derive(Debug, Clone, PartialEq)]
@@ -132,7 +13,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        QueryConfig::default().limits()
+        Limits::from_config(&QueryConfig::default())
     }
 }
 
@@ -159,89 +40,36 @@ impl Limits {
             },
         }
     }
-}
 
-impl QueryConfig {
-    pub fn limits(&self) -> Limits {
+    /// The limits `[query]` sets.
+    pub fn from_config(config: &QueryConfig) -> Limits {
         Limits {
-            max_concurrent_requests: self.max_concurrent_requests,
-            max_watch_streams: self.max_watch_streams,
-            audiences: self.limits.clone(),
+            max_concurrent_requests: config.max_concurrent_requests,
+            max_watch_streams: config.max_watch_streams,
+            audiences: config.limits.clone(),
         }
     }
+}
 
-    pub fn serve_options(&self) -> crate::server::ServeOptions {
+impl crate::server::ServeOptions {
+    /// The server limits `[query]` sets, each at least its floor.
+    pub fn from_config(config: &QueryConfig) -> Self {
         let seconds = std::time::Duration::from_secs;
         crate::server::ServeOptions {
-            cors_allowed_origins: self.cors_allowed_origins.clone(),
-            request_timeout: (self.request_timeout_ms > 0)
-                .then(|| std::time::Duration::from_millis(self.request_timeout_ms)),
-            tls_cert_file: self.tls_cert_file.clone(),
-            tls_key_file: self.tls_key_file.clone(),
-            max_connections: self.max_connections.max(1),
-            max_connections_per_address: self.max_connections_per_address.max(1),
-            http2_max_concurrent_streams: self.http2_max_concurrent_streams.max(1),
-            http2_keepalive_interval: seconds(self.http2_keepalive_interval_s.max(1)),
-            http2_keepalive_timeout: seconds(self.http2_keepalive_timeout_s.max(1)),
-            max_connection_age: seconds(self.max_connection_age_s.max(1)),
-            max_connection_age_grace: seconds(self.max_connection_age_grace_s),
-            max_request_bytes: self.max_request_bytes.max(1024),
-            max_response_bytes: self.max_response_bytes.max(1024),
+            cors_allowed_origins: config.cors_allowed_origins.clone(),
+            request_timeout: (config.request_timeout_ms > 0)
+                .then(|| std::time::Duration::from_millis(config.request_timeout_ms)),
+            tls_cert_file: config.tls_cert_file.clone(),
+            tls_key_file: config.tls_key_file.clone(),
+            max_connections: config.max_connections.max(1),
+            max_connections_per_address: config.max_connections_per_address.max(1),
+            http2_max_concurrent_streams: config.http2_max_concurrent_streams.max(1),
+            http2_keepalive_interval: seconds(config.http2_keepalive_interval_s.max(1)),
+            http2_keepalive_timeout: seconds(config.http2_keepalive_timeout_s.max(1)),
+            max_connection_age: seconds(config.max_connection_age_s.max(1)),
+            max_connection_age_grace: seconds(config.max_connection_age_grace_s),
+            max_request_bytes: config.max_request_bytes.max(1024),
+            max_response_bytes: config.max_response_bytes.max(1024),
         }
-    }
-}
-
-impl Default for QueryConfig {
-    fn default() -> Self {
-        QueryConfig {
-            listen: "127.0.0.1:50051".into(),
-            tokens_file: None,
-            anonymous_scope: Some("public".into()),
-            refresh_interval_ms: 500,
-            max_concurrent_requests: 256,
-            max_watch_streams: 512,
-            watch_max_age_s: 600,
-            limits: AudienceTable::default(),
-            max_connections: 1024,
-            max_connections_per_address: 256,
-            http2_max_concurrent_streams: 128,
-            http2_keepalive_interval_s: 20,
-            http2_keepalive_timeout_s: 10,
-            max_connection_age_s: 3600,
-            max_connection_age_grace_s: 60,
-            max_request_bytes: 64 * 1024,
-            max_response_bytes: 4 * 1024 * 1024,
-            cache: true,
-            cors_allowed_origins: Vec::new(),
-            request_timeout_ms: 10_000,
-            tls_cert_file: None,
-            tls_key_file: None,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_example_configuration_states_the_defaults() {
-        let text = include_str!("../../../config/skills.example.toml");
-        let table: toml::Table = text.parse().unwrap();
-        let query: QueryConfig = table["query"].clone().try_into().unwrap();
-        let defaults = QueryConfig::default();
-        assert_eq!(query.limits, defaults.limits, "config/skills.example.toml [query.limits.*]");
-        assert_eq!(query.serve_options().max_connections, defaults.max_connections);
-        assert_eq!(query.max_request_bytes, defaults.max_request_bytes);
-        assert_eq!(query.watch_max_age_s, defaults.watch_max_age_s);
-    }
-
-    #[test]
-    fn a_rate_limit_is_turned_off_with_zero() {
-        let query: QueryConfig = toml::from_str("[limits.anonymous]\nrate_per_s = 0\nburst = 5").unwrap();
-        assert_eq!(query.limits.anonymous.rate_per_s, 0.0);
-        assert_eq!(query.limits.anonymous.burst, 5);
-        assert_eq!(query.limits.anonymous.concurrent, AudienceLimits::default().concurrent, "the rest default");
-        assert!(toml::from_str::<QueryConfig>("[limits.anonymous]\nrate = 1").is_err(), "unknown keys refused");
     }
 }

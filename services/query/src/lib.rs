@@ -9,6 +9,7 @@
 //! `server` sets the transport's limits.
 
 pub mod admission;
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod connections;
@@ -21,6 +22,7 @@ pub mod rewrite;
 pub mod server;
 pub mod service;
 
+pub use app::QueryService;
 pub use config::QueryConfig;
 pub use engine::IndicatorEngine;
 pub use server::{ServeOptions, serve};

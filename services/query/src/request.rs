@@ -2,7 +2,6 @@
 //! the field and the value.
 
 use crate::error::QueryError;
-use chrono::{DateTime, Utc};
 use skills_domain::Period;
 use skills_domain::reference::{self, Region, Skill};
 
@@ -22,12 +21,10 @@ pub fn optional_skill(value: &str) -> Result<Option<&'static Skill>, QueryError>
     if value.trim().is_empty() { Ok(None) } else { skill(value).map(Some) }
 }
 
-/// A period; empty means the year of the newest counted event, by its
-/// occurrence time (or of now).
-pub fn period(field: &'static str, value: &str, newest: Option<DateTime<Utc>>) -> Result<Period, QueryError> {
+/// A period; empty means `default` (`IndicatorEngine::default_period`).
+pub fn period(field: &'static str, value: &str, default: Period) -> Result<Period, QueryError> {
     if value.trim().is_empty() {
-        let reference = newest.unwrap_or_else(Utc::now);
-        return Ok(Period::containing(skills_domain::Granularity::Year, reference));
+        return Ok(default);
     }
     value.parse().map_err(|e: skills_domain::PeriodError| QueryError::invalid(field, e.to_string()))
 }
@@ -41,8 +38,8 @@ mod tests {
         let error = region("99").unwrap_err().to_string();
         assert!(error.starts_with("invalid region") && error.contains("\"99\""), "{error}");
         assert!(skill("x").unwrap_err().to_string().contains("\"x\""));
-        assert!(period("period", "2025-13", None).unwrap_err().to_string().contains("\"2025-13\""));
+        assert!(period("period", "2025-13", Period::Year(2025)).unwrap_err().to_string().contains("\"2025-13\""));
         assert_eq!(optional_region(" ").unwrap(), None);
-        assert_eq!(period("period", "", Some("2024-05-01T00:00:00Z".parse().unwrap())).unwrap(), Period::Year(2024));
+        assert_eq!(period("period", "", Period::Year(2024)).unwrap(), Period::Year(2024), "empty: the default");
     }
 }

@@ -43,7 +43,7 @@ pub struct ServeOptions {
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        crate::QueryConfig::default().serve_options()
+        ServeOptions::from_config(&crate::QueryConfig::default())
     }
 }
 

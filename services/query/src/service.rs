@@ -73,10 +73,6 @@ impl TalentGapApi {
     pub fn engine(&self) -> Arc<IndicatorEngine> {
         self.engine.clone()
     }
-
-    fn newest(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.engine.status().newest_event
-    }
 }
 
 fn empty_cell(region: &str, skill: &str) -> CellIndicators {
@@ -134,7 +130,7 @@ impl TalentGapService for TalentGapApi {
         let (audience, k, ticket) = self.admit(&request).await?;
         let body = request.get_ref();
         let region = request::region(&body.region)?;
-        let period = request::period("period", &body.period, self.newest())?;
+        let period = request::period("period", &body.period, self.engine.default_period())?;
         let snapshot = self.engine.cells(period, &ticket.lane).await.map_err(QueryError::from)?;
         let cells = region_cells(&snapshot, region.code, k, partner_of(&audience));
         Ok(Response::new(pb::GetRegionIndicatorsResponse {
@@ -151,7 +147,7 @@ impl TalentGapService for TalentGapApi {
     ) -> Result<Response<pb::RankShortagesResponse>, Status> {
         let (audience, k, ticket) = self.admit(&request).await?;
         let body = request.get_ref();
-        let period = request::period("period", &body.period, self.newest())?;
+        let period = request::period("period", &body.period, self.engine.default_period())?;
         let region = request::optional_region(&body.region)?;
         let skill = request::optional_skill(&body.skill)?;
         let top = match body.top {
@@ -202,7 +198,7 @@ impl TalentGapService for TalentGapApi {
         let partner = partner_of(&audience);
         let body = request.get_ref();
         let skill = request::skill(&body.skill)?;
-        let period = request::period("period", &body.period, self.newest())?;
+        let period = request::period("period", &body.period, self.engine.default_period())?;
         let snapshot = self.engine.cells(period, &ticket.lane).await.map_err(QueryError::from)?;
         let all: Vec<CellIndicators> = REGIONS
             .iter()
@@ -238,7 +234,7 @@ impl TalentGapService for TalentGapApi {
         let (audience, k, ticket) = self.admit(&request).await?;
         let body = request.get_ref();
         let region = request::region(&body.region)?;
-        let period = request::period("period", &body.period, self.newest())?;
+        let period = request::period("period", &body.period, self.engine.default_period())?;
         let snapshot = self.engine.regions(period, &ticket.lane).await.map_err(QueryError::from)?;
         let own = partner_of(&audience).map(|p| convert::contribution(snapshot.own(p, region.code), true));
         let counters = snapshot.regions.iter().find(|r| r.region == region.code).cloned().unwrap_or_default();
@@ -358,7 +354,7 @@ impl TalentGapService for TalentGapApi {
         let k = identity.audience.suppression_k(self.engine.settings().suppression_k);
         let body = request.get_ref();
         let region = request::optional_region(&body.region)?.map(|r| r.code);
-        let period = request::period("period", &body.period, self.newest())?;
+        let period = request::period("period", &body.period, self.engine.default_period())?;
         let engine = self.engine.clone();
         let mut changes = engine.subscribe();
         let partner = partner_of(&identity.audience).map(str::to_string);

@@ -60,7 +60,7 @@ async fn a_flood_past_the_rate_is_refused_with_retry_info_and_other_callers_go_o
 #[tokio::test]
 async fn periods_with_no_data_answer_at_once_without_reading_the_store() {
     let running = serve(16).await;
-    running.store.probe.delay_ms.store(2_000, Ordering::Relaxed);
+    running.store.set_read_delay(Duration::from_millis(2_000));
     let mut client = running.client.clone();
     // The story starts in October 2024; 2060 has not started.
     for period in ["2016", "2023-06", "2023-Q4", "2060-06", "2090", "2099-Q4"] {
@@ -83,7 +83,7 @@ async fn one_audiences_cache_misses_never_hold_up_another_audience_or_cached_rea
     // Every read now takes 300 ms: a year in the foreground (34 reads side
     // by side) about as long, in the background (one at a time, paced)
     // some 20 s.
-    running.store.probe.delay_ms.store(300, Ordering::Relaxed);
+    running.store.set_read_delay(Duration::from_millis(300));
     let flood: Vec<_> = (0..12)
         .map(|n| {
             let mut client = running.client.clone();
@@ -133,7 +133,7 @@ async fn one_audiences_cache_misses_never_hold_up_another_audience_or_cached_rea
 #[tokio::test]
 async fn a_policy_caller_waiting_on_a_background_computation_hurries_it() {
     let running = serve(16).await;
-    running.store.probe.delay_ms.store(200, Ordering::Relaxed);
+    running.store.set_read_delay(Duration::from_millis(200));
     let mut public = running.client.clone();
     let background = tokio::spawn(async move {
         let started = Instant::now();

@@ -56,7 +56,7 @@ async fn hot_reads_come_from_the_cache_until_new_data_lands() {
 #[tokio::test]
 async fn a_caller_that_gives_up_leaves_the_shared_work_to_finish_for_the_next() {
     let mut running = serve(16).await;
-    running.store.probe.delay_ms.store(1_000, Ordering::Relaxed);
+    running.store.set_read_delay(Duration::from_millis(1_000));
     let started = Instant::now();
     let error =
         running.client.get_region_indicators(region_request("11", Some(Duration::from_millis(200)))).await.unwrap_err();
@@ -77,7 +77,7 @@ async fn a_caller_that_gives_up_leaves_the_shared_work_to_finish_for_the_next() 
 #[tokio::test]
 async fn overload_is_refused_quickly_with_resource_exhausted() {
     let running = serve(1).await;
-    running.store.probe.delay_ms.store(2_000, Ordering::Relaxed);
+    running.store.set_read_delay(Duration::from_millis(2_000));
     let mut busy = running.client.clone();
     let slow = tokio::spawn(async move { busy.get_region_indicators(region_request("11", None)).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -95,7 +95,7 @@ async fn new_data_is_computed_before_the_cache_moves_so_polling_never_waits_on_t
     let mut running = serve(16).await;
     let first = running.client.get_region_indicators(region_request("11", None)).await.unwrap().into_inner();
     assert_eq!(openings(&first, "3.4"), 15);
-    running.store.probe.delay_ms.store(600, Ordering::Relaxed);
+    running.store.set_read_delay(Duration::from_millis(600));
     running.store.apply(Batch { events: vec![demand(71, 5, 0, "2025-06-01")], ..Default::default() }).await.unwrap();
     let engine = running.engine.clone();
     let refresh = tokio::spawn(async move { engine.refresh().await });

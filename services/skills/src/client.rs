@@ -2,7 +2,8 @@
 
 use skills_proto::v1 as pb;
 use skills_proto::v1::talent_gap_service_client::TalentGapServiceClient;
-use tonic::transport::Channel;
+use std::path::Path;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Status};
 
 pub struct Client {
@@ -14,16 +15,42 @@ pub struct Client {
 pub enum ClientError {
     #[error("cannot connect to {endpoint}: {error} (is `cargo run --release` running?)")]
     Connect { endpoint: String, error: tonic::transport::Error },
+    #[error("{endpoint}: {message}")]
+    Address { endpoint: String, message: String },
+    #[error("cannot read the CA certificate {path}: {error}")]
+    Ca { path: String, error: std::io::Error },
     #[error("{}: {}", .0.code(), .0.message())]
     Call(#[from] Status),
 }
 
 impl Client {
+    /// A plaintext or TLS connection by the endpoint's scheme.
     pub async fn connect(endpoint: &str, token: Option<String>) -> Result<Self, ClientError> {
-        let inner = TalentGapServiceClient::connect(endpoint.to_string())
-            .await
-            .map_err(|error| ClientError::Connect { endpoint: endpoint.to_string(), error })?;
-        Ok(Client { inner, token })
+        Client::connect_with(endpoint, None, token).await
+    }
+
+    /// `https://` speaks TLS, trusting `ca` (PEM) when given, else the
+    /// system's roots; `http://` is plaintext.
+    pub async fn connect_with(endpoint: &str, ca: Option<&Path>, token: Option<String>) -> Result<Self, ClientError> {
+        let address = |message: String| ClientError::Address { endpoint: endpoint.to_string(), message };
+        let mut target = Endpoint::from_shared(endpoint.to_string())
+            .map_err(|e| address(format!("not an address ({e}); expected http://host:port or https://host:port")))?;
+        if endpoint.starts_with("https://") {
+            let tls = match ca {
+                Some(path) => {
+                    let pem = std::fs::read(path)
+                        .map_err(|error| ClientError::Ca { path: path.display().to_string(), error })?;
+                    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))
+                }
+                None => ClientTlsConfig::new().with_native_roots(),
+            };
+            target = target.tls_config(tls).map_err(|e| address(format!("TLS: {e}")))?;
+        } else if ca.is_some() {
+            return Err(address("--ca is for https:// addresses".into()));
+        }
+        let channel =
+            target.connect().await.map_err(|error| ClientError::Connect { endpoint: endpoint.to_string(), error })?;
+        Ok(Client { inner: TalentGapServiceClient::new(channel), token })
     }
 
     fn request<T>(&self, body: T) -> Request<T> {

@@ -5,8 +5,8 @@ use crate::cli::DemoArgs;
 use crate::client::{Client, ClientError};
 use crate::config::SkillsConfig;
 use crate::render::{self, Table};
-use crate::seed;
 use crate::stack::{EmbeddedStack, StackError, bind};
+use chrono::Datelike;
 use skills_bus::Bus;
 use skills_domain::reference::REGIONS;
 use skills_ingest::IngestStats;
@@ -30,6 +30,8 @@ pub enum DemoError {
     Store(#[from] skills_store::StoreError),
     #[error(transparent)]
     Events(#[from] crate::send::SendError),
+    #[error("cannot write the policy token file: {0}")]
+    TokenFile(#[from] std::io::Error),
 }
 
 pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> {
@@ -55,12 +57,45 @@ pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> 
         stack.stop().await?;
         return Ok(());
     }
+    warm_every_year(&stack, &mut client).await?;
+    let token_file = config.data_dir.join("policy.token");
+    write_private(&token_file, stack.policy_token())?;
     println!("\nServing gRPC (skills.v1.TalentGapService) on {} — Ctrl-C to stop.", stack.address);
     println!(
         "Try, in another terminal:  cargo run --release -- rank --top 10   |   cargo run --release -- gaps --region 84"
     );
+    println!(
+        "A policy token for this run is in {}:  cargo run --release -- status --token-file {}",
+        token_file.display(),
+        token_file.display()
+    );
     stack.shutdown_trigger().trigger_on_signals().await;
+    let _ = std::fs::remove_file(&token_file);
     stack.stop().await?;
+    Ok(())
+}
+
+/// Computes the publication of every year with data before serving, as
+/// policy (in the foreground), so that a first look at any period — a
+/// trend over two years, another year's ranking — is answered from the
+/// cache instead of waiting for an anonymous caller's background turn.
+async fn warm_every_year(stack: &EmbeddedStack, client: &mut Client) -> Result<(), DemoError> {
+    let status = stack.store.status().await?;
+    let (Some(oldest), Some(newest)) = (status.oldest_event, status.newest_event) else {
+        return Ok(());
+    };
+    for year in oldest.year()..=newest.year() {
+        client.region("11", &year.to_string()).await?;
+    }
+    Ok(())
+}
+
+/// Writes `text` to a file only its owner may read (a token).
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), DemoError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())?;
     Ok(())
 }
 
@@ -70,7 +105,7 @@ async fn seed_if_empty(stack: &EmbeddedStack, learners: usize) -> Result<(), Dem
         return Ok(());
     }
     let started = Instant::now();
-    let set = seed::synthetic(learners, SEED);
+    let set = skills_synthetic::synthetic(learners, SEED);
     let total = set.messages.len();
     eprintln!(
         "seeding {learners} synthetic learners: {total} raw events ({} duplicates, {} invalid)…",
@@ -103,6 +138,7 @@ async fn seed_file_if_empty(stack: &EmbeddedStack, path: &std::path::Path) -> Re
 /// Sends raw events through ingestion and aggregation, and waits until
 /// both are idle.
 async fn send_all(stack: &EmbeddedStack, messages: Vec<(&'static str, skills_bus::Message)>) -> Result<(), DemoError> {
+    let total = messages.len();
     let mut by_topic: BTreeMap<&str, Vec<skills_bus::Message>> = BTreeMap::new();
     for (topic, message) in messages {
         by_topic.entry(topic).or_default().push(message);
@@ -114,16 +150,30 @@ async fn send_all(stack: &EmbeddedStack, messages: Vec<(&'static str, skills_bus
         let producer = stack.bus.producer();
         sends.spawn(async move { producer.send(topic, messages).await });
     }
+    // The bar follows ingest's count of events taken in.
+    let progress = crate::progress::bar("seeding through ingest and aggregation", Some(total as u64));
+    let ticker = tokio::spawn({
+        let (progress, stats) = (progress.clone(), stack.ingest_stats.clone());
+        async move {
+            loop {
+                progress.set_position(stats.consumed.load(std::sync::atomic::Ordering::Relaxed));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
     while let Some(sent) = sends.join_next().await {
         let sent = sent.map_err(|e| StackError::Task { task: "seed", message: e.to_string() })?;
         sent.map_err(StackError::from)?;
     }
-    stack.wait_idle(IDLE_TIMEOUT).await?;
+    let idle = stack.wait_idle(IDLE_TIMEOUT).await;
+    ticker.abort();
+    progress.finish_and_clear();
+    idle?;
     Ok(())
 }
 
 async fn print_report(stack: &EmbeddedStack, client: &mut Client) -> Result<(), DemoError> {
-    let period = seed::DEMO_PERIOD;
+    let period = skills_synthetic::DEMO_PERIOD;
     let status = stack.store.status().await?;
     let reasons = stack.store.dead_letter_reasons().await?;
     let reasons: Vec<String> = reasons.iter().map(|(reason, n)| format!("{reason} {n}")).collect();

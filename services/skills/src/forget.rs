@@ -35,7 +35,9 @@ pub async fn run(config: SkillsConfig, args: ForgetArgs) -> Result<(), ForgetErr
     let pseudonymiser = load_existing_pseudonymiser(&config.pseudonymisation)?;
     let erasure = erasure_for(&pseudonymiser, &args.partner, &args.learners);
     let store = skills_store::open(&config.store, &config.data_dir).await?;
+    let progress = crate::progress::bar("forgetting learners and recomputing their cells", None);
     let outcome = store.forget(&erasure).await?;
+    progress.finish_and_clear();
     tracing::info!(
         learners = args.learners.len(),
         enrolment_events = outcome.enrolment_facts,

@@ -6,8 +6,9 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use clap::CommandFactory;
 use clap::Parser;
-use skills::cli::{Cli, ClientArgs, Command, DemoArgs, RankBy};
+use skills::cli::{Cli, ClientArgs, Command, DemoArgs, Format, RankBy};
 use skills::client::{Client, ClientError};
 use skills::config::SkillsConfig;
 use skills::render;
@@ -24,6 +25,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if cli.check_config {
+        print!("{}", config.to_masked_toml());
+        return ExitCode::SUCCESS;
+    }
     let command = cli.command.unwrap_or(Command::Demo(DemoArgs { learners: 20_000, ..DemoArgs::default() }));
     let outcome = match command {
         Command::Demo(args) => {
@@ -62,6 +67,10 @@ async fn main() -> ExitCode {
                 Err(error) => Err(error.to_string()),
             }
         }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "skills", &mut std::io::stdout());
+            Ok(())
+        }
         client_command => run_client(client_command).await.map_err(|e| e.to_string()),
     };
     match outcome {
@@ -73,135 +82,167 @@ async fn main() -> ExitCode {
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("responses serialize"));
+/// Prints an answer in the chosen format: `table` renders it for people.
+fn print_answer<M: skills_proto::Message + skills_proto::Name>(
+    format: Format,
+    answer: &M,
+    table: impl FnOnce(&M) -> String,
+    csv: impl FnOnce(&M) -> String,
+) {
+    match format {
+        Format::Table => print!("{}", table(answer)),
+        Format::Json => println!("{}", skills_proto::json::to_json(answer)),
+        Format::Csv => print!("{}", csv(answer)),
+    }
 }
 
+/// The client of `args`: its address, CA and token (given, or read from
+/// its file).
 async fn connect(args: &ClientArgs) -> Result<Client, ClientError> {
-    Client::connect(&args.addr, args.token.clone()).await
+    let token = match (&args.token, &args.token_file) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file).map_err(|error| ClientError::Address {
+                endpoint: args.addr.clone(),
+                message: format!("cannot read the token file {}: {error}", file.display()),
+            })?;
+            Some(text.trim().to_string())
+        }
+        (None, None) => None,
+    };
+    Client::connect_with(&args.addr, args.ca.as_deref(), token).await
 }
 
-async fn run_client(command: Command) -> Result<(), ClientError> {
+/// A region given by code or name, as its code; empty stays empty.
+fn region_code(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Ok(String::new());
+    }
+    skills_domain::reference::region_by_code_or_name(text).map(|r| r.code.to_string()).map_err(|e| e.to_string())
+}
+
+async fn run_client(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
-        Command::Demo(_)
-        | Command::Send(_)
-        | Command::Reconcile(_)
-        | Command::Forget(_)
-        | Command::Rekey(_)
-        | Command::VerifyModel(_)
-        | Command::DisclosureAudit(_) => {
-            unreachable!("handled by main")
-        }
         Command::Gaps { region, period, client } => {
+            let region = region_code(&region)?;
             let response = connect(&client).await?.region(&region, &period).await?;
-            if client.json {
-                print_json(&response);
-            } else {
-                println!("{} — {}", render::region_name(&response.region), render::meta_line(response.meta.as_ref()));
-                print!("{}", render::cells_table(&response.cells, render::by_skill));
-            }
+            let table = |r: &pb::GetRegionIndicatorsResponse| {
+                let header = format!("{} — {}", render::region_name(&r.region), render::meta_line(r.meta.as_ref()));
+                format!("{header}\n{}", render::cells_table(&r.cells, render::by_skill))
+            };
+            print_answer(client.format(), &response, table, |r| skills::csv::cells(&r.cells));
         }
         Command::Rank { top, by, region, skill, period, page_size, page_token, client } => {
             let rank_by = match by {
                 RankBy::Gap => pb::RankBy::TalentGap,
                 RankBy::Ratio => pb::RankBy::ShortageRatio,
             };
+            let region = region_code(&region)?;
             let request =
                 pb::RankShortagesRequest { period, rank_by: rank_by as i32, top, region, skill, page_size, page_token };
             let response = connect(&client).await?.rank(request).await?;
-            if client.json {
-                print_json(&response);
-            } else {
-                println!("{}", render::meta_line(response.meta.as_ref()));
-                print!("{}", render::cells_table(&response.cells, render::by_region_and_skill));
-                if !response.next_page_token.is_empty() {
-                    println!("next page: --page-token {}", response.next_page_token);
+            let table = |r: &pb::RankShortagesResponse| {
+                let mut text = format!(
+                    "{}\n{}",
+                    render::meta_line(r.meta.as_ref()),
+                    render::cells_table(&r.cells, render::by_region_and_skill)
+                );
+                if !r.next_page_token.is_empty() {
+                    text.push_str(&format!("next page: --page-token {}\n", r.next_page_token));
                 }
-            }
+                text
+            };
+            print_answer(client.format(), &response, table, |r| skills::csv::cells(&r.cells));
         }
         Command::Status { client } => {
             let response = connect(&client).await?.pipeline_status().await?;
-            if client.json {
-                print_json(&response);
-            } else {
-                let as_of = response.as_of.map(|t| t.to_string()).unwrap_or_else(|| "no data yet".into());
-                println!(
-                    "{} events counted, {} dead letters; newest data {as_of}",
-                    response.events, response.dead_letters
-                );
+            let table = |r: &pb::GetPipelineStatusResponse| {
+                let as_of = r.as_of.map(|t| t.to_string()).unwrap_or_else(|| "no data yet".into());
                 let mut reasons = render::Table::new(&["dead-letter reason", "count"], 1);
-                for r in &response.dead_letters_by_reason {
-                    reasons.row(vec![r.reason.clone(), r.count.to_string()]);
+                for reason in &r.dead_letters_by_reason {
+                    reasons.row(vec![reason.reason.clone(), reason.count.to_string()]);
                 }
-                print!("{}", reasons.render());
-            }
+                format!(
+                    "{} events counted, {} dead letters; newest data {as_of}\n{}",
+                    r.events,
+                    r.dead_letters,
+                    reasons.render()
+                )
+            };
+            print_answer(client.format(), &response, table, skills::csv::status);
         }
         Command::Skill { skill, period, client } => {
             let response = connect(&client).await?.skill(&skill, &period).await?;
-            if client.json {
-                print_json(&response);
-            } else {
-                println!("{} {} — {}", response.skill, response.skill_name, render::meta_line(response.meta.as_ref()));
-                print!("{}", render::cells_table(&response.cells, render::by_region));
-                println!("geographic mismatch (Duncan index): {}", render::number(response.mismatch_index, 3));
-            }
+            let table = |r: &pb::GetSkillAcrossRegionsResponse| {
+                format!(
+                    "{} {} — {}\n{}geographic mismatch (Duncan index): {}\n",
+                    r.skill,
+                    r.skill_name,
+                    render::meta_line(r.meta.as_ref()),
+                    render::cells_table(&r.cells, render::by_region),
+                    render::number(r.mismatch_index, 3)
+                )
+            };
+            print_answer(client.format(), &response, table, |r| skills::csv::cells(&r.cells));
         }
         Command::Inclusion { region, period, client } => {
+            let region = region_code(&region)?;
             let response = connect(&client).await?.inclusion(&region, &period).await?;
-            if client.json {
-                print_json(&response);
-            } else {
-                println!("{} — {}", render::region_name(&response.region), render::meta_line(response.meta.as_ref()));
-                print!("{}", render::inclusion_table(&response));
-            }
+            let table = |r: &pb::GetInclusionResponse| {
+                let header = format!("{} — {}", render::region_name(&r.region), render::meta_line(r.meta.as_ref()));
+                format!("{header}\n{}", render::inclusion_table(r))
+            };
+            print_answer(client.format(), &response, table, skills::csv::inclusion);
         }
         Command::Trend { region, skill, from, to, client } => {
+            let region = region_code(&region)?;
             let response = connect(&client).await?.trend(&region, &skill, &from, &to).await?;
-            if client.json {
-                print_json(&response);
-            } else {
-                println!(
-                    "{} · {} — {}",
+            let table = |r: &pb::GetTrendResponse| {
+                format!(
+                    "{} · {} — {}\n{}",
                     render::region_name(&region),
                     render::skill_name(&skill),
-                    render::meta_line(response.meta.as_ref())
-                );
-                print!("{}", render::cells_table(&response.points, render::by_period));
-            }
+                    render::meta_line(r.meta.as_ref()),
+                    render::cells_table(&r.points, render::by_period)
+                )
+            };
+            print_answer(client.format(), &response, table, |r| skills::csv::cells(&r.points));
         }
         Command::Reference { client } => {
             let response = connect(&client).await?.reference().await?;
-            if client.json {
-                print_json(&response);
-            } else {
+            let table = |r: &pb::GetReferenceDataResponse| {
                 let mut regions = render::Table::new(&["region", "name"], 2);
-                for r in &response.regions {
-                    regions.row(vec![r.code.clone(), r.name.clone()]);
+                for region in &r.regions {
+                    regions.row(vec![region.code.clone(), region.name.clone()]);
                 }
-                print!("{}", regions.render());
                 let mut skills = render::Table::new(&["skill", "name", "area", "target level"], 3);
-                for s in &response.skills {
+                for s in &r.skills {
                     skills.row(vec![s.code.clone(), s.name.clone(), s.area.clone(), s.target_level.to_string()]);
                 }
-                print!("\n{}", skills.render());
-            }
+                format!("{}\n{}", regions.render(), skills.render())
+            };
+            print_answer(client.format(), &response, table, skills::csv::reference);
         }
         Command::Watch { region, period, updates, client } => {
+            let region = region_code(&region)?;
             let mut stream = connect(&client).await?.watch(&region, &period).await?;
             let mut seen = 0;
             while let Some(update) = stream.message().await? {
                 seen += 1;
-                if client.json {
-                    print_json(&update);
-                } else {
-                    println!("{}", render::meta_line(update.meta.as_ref()));
-                    print!("{}", render::cells_table(&update.cells, render::by_region_and_skill));
-                }
+                let table = |u: &pb::IndicatorUpdate| {
+                    format!(
+                        "{}\n{}",
+                        render::meta_line(u.meta.as_ref()),
+                        render::cells_table(&u.cells, render::by_region_and_skill)
+                    )
+                };
+                print_answer(client.format(), &update, table, |u| skills::csv::cells(&u.cells));
                 if updates > 0 && seen >= updates {
                     break;
                 }
             }
         }
+        other => unreachable!("not a client command: {other:?}"),
     }
     Ok(())
 }

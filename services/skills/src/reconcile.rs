@@ -139,6 +139,7 @@ pub async fn reconcile(
 ) -> Result<Report, ReconcileError> {
     let mut report = Report { since, until, ..Report::default() };
     let mut seen = HashSet::new();
+    let progress = crate::progress::bar("reconciling raw partitions", None);
     for topic in raw_topics {
         let ranges = {
             let (kafka, topic) = (kafka.clone(), topic.clone());
@@ -166,8 +167,10 @@ pub async fn reconcile(
             let partition = classify(&range, &entries, &dead_lettered, &counted, &mut seen);
             tracing::debug!(topic = %partition.topic, partition = partition.partition, raw = partition.raw, missing = partition.missing, "partition reconciled");
             report.add(partition);
+            progress.inc(1);
         }
     }
+    progress.finish_and_clear();
     Ok(report)
 }
 

@@ -36,7 +36,10 @@ pub struct RekeyOutcome {
 pub async fn rekey_store(store: &dyn MetricsStore, ring: &Pseudonymiser, to: u32) -> Result<RekeyOutcome, RekeyError> {
     let mut outcome = RekeyOutcome { to_version: to, ..Default::default() };
     let mut renames = Vec::new();
-    for learner in store.learners().await? {
+    let learners = store.learners().await?;
+    let progress = crate::progress::bar("rekeying learners", Some(learners.len() as u64));
+    for learner in learners {
+        progress.inc(1);
         match version_of(&learner) {
             Some(version) if version == to => outcome.current += 1,
             Some(_) => {
@@ -47,7 +50,9 @@ pub async fn rekey_store(store: &dyn MetricsStore, ring: &Pseudonymiser, to: u32
         }
     }
     outcome.renamed = renames.len() as u64;
+    progress.set_message("writing the new pseudonyms");
     store.rename_learners(&renames).await?;
+    progress.finish_and_clear();
     Ok(outcome)
 }
 
@@ -81,7 +86,7 @@ mod tests {
     async fn store_of(pseudonymiser: &Pseudonymiser) -> EmbeddedStore {
         let store = EmbeddedStore::in_memory().unwrap();
         let now = "2026-06-01T00:00:00Z".parse().unwrap();
-        let events = crate::seed::synthetic(60, 3)
+        let events = skills_synthetic::synthetic(60, 3)
             .messages
             .iter()
             .filter_map(|(_, m)| {

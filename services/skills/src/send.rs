@@ -3,7 +3,6 @@
 
 use crate::cli::SendArgs;
 use crate::config::SkillsConfig;
-use crate::seed;
 use skills_bus::kafka::KafkaBus;
 use skills_bus::{Bus, BusError, Message, headers, topics};
 use std::collections::BTreeMap;
@@ -56,7 +55,8 @@ pub async fn run(config: SkillsConfig, args: SendArgs) -> Result<(), SendError> 
     let messages = match (&args.file, args.synthetic) {
         (Some(path), _) => read_jsonl(path)?,
         (None, true) => {
-            seed::synthetic_range(args.first_learner..args.first_learner + args.learners, args.seed).messages
+            skills_synthetic::synthetic_range(args.first_learner..args.first_learner + args.learners, args.seed)
+                .messages
         }
         (None, false) => return Err(SendError::NothingToSend),
     };
@@ -77,6 +77,7 @@ pub async fn run(config: SkillsConfig, args: SendArgs) -> Result<(), SendError> 
     let chunk = if args.rate > 0 { CHUNK.min((args.rate as usize / 10).max(1)) } else { CHUNK };
     let mut sent = 0usize;
     let mut pending: BTreeMap<String, Vec<Message>> = BTreeMap::new();
+    let progress = crate::progress::bar("sending", Some(total as u64));
     for (topic, message) in messages {
         let topic = format!("{}{topic}", args.topic_prefix);
         *per_topic.entry(topic.clone()).or_default() += 1;
@@ -86,6 +87,7 @@ pub async fn run(config: SkillsConfig, args: SendArgs) -> Result<(), SendError> 
             for (topic, batch) in std::mem::take(&mut pending) {
                 producer.send(&topic, batch).await?;
             }
+            progress.set_position(sent as u64);
             if args.rate > 0 {
                 // Pace: event n is due at n / rate seconds.
                 let due = Duration::from_secs_f64(sent as f64 / args.rate as f64);
@@ -95,6 +97,7 @@ pub async fn run(config: SkillsConfig, args: SendArgs) -> Result<(), SendError> 
             }
         }
     }
+    progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let breakdown: Vec<String> = per_topic.iter().map(|(t, n)| format!("{t}: {n}")).collect();
     println!(

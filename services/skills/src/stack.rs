@@ -3,15 +3,13 @@
 //! the separate processes.
 
 use crate::config::SkillsConfig;
-use skills_aggregator::AggregatorStats;
+use skills_aggregator::{AggregatorService, AggregatorStats};
 use skills_bus::embedded::EmbeddedBus;
 use skills_bus::{Bus, Message};
 use skills_domain::indicators::Audience;
-use skills_ingest::IngestStats;
 use skills_ingest::keys::load_pseudonymiser;
-use skills_query::IndicatorEngine;
-use skills_query::auth::Authorizer;
-use skills_query::service::TalentGapApi;
+use skills_ingest::{IngestService, IngestStats};
+use skills_query::{IndicatorEngine, QueryService};
 use skills_runtime::{ShutdownTrigger, shutdown_pair};
 use skills_store::{EmbeddedStore, MetricsStore};
 use std::net::SocketAddr;
@@ -52,6 +50,13 @@ pub struct EmbeddedStack {
     tasks: Vec<(&'static str, JoinHandle<Result<(), String>>)>,
 }
 
+/// A service's run as a task whose error is text.
+fn spawn_service(
+    run: impl std::future::Future<Output = Result<(), skills_runtime::BoxError>> + Send + 'static,
+) -> JoinHandle<Result<(), String>> {
+    tokio::spawn(async move { run.await.map_err(|error| error.to_string()) })
+}
+
 /// Binds the configured gRPC address, with a clear error when it is taken.
 pub async fn bind(address: &str) -> Result<TcpListener, StackError> {
     TcpListener::bind(address).await.map_err(|error| StackError::Listen { address: address.to_string(), error })
@@ -73,70 +78,23 @@ impl EmbeddedStack {
         let bus = EmbeddedBus::new(config.bus.capacity);
         let shared_bus: Arc<dyn Bus> = Arc::new(bus.clone());
         let shared_store: Arc<dyn MetricsStore> = Arc::new(store.clone());
-        let engine =
-            IndicatorEngine::with_cache(shared_store.clone(), config.indicators.clone(), config.query.cache).await?;
+        let (trigger, shutdown) = shutdown_pair();
 
         // The process's own reports read as policy; other callers get the
         // configured scopes.
         let policy_token = uuid::Uuid::new_v4().to_string();
-        let mut auth = Authorizer::new(config.query.anonymous_scope.as_deref()).map_err(StackError::Config)?;
-        if let Some(file) = &config.query.tokens_file {
-            auth.add_tokens_file(file).map_err(StackError::Config)?;
-        }
-        auth.add_token(policy_token.clone(), Audience::Policy);
-
-        let (trigger, shutdown) = shutdown_pair();
-        let ingest_stats = Arc::new(IngestStats::default());
-        let aggregator_stats = Arc::new(AggregatorStats::default());
-        let mut tasks = Vec::new();
-        tasks.push((
-            "ingest",
-            tokio::spawn({
-                let (config, bus, stats, shutdown) =
-                    (config.ingest.clone(), shared_bus.clone(), ingest_stats.clone(), shutdown.clone());
-                async move {
-                    skills_ingest::run(config, bus, pseudonymiser, stats, shutdown).await.map_err(|e| e.to_string())
-                }
-            }),
-        ));
-        tasks.push((
-            "aggregator",
-            tokio::spawn({
-                let (config, bus, store, stats, shutdown) = (
-                    config.aggregator.clone(),
-                    shared_bus.clone(),
-                    shared_store.clone(),
-                    aggregator_stats.clone(),
-                    shutdown.clone(),
-                );
-                async move { skills_aggregator::run(config, bus, store, stats, shutdown).await.map_err(|e| e.to_string()) }
-            }),
-        ));
-        let refresh = Duration::from_millis(config.query.refresh_interval_ms);
-        tasks.push((
-            "indicator refresh",
-            tokio::spawn({
-                let (engine, shutdown) = (engine.clone(), shutdown.clone());
-                async move {
-                    engine.refresh_every(refresh, shutdown).await;
-                    Ok(())
-                }
-            }),
-        ));
-        let api = TalentGapApi::new(
-            engine.clone(),
-            auth,
-            config.query.limits(),
-            std::time::Duration::from_secs(config.query.watch_max_age_s),
-            shutdown.clone(),
-        );
-        let options = config.query.serve_options();
-        tasks.push((
-            "query",
-            tokio::spawn(async move {
-                skills_query::serve(listener, api, options, shutdown).await.map_err(|e| e.to_string())
-            }),
-        ));
+        let extra_tokens = [(policy_token.clone(), Audience::Policy)];
+        let ingest = IngestService::new(config.ingest.clone(), shared_bus.clone(), pseudonymiser);
+        let aggregator = AggregatorService::new(config.aggregator.clone(), shared_bus, shared_store.clone());
+        let query = QueryService::new(&config, shared_store, listener, &extra_tokens, &shutdown)
+            .await
+            .map_err(|error| StackError::Task { task: "query", message: error.to_string() })?;
+        let (ingest_stats, aggregator_stats, engine) = (ingest.stats(), aggregator.stats(), query.engine());
+        let tasks = vec![
+            ("ingest", spawn_service(ingest.run(shutdown.clone()))),
+            ("aggregator", spawn_service(aggregator.run(shutdown.clone()))),
+            ("query", spawn_service(query.run(shutdown))),
+        ];
         Ok(EmbeddedStack {
             address,
             bus,

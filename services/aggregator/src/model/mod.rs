@@ -15,11 +15,13 @@
 //! still writes the facts that reconciliation, recounts and
 //! `skills verify-model` read.
 
+pub mod app;
 pub mod config;
 mod materializer;
 mod service;
 mod stats;
 
+pub use app::ModelService;
 pub use config::ModelConfig;
 pub use materializer::Materializer;
 pub use service::{ModelError, run};

@@ -376,6 +376,14 @@ impl IndicatorEngine {
         CounterWindow::of_period(period, self.settings.pipeline_horizon_months, by_skill)
     }
 
+    /// The period of a request without one: the latest complete year
+    /// with data (`skills_domain::indicators::default_year`).
+    pub fn default_period(&self) -> Period {
+        let status = self.status();
+        let allowance = Duration::days(i64::from(self.settings.late_allowance_days));
+        skills_domain::indicators::default_year(status.oldest_event, status.newest_event, allowance, Utc::now())
+    }
+
     fn complete(&self, period: Period) -> bool {
         is_complete(period.end(), Duration::days(i64::from(self.settings.late_allowance_days)), Utc::now())
     }

@@ -408,8 +408,12 @@ pub async fn run(config: crate::SkillsConfig, args: crate::cli::DisclosureAuditA
         Some(year) => year,
         None => {
             let status = store.status().await.map_err(|e| e.to_string())?;
-            let newest = status.newest_event.ok_or("the store holds no event: nothing is published")?;
-            chrono::Datelike::year(&newest)
+            if status.newest_event.is_none() {
+                return Err("the store holds no event: nothing is published".into());
+            }
+            let allowance = chrono::Duration::days(i64::from(config.indicators.late_allowance_days));
+            let now = chrono::Utc::now();
+            skills_domain::indicators::default_year(status.oldest_event, status.newest_event, allowance, now).year()
         }
     };
     let report =

@@ -1,0 +1,86 @@
+//! skills-query assembled from the configuration file: what its main, the
+//! all-in-one process and the tests run.
+
+use crate::auth::Authorizer;
+use crate::config::Limits;
+use crate::service::TalentGapApi;
+use crate::{IndicatorEngine, ServeOptions};
+use skills_config::SkillsConfig;
+use skills_domain::indicators::Audience;
+use skills_runtime::{BoxError, Shutdown};
+use skills_store::MetricsStore;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub const ABOUT: &str = "Serves the talent-gap indicators over gRPC (skills.v1.TalentGapService, with \
+                         health, reflection and gRPC-web) from the metrics store.";
+
+pub struct QueryService {
+    listener: TcpListener,
+    engine: Arc<IndicatorEngine>,
+    api: TalentGapApi,
+    options: ServeOptions,
+    refresh_interval: Duration,
+}
+
+impl QueryService {
+    /// The configured store (waited for while unreachable), tokens and
+    /// address.
+    pub async fn build(config: &SkillsConfig, shutdown: &Shutdown) -> Result<Self, BoxError> {
+        let mut stop = shutdown.clone();
+        let store =
+            skills_store::open_when_ready(&config.store, &config.data_dir, async move { stop.wait().await }).await?;
+        let listener = bind(&config.query.listen).await?;
+        QueryService::new(config, store, listener, &[], shutdown).await
+    }
+
+    /// Over a store already open and a bound listener, with `extra_tokens`
+    /// beside the configured ones (the all-in-one process gives itself a
+    /// policy token).
+    pub async fn new(
+        config: &SkillsConfig,
+        store: Arc<dyn MetricsStore>,
+        listener: TcpListener,
+        extra_tokens: &[(String, Audience)],
+        shutdown: &Shutdown,
+    ) -> Result<Self, BoxError> {
+        let query = &config.query;
+        let mut auth = Authorizer::new(query.anonymous_scope.as_deref())?;
+        if let Some(file) = &query.tokens_file {
+            auth.add_tokens_file(file)?;
+        }
+        for (token, audience) in extra_tokens {
+            auth.add_token(token.clone(), audience.clone());
+        }
+        let engine = IndicatorEngine::with_cache(store, config.indicators.clone(), query.cache).await?;
+        let watch_max_age = Duration::from_secs(query.watch_max_age_s);
+        let api = TalentGapApi::new(engine.clone(), auth, Limits::from_config(query), watch_max_age, shutdown.clone());
+        Ok(QueryService {
+            listener,
+            engine,
+            api,
+            options: ServeOptions::from_config(query),
+            refresh_interval: Duration::from_millis(query.refresh_interval_ms),
+        })
+    }
+
+    /// The indicators served (the all-in-one process refreshes them when
+    /// its pipeline is idle).
+    pub fn engine(&self) -> Arc<IndicatorEngine> {
+        self.engine.clone()
+    }
+
+    /// Serves until `shutdown`, looking for new data every
+    /// `refresh_interval_ms`.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), BoxError> {
+        tokio::spawn(self.engine.clone().refresh_every(self.refresh_interval, shutdown.clone()));
+        crate::serve(self.listener, self.api, self.options, shutdown).await?;
+        Ok(())
+    }
+}
+
+/// Binds the gRPC address, with an error that names it when it is taken.
+pub async fn bind(address: &str) -> Result<TcpListener, BoxError> {
+    TcpListener::bind(address).await.map_err(|error| format!("cannot listen on {address}: {error}").into())
+}

@@ -1,0 +1,13 @@
+//! Process plumbing shared by every binary: the service command line,
+//! layered configuration, tracing set-up and a shutdown signal. Nothing
+//! domain-specific lives here.
+
+pub mod config;
+pub mod metrics;
+pub mod service;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{ConfigError, load_config, load_with_env};
+pub use service::{BoxError, ServiceConfig};
+pub use shutdown::{Shutdown, ShutdownTrigger, shutdown_pair};
