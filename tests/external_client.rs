@@ -262,16 +262,49 @@ async fn tls_when_a_certificate_is_configured() {
     let dir = std::env::temp_dir().join(format!("skills-tls-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
-    let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl runs");
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    // A private CA and a server certificate it signs (rustls, unlike Go's
+    // TLS, refuses a CA certificate used as the server's own).
+    let (ca, cert, key) = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+    let openssl = |args: &[&str]| {
+        let made = Command::new("openssl").args(args).current_dir(&dir).output().expect("openssl runs");
+        assert!(made.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&made.stderr));
+    };
+    openssl(
+        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=skills-test-ca"]
+            .into_iter()
+            .chain(["-keyout", "ca.key", "-out", "ca.pem"])
+            .collect::<Vec<_>>(),
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.pem",
+    ]);
     let mut config = SkillsConfig::default().in_dir(dir.clone());
     config.query.tls_cert_file = Some(cert.clone());
     config.query.tls_key_file = Some(key);
@@ -279,7 +312,7 @@ async fn tls_when_a_certificate_is_configured() {
     let address = stack.endpoint().trim_start_matches("http://").to_string();
     let grpcurl = |args: &[&str]| Command::new(tool("grpcurl", "SKILLS_GRPCURL")).args(args).output().unwrap();
     let method = "skills.v1.TalentGapService/GetReferenceData";
-    let secure = grpcurl(&["-cacert", cert.to_str().unwrap(), "-d", "{}", &address, method]);
+    let secure = grpcurl(&["-cacert", ca.to_str().unwrap(), "-d", "{}", &address, method]);
     assert!(secure.status.success(), "over TLS: {}", String::from_utf8_lossy(&secure.stderr));
     let reference: Value = serde_json::from_slice(&secure.stdout).unwrap();
     assert_eq!(reference["regions"].as_array().unwrap().len(), 18);
@@ -289,7 +322,7 @@ async fn tls_when_a_certificate_is_configured() {
     assert!(!untrusted.status.success(), "a certificate the client does not trust is refused");
     // The command line's client: https:// with --ca.
     let https = format!("https://{address}");
-    let mut client = skills::client::Client::connect_with(&https, Some(&cert), None).await.unwrap();
+    let mut client = skills::client::Client::connect_with(&https, Some(&ca), None).await.unwrap();
     assert_eq!(client.reference().await.unwrap().regions.len(), 18, "the CLI's client over TLS");
     let refused = match skills::client::Client::connect_with(&https, None, None).await {
         Ok(mut client) => client.reference().await.map(drop).map_err(|e| e.to_string()),

@@ -4,7 +4,7 @@
 use crate::keys::load_pseudonymiser;
 use crate::{IngestConfig, IngestStats};
 use skills_bus::Bus;
-use skills_config::{PseudonymisationConfig, SkillsConfig};
+use skills_config::SkillsConfig;
 use skills_domain::pseudonym::Pseudonymiser;
 use skills_runtime::{BoxError, Shutdown};
 use std::sync::Arc;
@@ -22,13 +22,12 @@ pub struct IngestService {
 }
 
 impl IngestService {
-    /// The configured bus and key, and the metrics endpoint. A service
-    /// replica never makes up a key: replicas must share one, so a missing
-    /// key is an error here whatever `generate_if_missing` says.
+    /// The configured bus and key, and the metrics endpoint. Unless
+    /// `generate_if_missing` says so, a replica never makes up a key:
+    /// replicas must share one, so a missing key is an error.
     pub fn build(config: &SkillsConfig) -> Result<Self, BoxError> {
         let bus = skills_bus::connect_shared(&config.bus)?;
-        let keys = PseudonymisationConfig { generate_if_missing: false, ..config.pseudonymisation.clone() };
-        let pseudonymiser = load_pseudonymiser(&keys)?;
+        let pseudonymiser = load_pseudonymiser(&config.pseudonymisation, false)?;
         let mut service = IngestService::new(config.ingest.clone(), bus, pseudonymiser);
         service.metrics_listen = config.metrics.ingest_listen.clone();
         Ok(service)

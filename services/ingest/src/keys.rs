@@ -18,12 +18,18 @@ pub enum KeyError {
     Version(String),
 }
 
-pub fn load_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymiser, KeyError> {
+/// `generate_by_default`: whether a missing key file is created when
+/// `generate_if_missing` is unset.
+pub fn load_pseudonymiser(
+    config: &PseudonymisationConfig,
+    generate_by_default: bool,
+) -> Result<Pseudonymiser, KeyError> {
+    let generate = config.generate_if_missing.unwrap_or(generate_by_default);
     let key = if let Ok(hex) = std::env::var(&config.key_env) {
         SecretKey::from_hex(&hex).map_err(|error| KeyError::Invalid { source_name: config.key_env.clone(), error })?
     } else if let Some(path) = &config.key_file {
         if !path.exists() {
-            if !config.generate_if_missing {
+            if !generate {
                 let file = format!(" ({} does not exist)", path.display());
                 return Err(KeyError::Missing { env: config.key_env.clone(), file });
             }
@@ -56,7 +62,7 @@ pub fn load_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymis
 /// rekeying), where a new key would give pseudonyms that match nothing
 /// and the request would seem done.
 pub fn load_existing_pseudonymiser(config: &PseudonymisationConfig) -> Result<Pseudonymiser, KeyError> {
-    load_pseudonymiser(&PseudonymisationConfig { generate_if_missing: false, ..config.clone() })
+    load_pseudonymiser(&PseudonymisationConfig { generate_if_missing: Some(false), ..config.clone() }, false)
 }
 
 fn read_key_file(path: &Path) -> Result<SecretKey, KeyError> {
@@ -94,11 +100,11 @@ mod tests {
         let config = PseudonymisationConfig {
             key_env: "SKILLS_TEST_KEY_THAT_IS_NOT_SET".into(),
             key_file: Some(dir.join("pseudonym.key")),
-            generate_if_missing: true,
+            generate_if_missing: Some(true),
             ..Default::default()
         };
-        let first = load_pseudonymiser(&config).unwrap().pseudonymise("p", "l");
-        let second = load_pseudonymiser(&config).unwrap().pseudonymise("p", "l");
+        let first = load_pseudonymiser(&config, false).unwrap().pseudonymise("p", "l");
+        let second = load_pseudonymiser(&config, false).unwrap().pseudonymise("p", "l");
         assert_eq!(first, second);
         #[cfg(unix)]
         {
@@ -120,22 +126,38 @@ mod tests {
             key_file: Some(dir.join("master.key")),
             ..Default::default()
         };
-        let before = load_pseudonymiser(&config).unwrap().pseudonymise("p", "l");
+        let before = load_pseudonymiser(&config, false).unwrap().pseudonymise("p", "l");
         config.rotation_key_files.insert("2".into(), dir.join("r2.key"));
-        let ring = load_pseudonymiser(&config).unwrap();
+        let ring = load_pseudonymiser(&config, false).unwrap();
         assert_eq!(ring.current_version(), 2);
         assert_eq!(ring.rekey(&before, 2).unwrap(), ring.pseudonymise("p", "l"));
         config.current_version = 1;
-        assert_eq!(load_pseudonymiser(&config).unwrap().pseudonymise("p", "l"), before, "pinned to version 1");
+        assert_eq!(load_pseudonymiser(&config, false).unwrap().pseudonymise("p", "l"), before, "pinned to version 1");
         config.rotation_key_files.insert("1".into(), dir.join("r2.key"));
-        assert!(matches!(load_pseudonymiser(&config), Err(KeyError::Version(_))));
+        assert!(matches!(load_pseudonymiser(&config, false), Err(KeyError::Version(_))));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn no_key_is_a_clear_error() {
         let config = PseudonymisationConfig { key_env: "SKILLS_TEST_KEY_THAT_IS_NOT_SET".into(), ..Default::default() };
-        let error = load_pseudonymiser(&config).unwrap_err();
+        let error = load_pseudonymiser(&config, false).unwrap_err();
         assert!(error.to_string().contains("SKILLS_TEST_KEY_THAT_IS_NOT_SET"));
+    }
+
+    #[test]
+    fn an_unset_generate_if_missing_is_the_callers_default() {
+        let dir = std::env::temp_dir().join(format!("skills-keys-default-{}", std::process::id()));
+        let config = PseudonymisationConfig {
+            key_env: "SKILLS_TEST_KEY_THAT_IS_NOT_SET".into(),
+            key_file: Some(dir.join("pseudonym.key")),
+            ..Default::default()
+        };
+        let refused = load_pseudonymiser(&config, false).unwrap_err().to_string();
+        assert!(refused.contains("does not exist"), "a service replica makes up no key: {refused}");
+        assert!(!dir.join("pseudonym.key").exists());
+        load_pseudonymiser(&config, true).unwrap();
+        assert!(dir.join("pseudonym.key").exists(), "the all-in-one process makes its own");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

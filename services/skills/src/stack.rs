@@ -74,7 +74,8 @@ impl EmbeddedStack {
         let address =
             listener.local_addr().map_err(|error| StackError::Listen { address: "listener".into(), error })?;
         let store = EmbeddedStore::open(&config.store_path())?;
-        let pseudonymiser = load_pseudonymiser(&config.pseudonymisation)?;
+        // The embedded default makes its own key on first run.
+        let pseudonymiser = load_pseudonymiser(&config.pseudonymisation, true)?;
         let bus = EmbeddedBus::new(config.bus.capacity);
         let shared_bus: Arc<dyn Bus> = Arc::new(bus.clone());
         let shared_store: Arc<dyn MetricsStore> = Arc::new(store.clone());

@@ -60,8 +60,10 @@ pub struct PseudonymisationConfig {
     pub rotation_key_files: BTreeMap<String, PathBuf>,
     /// The version new pseudonyms are made under; 0: the highest key held.
     pub current_version: u32,
-    /// Create a random key file when none exists (the embedded default).
-    pub generate_if_missing: bool,
+    /// Create a random key file when none exists. Unset: the all-in-one
+    /// process does (the embedded default), `skills-ingest` does not, since
+    /// its replicas must share one key.
+    pub generate_if_missing: Option<bool>,
 }
 
 impl Default for PseudonymisationConfig {
@@ -72,7 +74,7 @@ impl Default for PseudonymisationConfig {
             key_version: 1,
             rotation_key_files: BTreeMap::new(),
             current_version: 0,
-            generate_if_missing: false,
+            generate_if_missing: None,
         }
     }
 }

@@ -49,7 +49,6 @@ impl Default for SkillsConfig {
         SkillsConfig {
             pseudonymisation: PseudonymisationConfig {
                 key_file: Some(data_dir.join("pseudonym.key")),
-                generate_if_missing: true,
                 ..PseudonymisationConfig::default()
             },
             data_dir,
