@@ -28,6 +28,16 @@ fn tool(name: &str, variable: &str) -> PathBuf {
     cached
 }
 
+/// Every number as a double, so that `0` and `0.0` compare equal.
+fn same_numbers(value: Value) -> Value {
+    match value {
+        Value::Number(n) => n.as_f64().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number),
+        Value::Array(items) => Value::Array(items.into_iter().map(same_numbers).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, same_numbers(v))).collect()),
+        other => other,
+    }
+}
+
 struct Service {
     stack: EmbeddedStack,
     address: String,
@@ -155,6 +165,15 @@ async fn grpcurl_through_reflection_and_grpc_web_through_curl() {
     // Every call, as policy: the hand-computed values.
     let ara = service.call(policy, "GetRegionIndicators", r#"{"region":"84","period":"2025"}"#);
     assert_eq!(ara["regionName"], "Auvergne-Rhône-Alpes");
+    // `skills gaps --format json` prints what grpcurl prints.
+    let mut client =
+        skills::client::Client::connect(&service.stack.endpoint(), Some(service.policy.clone())).await.unwrap();
+    let ours = skills_proto::json::to_json(&client.region("84", "2025").await.unwrap());
+    assert_eq!(
+        same_numbers(serde_json::from_str(&ours).unwrap()),
+        same_numbers(ara.clone()),
+        "the command line's JSON is grpcurl's (a double 0 prints as 0.0 or 0)"
+    );
     assert_eq!(ara["cells"].as_array().unwrap().len(), 21);
     let programming = cell(&ara["cells"], "84", "3.4");
     assert_eq!(programming["learners"], "6", "uint64 travels as a JSON string");
