@@ -18,7 +18,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { printf '\n==> %s\n' "$*"; }
+# Each step's start, with the minutes since the run began (the whole run
+# should stay under 45 minutes on the project's 2-core machine).
+log() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo not found: install the Rust toolchain first (https://rustup.rs)" >&2
@@ -108,3 +110,5 @@ log "short fault suite (deploy/faults.sh --quick)"
 # The benchmarks, shortened, so the bench command cannot rot.
 log "quick benchmark check (deploy/bench.sh --quick)"
 ./deploy/bench.sh --quick
+
+log "all tests passed"

@@ -289,12 +289,21 @@ async fn tls_when_a_certificate_is_configured() {
         let made = Command::new("openssl").args(args).current_dir(&dir).output().expect("openssl runs");
         assert!(made.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&made.stderr));
     };
-    openssl(
-        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=skills-test-ca"]
-            .into_iter()
-            .chain(["-keyout", "ca.key", "-out", "ca.pem"])
-            .collect::<Vec<_>>(),
-    );
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=skills-test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
     openssl(&[
         "req",
         "-newkey",

@@ -5,10 +5,10 @@
 //! run that says what the counters must be.
 
 use skills_bus::{Message, headers, topics};
+use skills_domain::Period;
 use skills_domain::events::{ContentType, IngestPolicy, normalize};
 use skills_domain::facts::facts_of;
 use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
-use skills_store::fixtures::{quarter_2025, year_2025};
 use skills_store::{Batch, CounterWindow, EmbeddedStore, MetricsStore};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -199,14 +199,13 @@ pub async fn clean_run(messages: &[(&'static str, Message)]) -> (EmbeddedStore, 
 /// The counter windows compared against a clean run: two years, with and
 /// without the horizon, and the quarters of 2025.
 pub fn windows() -> Vec<CounterWindow> {
-    let year_2024 = CounterWindow {
-        start: "2024-01-01T00:00:00Z".parse().unwrap(),
-        end: "2025-01-01T00:00:00Z".parse().unwrap(),
-        horizon_end: "2025-07-01T00:00:00Z".parse().unwrap(),
-        ..year_2025(true)
-    };
-    let mut windows = vec![year_2025(true), year_2025(false), year_2024];
-    windows.extend([1, 4, 7, 10].map(|month| quarter_2025(month, true)));
+    // Built here rather than from skills_store's test fixtures, so the
+    // fault-suite binary builds the store with the features every other
+    // binary has (one release build serves all the scripts).
+    let window = |period, by_skill| CounterWindow::of_period(period, 6, by_skill);
+    let mut windows =
+        vec![window(Period::Year(2025), true), window(Period::Year(2025), false), window(Period::Year(2024), true)];
+    windows.extend((1..=4).map(|quarter| window(Period::Quarter(2025, quarter), true)));
     windows
 }
 

@@ -44,7 +44,7 @@ pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> 
         (None, true) => "127.0.0.1:0".to_string(),
         (None, false) => config.query.listen.clone(),
     };
-    let listener = bind(&address).await?;
+    let listener = bind(&address).await.map_err(|error| StackError::Listen(error.to_string()))?;
     let stack = EmbeddedStack::start(config.clone(), listener).await?;
     eprintln!("store: {}", config.store_path().display());
     match &args.events {

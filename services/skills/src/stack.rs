@@ -27,8 +27,8 @@ pub enum StackError {
     Store(#[from] skills_store::StoreError),
     #[error(transparent)]
     Key(#[from] skills_ingest::keys::KeyError),
-    #[error("cannot listen on {address}: {error}")]
-    Listen { address: String, error: std::io::Error },
+    #[error("{0}")]
+    Listen(String),
     #[error("bus: {0}")]
     Bus(#[from] skills_bus::BusError),
     #[error("pipeline still busy after {0:?}")]
@@ -57,10 +57,8 @@ fn spawn_service(
     tokio::spawn(async move { run.await.map_err(|error| error.to_string()) })
 }
 
-/// Binds the configured gRPC address, with a clear error when it is taken.
-pub async fn bind(address: &str) -> Result<TcpListener, StackError> {
-    TcpListener::bind(address).await.map_err(|error| StackError::Listen { address: address.to_string(), error })
-}
+/// The query service's bind: one error text for an address that is taken.
+pub use skills_query::app::bind;
 
 impl EmbeddedStack {
     pub async fn start(config: SkillsConfig, listener: TcpListener) -> Result<Self, StackError> {
@@ -72,7 +70,7 @@ impl EmbeddedStack {
             ));
         }
         let address =
-            listener.local_addr().map_err(|error| StackError::Listen { address: "listener".into(), error })?;
+            listener.local_addr().map_err(|error| StackError::Listen(format!("listener has no address: {error}")))?;
         let store = EmbeddedStore::open(&config.store_path())?;
         // The embedded default makes its own key on first run.
         let pseudonymiser = load_pseudonymiser(&config.pseudonymisation, true)?;
