@@ -113,12 +113,17 @@ fn region_cells(snapshot: &PeriodCells, region: &str, k: u32, partner: Option<&s
         .collect()
 }
 
-fn region_update(snapshot: &PeriodCells, region: Option<&str>, k: u32, partner: Option<&str>) -> pb::IndicatorUpdate {
+fn region_update(
+    snapshot: &PeriodCells,
+    region: Option<&str>,
+    k: u32,
+    partner: Option<&str>,
+) -> pb::WatchIndicatorsResponse {
     let cells: Vec<pb::CellIndicators> = match region {
         Some(region) => region_cells(snapshot, region, k, partner),
         None => snapshot.cells.iter().map(|cell| served_cell(snapshot, cell, k, partner)).collect(),
     };
-    pb::IndicatorUpdate { meta: Some(convert::meta_of(snapshot, k, &cells)), cells }
+    pb::WatchIndicatorsResponse { meta: Some(convert::meta_of(snapshot, k, &cells)), cells }
 }
 
 #[tonic::async_trait]
@@ -340,7 +345,7 @@ impl TalentGapService for TalentGapApi {
         }))
     }
 
-    type WatchIndicatorsStream = ReceiverStream<Result<pb::IndicatorUpdate, Status>>;
+    type WatchIndicatorsStream = ReceiverStream<Result<pb::WatchIndicatorsResponse, Status>>;
 
     async fn watch_indicators(
         &self,

@@ -105,7 +105,7 @@ impl Client {
         &mut self,
         region: &str,
         period: &str,
-    ) -> Result<tonic::Streaming<pb::IndicatorUpdate>, ClientError> {
+    ) -> Result<tonic::Streaming<pb::WatchIndicatorsResponse>, ClientError> {
         let body = pb::WatchIndicatorsRequest { region: region.into(), period: period.into() };
         Ok(self.inner.watch_indicators(self.request(body)).await?.into_inner())
     }

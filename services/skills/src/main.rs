@@ -229,7 +229,7 @@ async fn run_client(command: Command) -> Result<(), Box<dyn std::error::Error>> 
             let mut seen = 0;
             while let Some(update) = stream.message().await? {
                 seen += 1;
-                let table = |u: &pb::IndicatorUpdate| {
+                let table = |u: &pb::WatchIndicatorsResponse| {
                     format!(
                         "{}\n{}",
                         render::meta_line(u.meta.as_ref()),

@@ -5,6 +5,7 @@ use crate::cli::SendArgs;
 use crate::config::SkillsConfig;
 use skills_bus::kafka::KafkaBus;
 use skills_bus::{Bus, BusError, Message, headers, topics};
+use skills_domain::events::{ContentType, EventKind, decode};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::time::{Duration, Instant};
@@ -23,16 +24,11 @@ pub enum SendError {
     Bus(#[from] BusError),
 }
 
-/// The raw topic of a JSON event, by its payload field.
+/// The raw topic of a JSON event, by its payload, read as ingest reads it
+/// (either spelling of the field names; Schema Registry framing).
 pub fn topic_of_json(line: &str) -> &'static str {
-    let kind = serde_json::from_str::<serde_json::Value>(line).ok().and_then(|value| {
-        ["assessment", "labour_demand", "enrolment"].into_iter().find(|kind| value.get(kind).is_some())
-    });
-    match kind {
-        Some("assessment") => topics::ASSESSMENTS,
-        Some("labour_demand") => topics::DEMAND,
-        _ => topics::ENROLMENTS,
-    }
+    let envelope = decode(line.as_bytes(), Some(ContentType::Json)).ok();
+    topics::raw_for_kind(envelope.as_ref().and_then(EventKind::of).map_or("", EventKind::name))
 }
 
 /// The events of a JSONL file, each with the raw topic of its kind.
@@ -118,5 +114,7 @@ mod tests {
         assert_eq!(topic_of_json(include_str!("../../../proto/examples/labour_demand.json")), topics::DEMAND);
         assert_eq!(topic_of_json(include_str!("../../../proto/examples/enrolment.json")), topics::ENROLMENTS);
         assert_eq!(topic_of_json("not json"), topics::ENROLMENTS);
+        let camel_case = r#"{"eventId": "x", "labourDemand": {"openings": 3}}"#;
+        assert_eq!(topic_of_json(camel_case), topics::DEMAND);
     }
 }

@@ -20,6 +20,17 @@ pub mod topics {
     pub const DEMAND: &str = "skills.demand.v1";
     pub const NORMALIZED: &str = "skills.events.v1";
     pub const DEAD_LETTERS: &str = "skills.dlq.v1";
+
+    /// The raw topic of a payload kind as the contract names it
+    /// ("enrolment", "assessment", "labour_demand"); anything else goes
+    /// with the enrolments, where ingest dead-letters what it cannot read.
+    pub fn raw_for_kind(kind: &str) -> &'static str {
+        match kind {
+            "assessment" => ASSESSMENTS,
+            "labour_demand" => DEMAND,
+            _ => ENROLMENTS,
+        }
+    }
 }
 
 /// Header names shared by producers and consumers.

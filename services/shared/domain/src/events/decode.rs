@@ -1,8 +1,10 @@
-//! Bytes to an `EventEnvelope`: protobuf, or JSON with the same field names.
+//! Bytes to an `EventEnvelope`: protobuf, or JSON in the canonical
+//! protobuf mapping, each possibly in the Schema Registry wire format.
 
-use super::json::JsonEnvelope;
 use super::rejection::{RejectReason, Rejection};
+use super::schema_registry;
 use skills_proto::Message;
+use skills_proto::json::JsonError;
 use skills_proto::v1::EventEnvelope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,35 +43,61 @@ impl ContentType {
     }
 }
 
+/// One raw event: protobuf, or JSON in the canonical protobuf mapping,
+/// either possibly in the Schema Registry wire format. Without a content
+/// type, JSON is recognised by its opening brace.
 pub fn decode(payload: &[u8], content_type: Option<ContentType>) -> Result<EventEnvelope, Rejection> {
+    let (payload, content_type) = match schema_registry::unwrap(payload)? {
+        // The framing says which serializer wrote it; a header may not.
+        Some(framed) => (framed.body, None),
+        None => (payload, content_type),
+    };
     match content_type.unwrap_or_else(|| ContentType::sniff(payload)) {
         ContentType::Protobuf => EventEnvelope::decode(payload).map_err(|error| {
             Rejection::new(RejectReason::Undecodable, format!("payload is not a protobuf EventEnvelope: {error}"))
         }),
-        ContentType::Json => decode_json(payload)?.into_envelope(),
+        ContentType::Json => decode_json(payload),
     }
 }
 
-/// JSON that is not JSON is undecodable; JSON whose value has the wrong
-/// type for its field is an invalid field, named by its path
-/// (`labour_demand.openings`) with the value serde saw.
-fn decode_json(payload: &[u8]) -> Result<JsonEnvelope, Rejection> {
-    // serde would also read a struct from an array, by position.
+/// JSON that is not one JSON object is undecodable; a value that does not
+/// fit its field is an invalid field, named by its path in the .proto
+/// spelling (`labour_demand.openings`) with the value found.
+fn decode_json(payload: &[u8]) -> Result<EventEnvelope, Rejection> {
     if payload.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
         return Err(Rejection::new(RejectReason::Undecodable, "payload is not a JSON event: not a JSON object"));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(payload);
-    let json = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let field = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data if field != "." => Rejection::invalid(&field, inner),
-            _ => Rejection::new(RejectReason::Undecodable, format!("payload is not a JSON event: {inner}")),
-        }
-    })?;
-    // Trailing bytes after the object (`{..} x`) are not one event.
-    deserializer
-        .end()
+    let value: serde_json::Value = serde_json::from_slice(payload)
         .map_err(|error| Rejection::new(RejectReason::Undecodable, format!("payload is not a JSON event: {error}")))?;
-    Ok(json)
+    skills_proto::json::from_json::<EventEnvelope>(value).map_err(json_rejection)
+}
+
+fn json_rejection(error: JsonError) -> Rejection {
+    if error.path.is_empty() {
+        return Rejection::new(RejectReason::Undecodable, format!("payload is not a JSON event: {}", error.message));
+    }
+    let field = snake_case(&error.path);
+    // A learner id is never quoted back, even a malformed one.
+    if field.ends_with("learner_id") {
+        return Rejection::invalid(&field, "expected a string");
+    }
+    match error.value {
+        Some(value) => Rejection::invalid(&field, format!("{value}: {}", error.message)).with_value(value),
+        None => Rejection::invalid(&field, error.message),
+    }
+}
+
+/// `labourDemand.openings` → `labour_demand.openings`: the .proto names,
+/// which validation messages use too.
+fn snake_case(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 4);
+    for character in path.chars() {
+        if character.is_ascii_uppercase() {
+            out.push('_');
+            out.push(character.to_ascii_lowercase());
+        } else {
+            out.push(character);
+        }
+    }
+    out
 }

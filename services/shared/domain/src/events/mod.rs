@@ -1,12 +1,13 @@
-//! Partner events: decoding (protobuf or JSON), validation against the
+//! Partner events: decoding (protobuf or JSON, plain or in the Schema
+//! Registry wire format), validation against the
 //! reference data, and normalization into the envelope the aggregator reads.
 //!
 //! `normalize` is the whole ingestion step for one message, as a pure
 //! function: bytes in, a `NormalizedEvent` or a `Rejection` with its reason.
 
 mod decode;
-mod json;
 mod rejection;
+pub mod schema_registry;
 mod validate;
 
 pub use decode::{ContentType, decode};
@@ -16,6 +17,34 @@ pub use validate::{IngestPolicy, ValidEvent, canonical_event_id, validate};
 use crate::pseudonym::Pseudonymiser;
 use chrono::{DateTime, Utc};
 use skills_proto::v1::NormalizedEvent;
+
+/// The three kinds of partner event; each has a raw topic of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Enrolment,
+    Assessment,
+    LabourDemand,
+}
+
+impl EventKind {
+    pub fn of(envelope: &skills_proto::v1::EventEnvelope) -> Option<EventKind> {
+        use skills_proto::v1::event_envelope::Payload;
+        Some(match envelope.payload.as_ref()? {
+            Payload::Enrolment(_) => EventKind::Enrolment,
+            Payload::Assessment(_) => EventKind::Assessment,
+            Payload::LabourDemand(_) => EventKind::LabourDemand,
+        })
+    }
+
+    /// The payload's field name in the contract.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Enrolment => "enrolment",
+            EventKind::Assessment => "assessment",
+            EventKind::LabourDemand => "labour_demand",
+        }
+    }
+}
 
 /// Decodes, validates and pseudonymises one raw message.
 pub fn normalize(

@@ -65,23 +65,40 @@ impl fmt::Display for RejectReason {
     }
 }
 
+/// Why one event was refused: the reason code, a message for people, and,
+/// when one is at fault, the field (a path such as `labour_demand.openings`)
+/// and its value as text. A learner id is never quoted as a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub reason: RejectReason,
     pub message: String,
+    pub field: Option<String>,
+    pub value: Option<String>,
 }
 
 impl Rejection {
     pub fn new(reason: RejectReason, message: impl Into<String>) -> Self {
-        Rejection { reason, message: message.into() }
+        Rejection { reason, message: message.into(), field: None, value: None }
     }
 
     pub fn missing(field: &str) -> Self {
-        Rejection::new(RejectReason::MissingField, format!("missing required field {field}"))
+        Rejection::new(RejectReason::MissingField, format!("missing required field {field}")).at(field)
     }
 
     pub fn invalid(field: &str, detail: impl fmt::Display) -> Self {
-        Rejection::new(RejectReason::InvalidField, format!("invalid {field}: {detail}"))
+        Rejection::new(RejectReason::InvalidField, format!("invalid {field}: {detail}")).at(field)
+    }
+
+    /// The field at fault.
+    pub fn at(mut self, field: &str) -> Self {
+        self.field = Some(field.to_string());
+        self
+    }
+
+    /// The value at fault, as text.
+    pub fn with_value(mut self, value: impl fmt::Display) -> Self {
+        self.value = Some(value.to_string());
+        self
     }
 }
 

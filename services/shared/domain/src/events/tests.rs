@@ -178,6 +178,8 @@ fn unknown_codes_are_rejected_with_the_code() {
         let rejection = run_json(event).unwrap_err();
         assert_eq!(rejection.reason, reason);
         assert!(rejection.message.contains(code), "{}", rejection.message);
+        assert_eq!(rejection.field.as_deref(), Some(format!("{kind}.{field}").as_str()));
+        assert_eq!(rejection.value.as_deref(), Some(code));
     }
     let mut demand = example(DEMAND);
     demand["labour_demand"]["rome_code"] = serde_json::json!("Z0000");
@@ -267,4 +269,39 @@ fn reconciliation_finds_the_id_ingestion_counts_under() {
     assert_eq!(event_id_of(b"not an event", None), None);
     json["event_id"] = "42".into();
     assert_eq!(event_id_of(json.to_string().as_bytes(), None), None);
+}
+
+#[test]
+fn canonical_json_as_protobuf_libraries_write_it_is_accepted() {
+    // lowerCamelCase names and prefixed enum names: what Java's JsonFormat,
+    // protobuf-es or grpcurl print for the example.
+    let envelope = decode(ENROLMENT.as_bytes(), Some(ContentType::Json)).unwrap();
+    let canonical = skills_proto::json::to_json(&envelope);
+    assert!(canonical.contains("\"occurredAt\"") && canonical.contains("ENROLMENT_STATUS_STARTED"), "{canonical}");
+    assert_eq!(run(canonical.as_bytes()).unwrap(), run(ENROLMENT.as_bytes()).unwrap());
+}
+
+#[test]
+fn schema_registry_framing_is_unwrapped_for_protobuf_and_json() {
+    let plain = run(ASSESSMENT.as_bytes()).unwrap();
+    let envelope = decode(ASSESSMENT.as_bytes(), None).unwrap();
+    let header = [0u8, 0, 0, 1, 44];
+    // KafkaProtobufSerializer: header, index path [0] as one zero byte.
+    let protobuf = [&header[..], &[0], &envelope.encode_to_vec()].concat();
+    // KafkaJsonSchemaSerializer: header, then the JSON.
+    let json = [&header[..], ASSESSMENT.as_bytes()].concat();
+    for (payload, content_type) in [(protobuf, Some(ContentType::Protobuf)), (json, None)] {
+        let normalized = normalize(&payload, content_type, &IngestPolicy::default(), &pseudonymiser(), now()).unwrap();
+        assert_eq!(normalized, plain);
+    }
+}
+
+#[test]
+fn a_json_type_error_on_a_learner_id_does_not_quote_it() {
+    let mut event = example(ENROLMENT);
+    event["enrolment"]["learner_id"] = serde_json::json!(990_011_223);
+    let rejection = run_json(event).unwrap_err();
+    assert_eq!(rejection.field.as_deref(), Some("enrolment.learner_id"));
+    assert_eq!(rejection.value, None);
+    assert!(!rejection.message.contains("990011223"), "{}", rejection.message);
 }

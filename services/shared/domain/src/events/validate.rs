@@ -49,7 +49,7 @@ pub struct ValidEvent {
 pub fn canonical_event_id(text: &str) -> Result<String, Rejection> {
     let event_id = required_text("event_id", text)?;
     Ok(uuid::Uuid::parse_str(event_id)
-        .map_err(|_| Rejection::invalid("event_id", format!("{event_id:?} is not a UUID")))?
+        .map_err(|_| Rejection::invalid("event_id", format!("{event_id:?} is not a UUID")).with_value(event_id))?
         .hyphenated()
         .to_string())
 }
@@ -72,7 +72,9 @@ pub fn validate(
             return Err(Rejection::new(
                 RejectReason::UnsupportedSchemaVersion,
                 format!("schema_version {other} is not supported (supported: {SCHEMA_VERSION})"),
-            ));
+            )
+            .at("schema_version")
+            .with_value(other));
         }
     }
     let (region, skills) = match &envelope.payload {
@@ -94,13 +96,17 @@ fn check_event_time(occurred_at: DateTime<Utc>, policy: &IngestPolicy, now: Date
         return Err(Rejection::new(
             RejectReason::TimestampTooOld,
             format!("occurred_at {} is before {}", occurred_at.to_rfc3339(), policy.earliest.to_rfc3339()),
-        ));
+        )
+        .at("occurred_at")
+        .with_value(occurred_at.to_rfc3339()));
     }
     if occurred_at > now + policy.future_tolerance {
         return Err(Rejection::new(
             RejectReason::TimestampInFuture,
             format!("occurred_at {} is in the future (now {})", occurred_at.to_rfc3339(), now.to_rfc3339()),
-        ));
+        )
+        .at("occurred_at")
+        .with_value(occurred_at.to_rfc3339()));
     }
     Ok(())
 }
@@ -115,9 +121,9 @@ fn validate_enrolment(
     if enrolment.skills.is_empty() {
         return Err(Rejection::missing("enrolment.skills"));
     }
-    let skills = known_skills(&enrolment.skills)?;
+    let skills = known_skills("enrolment.skills", &enrolment.skills)?;
     let status = pb::EnrolmentStatus::try_from(enrolment.status)
-        .map_err(|_| Rejection::invalid("enrolment.status", format!("unknown value {}", enrolment.status)))?;
+        .map_err(|_| unknown_enum("enrolment.status", enrolment.status))?;
     if status == pb::EnrolmentStatus::Unspecified {
         return Err(Rejection::missing("enrolment.status"));
     }
@@ -128,13 +134,15 @@ fn validate_enrolment(
             return Err(Rejection::invalid(
                 "enrolment.planned_end",
                 format!("{} is before 2015", planned_end.to_rfc3339()),
-            ));
+            )
+            .with_value(planned_end.to_rfc3339()));
         }
     }
     if let Some(satisfaction) = enrolment.satisfaction
         && !(1..=5).contains(&satisfaction)
     {
-        return Err(Rejection::invalid("enrolment.satisfaction", format!("{satisfaction} is not in 1..5")));
+        return Err(Rejection::invalid("enrolment.satisfaction", format!("{satisfaction} is not in 1..5"))
+            .with_value(satisfaction));
     }
     match (status, enrolment.certified_level) {
         (pb::EnrolmentStatus::Certified, None) => return Err(Rejection::missing("enrolment.certified_level")),
@@ -142,7 +150,9 @@ fn validate_enrolment(
             return Err(Rejection::new(
                 RejectReason::LevelOutOfRange,
                 format!("enrolment.certified_level {level} is not a DigComp level (1..8)"),
-            ));
+            )
+            .at("enrolment.certified_level")
+            .with_value(level));
         }
         _ => {}
     }
@@ -157,10 +167,10 @@ fn validate_enrolment(
 fn validate_assessment(assessment: &pb::Assessment) -> Result<(&'static str, Vec<&'static str>), Rejection> {
     required_text("assessment.learner_id", &assessment.learner_id)?;
     let skill = required_text("assessment.skill", &assessment.skill)?;
-    let skills = known_skills(&[skill.to_string()])?;
+    let skills = known_skills("assessment.skill", &[skill.to_string()])?;
     let region = resolve_place("assessment.place", assessment.place.as_ref())?;
     let framework = pb::Framework::try_from(assessment.framework)
-        .map_err(|_| Rejection::invalid("assessment.framework", format!("unknown value {}", assessment.framework)))?;
+        .map_err(|_| unknown_enum("assessment.framework", assessment.framework))?;
     let levels = match framework {
         pb::Framework::Unspecified => return Err(Rejection::missing("assessment.framework")),
         pb::Framework::Digcomp22 | pb::Framework::DigcompFr => DIGCOMP_LEVELS,
@@ -176,13 +186,16 @@ fn validate_assessment(assessment: &pb::Assessment) -> Result<(&'static str, Vec
                 levels.start(),
                 levels.end()
             ),
-        ));
+        )
+        .at("assessment.level")
+        .with_value(assessment.level));
     }
     if !assessment.score.is_finite() || !(0.0..=100.0).contains(&assessment.score) {
-        return Err(Rejection::invalid("assessment.score", format!("{} is not in 0..100", assessment.score)));
+        return Err(Rejection::invalid("assessment.score", format!("{} is not in 0..100", assessment.score))
+            .with_value(assessment.score));
     }
     let phase = pb::AssessmentPhase::try_from(assessment.phase)
-        .map_err(|_| Rejection::invalid("assessment.phase", format!("unknown value {}", assessment.phase)))?;
+        .map_err(|_| unknown_enum("assessment.phase", assessment.phase))?;
     if phase == pb::AssessmentPhase::Unspecified {
         return Err(Rejection::missing("assessment.phase"));
     }
@@ -195,20 +208,24 @@ fn validate_demand(demand: &pb::LabourDemand) -> Result<(&'static str, Vec<&'sta
     let region = resolve_place("labour_demand.place", demand.place.as_ref())?;
     let skills = match &demand.target {
         None => return Err(Rejection::missing("labour_demand.skill or labour_demand.rome_code")),
-        Some(Target::Skill(skill)) => known_skills(std::slice::from_ref(skill))?,
-        Some(Target::RomeCode(rome)) => reference::skills_of_rome(rome.trim()).map_err(reference_rejection)?.to_vec(),
+        Some(Target::Skill(skill)) => known_skills("labour_demand.skill", std::slice::from_ref(skill))?,
+        Some(Target::RomeCode(rome)) => reference::skills_of_rome(rome.trim())
+            .map_err(|error| reference_rejection("labour_demand.rome_code", error))?
+            .to_vec(),
     };
     if demand.openings == 0 || demand.openings > MAX_OPENINGS {
         return Err(Rejection::invalid(
             "labour_demand.openings",
             format!("{} is not in 1..{MAX_OPENINGS}", demand.openings),
-        ));
+        )
+        .with_value(demand.openings));
     }
     if demand.hard_to_fill > demand.openings {
         return Err(Rejection::invalid(
             "labour_demand.hard_to_fill",
             format!("{} exceeds openings {}", demand.hard_to_fill, demand.openings),
-        ));
+        )
+        .with_value(demand.hard_to_fill));
     }
     Ok((region, skills))
 }
@@ -225,7 +242,11 @@ fn required_text<'a>(field: &str, value: &'a str) -> Result<&'a str, Rejection> 
 }
 
 fn check_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<(), Rejection> {
-    E::try_from(value).map(|_| ()).map_err(|_| Rejection::invalid(field, format!("unknown value {value}")))
+    E::try_from(value).map(|_| ()).map_err(|_| unknown_enum(field, value))
+}
+
+fn unknown_enum(field: &str, value: i32) -> Rejection {
+    Rejection::invalid(field, format!("unknown value {value}")).with_value(value)
 }
 
 fn resolve_place(field: &str, place: Option<&pb::Place>) -> Result<&'static str, Rejection> {
@@ -236,14 +257,14 @@ fn resolve_place(field: &str, place: Option<&pb::Place>) -> Result<&'static str,
         Code::Department(department) => reference::region_of_department(department.trim()),
         Code::Commune(commune) => reference::region_of_commune(commune.trim()),
     };
-    region.map(|region| region.code).map_err(reference_rejection)
+    region.map(|region| region.code).map_err(|error| reference_rejection(field, error))
 }
 
 /// Known skills, deduplicated, in the order given.
-fn known_skills(codes: &[String]) -> Result<Vec<&'static str>, Rejection> {
+fn known_skills(field: &str, codes: &[String]) -> Result<Vec<&'static str>, Rejection> {
     let mut skills: Vec<&'static str> = Vec::with_capacity(codes.len());
     for code in codes {
-        let skill = reference::skill(code.trim()).map_err(reference_rejection)?;
+        let skill = reference::skill(code.trim()).map_err(|error| reference_rejection(field, error))?;
         if !skills.contains(&skill.code) {
             skills.push(skill.code);
         }
@@ -251,15 +272,17 @@ fn known_skills(codes: &[String]) -> Result<Vec<&'static str>, Rejection> {
     Ok(skills)
 }
 
-fn reference_rejection(error: ReferenceError) -> Rejection {
-    let reason = match error {
-        ReferenceError::UnknownRegion(_) | ReferenceError::UnknownRegionName(_) => RejectReason::UnknownRegion,
-        ReferenceError::UnknownDepartment(_) => RejectReason::UnknownDepartment,
-        ReferenceError::MalformedCommune(_) => RejectReason::MalformedCommune,
-        ReferenceError::UnknownSkill(_) => RejectReason::UnknownSkill,
-        ReferenceError::UnknownRomeCode(_) => RejectReason::UnknownRomeCode,
+fn reference_rejection(field: &str, error: ReferenceError) -> Rejection {
+    let (reason, value) = match &error {
+        ReferenceError::UnknownRegion(code) | ReferenceError::UnknownRegionName(code) => {
+            (RejectReason::UnknownRegion, code)
+        }
+        ReferenceError::UnknownDepartment(code) => (RejectReason::UnknownDepartment, code),
+        ReferenceError::MalformedCommune(code) => (RejectReason::MalformedCommune, code),
+        ReferenceError::UnknownSkill(code) => (RejectReason::UnknownSkill, code),
+        ReferenceError::UnknownRomeCode(code) => (RejectReason::UnknownRomeCode, code),
     };
-    Rejection::new(reason, error.to_string())
+    Rejection::new(reason, error.to_string()).at(field).with_value(value)
 }
 
 impl ValidEvent {
