@@ -9,7 +9,8 @@
 #    127.0.0.1 (deploy/infra.sh up; a second run reuses them);
 # 3. runs every test of the workspace, including those that need Kafka and
 #    ClickHouse (marked #[ignore] so a bare `cargo test` passes without them);
-# 4. runs the Kafka SASL_SSL test, the dependency checks, a short fuzzing
+# 4. runs the Kafka SASL_SSL test, the dependency checks, the proto
+#    contract's lint and breaking-change check, a short fuzzing
 #    run, the disclosure audit, a newcomer's first hour (deploy/first-hour.sh),
 #    the short fault suite (RELIABILITY.md) and the quick benchmarks.
 #
@@ -33,6 +34,8 @@ command -v make >/dev/null 2>&1 || need_packages+=(make)
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
+# npm: buf (deploy/proto-check.sh) comes from the npm registry.
+command -v npm >/dev/null 2>&1 || need_packages+=(npm)
 # PyYAML: deploy/first-hour.sh reads the compose file.
 python3 -c 'import yaml' >/dev/null 2>&1 || need_packages+=(python3-yaml)
 # OpenSSL headers: librdkafka with TLS, for the Kafka SASL_SSL test.
@@ -85,6 +88,10 @@ cargo test -p skills-bus --features kafka-tls --locked --test sasl_ssl -- --incl
 # Licences, bans and sources of every dependency (cargo-deny).
 log "dependency checks (deploy/audit.sh)"
 ./deploy/audit.sh
+
+# The proto contract: buf lint, and buf breaking against proto/BASELINE.
+log "proto contract (deploy/proto-check.sh)"
+./deploy/proto-check.sh
 
 # The fuzz targets: saved crashes replayed, then 10 s of libFuzzer each.
 log "short fuzzing run (deploy/fuzz.sh --quick)"
