@@ -1,7 +1,12 @@
 //! Generates the skills.v1 Rust code from the .proto contracts, with no
 //! system `protoc`: protox parses the files, tonic-prost-build emits code.
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["skills/v1/events.proto", "skills/v1/normalized.proto", "skills/v1/talent_gap.proto"];
+    let files = [
+        "skills/v1/events.proto",
+        "skills/v1/normalized.proto",
+        "skills/v1/talent_gap.proto",
+        "skills/v1/gateway.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

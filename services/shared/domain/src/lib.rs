@@ -11,5 +11,6 @@ pub mod pseudonym;
 pub mod read_model;
 pub mod reference;
 pub mod text;
+pub mod xapi;
 
 pub use period::{Granularity, Period, PeriodError};

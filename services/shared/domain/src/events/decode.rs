@@ -11,6 +11,8 @@ use skills_proto::v1::EventEnvelope;
 pub enum ContentType {
     Protobuf,
     Json,
+    /// An xAPI statement as the gateway stored it (`crate::xapi::XapiRecord`).
+    Xapi,
 }
 
 impl ContentType {
@@ -20,6 +22,7 @@ impl ContentType {
         let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         match essence.as_str() {
             "application/json" | "json" => Some(ContentType::Json),
+            crate::xapi::XAPI_CONTENT_TYPE => Some(ContentType::Xapi),
             "application/x-protobuf" | "application/protobuf" | "application/vnd.google.protobuf" | "protobuf" => {
                 Some(ContentType::Protobuf)
             }
@@ -31,6 +34,7 @@ impl ContentType {
         match self {
             ContentType::Protobuf => "application/x-protobuf",
             ContentType::Json => "application/json",
+            ContentType::Xapi => crate::xapi::XAPI_CONTENT_TYPE,
         }
     }
 
@@ -57,6 +61,7 @@ pub fn decode(payload: &[u8], content_type: Option<ContentType>) -> Result<Event
             Rejection::new(RejectReason::Undecodable, format!("payload is not a protobuf EventEnvelope: {error}"))
         }),
         ContentType::Json => decode_json(payload),
+        ContentType::Xapi => crate::xapi::decode_record(payload),
     }
 }
 

@@ -12,7 +12,7 @@ mod validate;
 
 pub use decode::{ContentType, decode};
 pub use rejection::{RejectReason, Rejection};
-pub use validate::{IngestPolicy, ValidEvent, canonical_event_id, validate};
+pub use validate::{IngestPolicy, SCHEMA_VERSION, ValidEvent, canonical_event_id, validate};
 
 use crate::pseudonym::Pseudonymiser;
 use chrono::{DateTime, Utc};

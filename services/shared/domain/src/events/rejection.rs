@@ -19,10 +19,17 @@ pub enum RejectReason {
     LevelOutOfRange,
     TimestampTooOld,
     TimestampInFuture,
+    /// The gateway: an event names another partner than its credential's.
+    PartnerMismatch,
+    /// The gateway: an event id already accepted with other content.
+    EventIdConflict,
+    /// An xAPI statement that maps to no event (its verb, or a missing
+    /// competence, place or level).
+    UnmappedStatement,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 14] = [
+    pub const ALL: [RejectReason; 17] = [
         RejectReason::Oversized,
         RejectReason::Undecodable,
         RejectReason::UnsupportedSchemaVersion,
@@ -37,6 +44,9 @@ impl RejectReason {
         RejectReason::LevelOutOfRange,
         RejectReason::TimestampTooOld,
         RejectReason::TimestampInFuture,
+        RejectReason::PartnerMismatch,
+        RejectReason::EventIdConflict,
+        RejectReason::UnmappedStatement,
     ];
 
     pub fn code(self) -> &'static str {
@@ -55,6 +65,9 @@ impl RejectReason {
             RejectReason::LevelOutOfRange => "level_out_of_range",
             RejectReason::TimestampTooOld => "timestamp_too_old",
             RejectReason::TimestampInFuture => "timestamp_in_future",
+            RejectReason::PartnerMismatch => "partner_mismatch",
+            RejectReason::EventIdConflict => "event_id_conflict",
+            RejectReason::UnmappedStatement => "unmapped_statement",
         }
     }
 }
