@@ -20,7 +20,7 @@ fail() {
 rust_version="$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)"
 grep -q "Rust toolchain, $rust_version or newer" README.md || fail "the README does not name rust-version $rust_version"
 
-cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query >&2
+cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-gateway >&2
 bin="$PWD/target/release"
 scratch="$(mktemp -d)"
 demo_pid=
@@ -87,7 +87,7 @@ done
 # (a service that started instead would outlive the 5 s timeout) and
 # leave nothing behind (no data directory, no key, no store).
 mkdir "$scratch/cwd"
-for binary in skills skills-ingest skills-aggregator skills-model skills-query; do
+for binary in skills skills-ingest skills-aggregator skills-model skills-query skills-gateway; do
     for flag in --help --version --check-config; do
         out="$(cd "$scratch/cwd" && timeout 5 "$bin/$binary" "$flag" 2>&1)" || fail "$binary $flag: $out"
         [[ -n "$out" ]] || fail "$binary $flag printed nothing"
@@ -99,7 +99,7 @@ if out="$(SKILLS__QUERY__LISTN=x "$bin/skills-query" --check-config 2>&1)"; then
 fi
 grep -q "listn" <<<"$out" || fail "the refusal of an unknown key does not name it: $out"
 [[ -z "$(ls -A "$scratch/cwd")" ]] || fail "--help, --version or --check-config wrote $(ls -A "$scratch/cwd")"
-log "--help, --version and --check-config of the five binaries: exit 0, nothing started"
+log "--help, --version and --check-config of the six binaries: exit 0, nothing started"
 
 # 5. The compose file's settings, as each service would read them.
 python3 - "$bin" <<'PY' || fail "deploy/docker-compose.yml"
@@ -115,6 +115,7 @@ expected = {
     "skills-aggregator": {"bus": {"kind": "kafka"}, "store": {"kind": "clickhouse"}},
     "skills-model": {"bus": {"kind": "kafka"}, "store": {"kind": "clickhouse"}},
     "skills-query": {"store": {"kind": "clickhouse"}},
+    "skills-gateway": {"bus": {"kind": "kafka"}},
 }
 import tomllib
 for name, service in compose["services"].items():
@@ -147,4 +148,5 @@ kill -INT "$demo_pid"
 wait "$demo_pid" || fail "the demo exited with an error on Ctrl-C: $(tail -5 "$scratch/demo.err")"
 demo_pid=
 [[ ! -e "$token_file" ]] || fail "the demo left its policy token behind"
+[[ ! -e "$(dirname "$token_file")/partner.token" ]] || fail "the demo left its partner token behind"
 log "first hour: PASS"

@@ -7,7 +7,6 @@ use crate::stats::IngestStats;
 use chrono::Utc;
 use skills_bus::retry::{Backoff, retry_until};
 use skills_bus::{Bus, BusError, Message, next_batch, positions_after};
-use skills_domain::events::IngestPolicy;
 use skills_domain::pseudonym::Pseudonymiser;
 use skills_runtime::Shutdown;
 use std::sync::Arc;
@@ -36,11 +35,7 @@ pub async fn run(
     bus.ensure_topics(&topics).await?;
     let mut consumer = bus.consumer(&config.group_id, &config.raw_topics)?;
     let producer = bus.producer();
-    let policy = IngestPolicy {
-        max_message_bytes: config.max_message_bytes,
-        future_tolerance: chrono::Duration::seconds(config.future_tolerance_secs),
-        ..IngestPolicy::default()
-    };
+    let policy = config.policy();
     let pipeline = Pipeline { policy: &policy, pseudonymiser: &pseudonymiser };
     let mut recent = DedupWindow::new(config.dedup_window);
     let wait = Duration::from_millis(config.batch_max_wait_ms);

@@ -80,7 +80,4 @@ impl QueryService {
     }
 }
 
-/// Binds the gRPC address, with an error that names it when it is taken.
-pub async fn bind(address: &str) -> Result<TcpListener, BoxError> {
-    TcpListener::bind(address).await.map_err(|error| format!("cannot listen on {address}: {error}").into())
-}
+pub use skills_runtime::bind;

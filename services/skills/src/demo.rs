@@ -5,7 +5,7 @@ use crate::cli::DemoArgs;
 use crate::client::{Client, ClientError};
 use crate::config::SkillsConfig;
 use crate::render::{self, Table};
-use crate::stack::{EmbeddedStack, StackError, bind};
+use crate::stack::{DEMO_PARTNER, EmbeddedStack, StackError, bind};
 use chrono::Datelike;
 use skills_bus::Bus;
 use skills_domain::reference::REGIONS;
@@ -45,7 +45,9 @@ pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> 
         (None, false) => config.query.listen.clone(),
     };
     let listener = bind(&address).await.map_err(|error| StackError::Listen(error.to_string()))?;
-    let stack = EmbeddedStack::start(config.clone(), listener).await?;
+    let gateway_address = if args.once { "127.0.0.1:0" } else { config.gateway.listen.as_str() };
+    let gateway = bind(gateway_address).await.map_err(|error| StackError::Listen(error.to_string()))?;
+    let stack = EmbeddedStack::start_with_gateway(config.clone(), listener, Some(gateway)).await?;
     eprintln!("store: {}", config.store_path().display());
     match &args.events {
         Some(path) => seed_file_if_empty(&stack, path).await?,
@@ -60,6 +62,8 @@ pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> 
     warm_every_year(&stack, &mut client).await?;
     let token_file = config.data_dir.join("policy.token");
     write_private(&token_file, stack.policy_token())?;
+    let partner_file = config.data_dir.join("partner.token");
+    write_private(&partner_file, stack.partner_token())?;
     println!("\nServing gRPC (skills.v1.TalentGapService) on {} — Ctrl-C to stop.", stack.address);
     println!(
         "Try, in another terminal:  cargo run --release -- rank --top 10   |   cargo run --release -- gaps --region 84"
@@ -69,8 +73,16 @@ pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> 
         token_file.display(),
         token_file.display()
     );
+    if let Some(gateway) = stack.gateway_address {
+        println!(
+            "Partners publish to {gateway}: gRPC skills.v1.EventGateway, xAPI at http://{gateway}/xAPI/statements; \
+             partner {DEMO_PARTNER}'s token is in {} (README: \"Sending events\").",
+            partner_file.display()
+        );
+    }
     stack.shutdown_trigger().trigger_on_signals().await;
     let _ = std::fs::remove_file(&token_file);
+    let _ = std::fs::remove_file(&partner_file);
     stack.stop().await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use skills_aggregator::{AggregatorService, AggregatorStats};
 use skills_bus::embedded::EmbeddedBus;
 use skills_bus::{Bus, Message};
 use skills_domain::indicators::Audience;
+use skills_gateway::GatewayService;
 use skills_ingest::keys::load_pseudonymiser;
 use skills_ingest::{IngestService, IngestStats};
 use skills_query::{IndicatorEngine, QueryService};
@@ -37,8 +38,14 @@ pub enum StackError {
     Task { task: &'static str, message: String },
 }
 
+/// The partner the all-in-one process's gateway knows, for trying the
+/// gateway against the demo.
+pub const DEMO_PARTNER: &str = "demo-partner";
+
 pub struct EmbeddedStack {
     pub address: SocketAddr,
+    /// Where the gateway listens, when the stack runs one.
+    pub gateway_address: Option<SocketAddr>,
     pub bus: EmbeddedBus,
     pub store: EmbeddedStore,
     pub engine: Arc<IndicatorEngine>,
@@ -46,6 +53,7 @@ pub struct EmbeddedStack {
     pub aggregator_stats: Arc<AggregatorStats>,
     config: SkillsConfig,
     policy_token: String,
+    partner_token: String,
     trigger: ShutdownTrigger,
     tasks: Vec<(&'static str, JoinHandle<Result<(), String>>)>,
 }
@@ -61,7 +69,17 @@ fn spawn_service(
 pub use skills_query::app::bind;
 
 impl EmbeddedStack {
+    /// Ingest, aggregator and query, the query service on `listener`.
     pub async fn start(config: SkillsConfig, listener: TcpListener) -> Result<Self, StackError> {
+        EmbeddedStack::start_with_gateway(config, listener, None).await
+    }
+
+    /// The same, with the partner gateway on `gateway` when given.
+    pub async fn start_with_gateway(
+        config: SkillsConfig,
+        listener: TcpListener,
+        gateway: Option<TcpListener>,
+    ) -> Result<Self, StackError> {
         if config.bus.kind != skills_bus::BusKind::Embedded {
             return Err(StackError::Config(
                 "the all-in-one process runs on the embedded bus; on Kafka, run skills-ingest, \
@@ -84,18 +102,33 @@ impl EmbeddedStack {
         let policy_token = uuid::Uuid::new_v4().to_string();
         let extra_tokens = [(policy_token.clone(), Audience::Policy)];
         let ingest = IngestService::new(config.ingest.clone(), shared_bus.clone(), pseudonymiser);
-        let aggregator = AggregatorService::new(config.aggregator.clone(), shared_bus, shared_store.clone());
+        let aggregator = AggregatorService::new(config.aggregator.clone(), shared_bus.clone(), shared_store.clone());
         let query = QueryService::new(&config, shared_store, listener, &extra_tokens, &shutdown)
             .await
             .map_err(|error| StackError::Task { task: "query", message: error.to_string() })?;
         let (ingest_stats, aggregator_stats, engine) = (ingest.stats(), aggregator.stats(), query.engine());
-        let tasks = vec![
+        let partner_token = uuid::Uuid::new_v4().simple().to_string();
+        let gateway = match gateway {
+            Some(listener) => {
+                let credentials = vec![(DEMO_PARTNER.to_string(), partner_token.clone())];
+                let service = GatewayService::new(&config, shared_bus.clone(), listener, credentials)
+                    .map_err(|error| StackError::Task { task: "gateway", message: error.to_string() })?;
+                Some(service)
+            }
+            None => None,
+        };
+        let gateway_address = gateway.as_ref().and_then(|service| service.local_addr().ok());
+        let mut tasks = vec![
             ("ingest", spawn_service(ingest.run(shutdown.clone()))),
             ("aggregator", spawn_service(aggregator.run(shutdown.clone()))),
-            ("query", spawn_service(query.run(shutdown))),
         ];
+        if let Some(gateway) = gateway {
+            tasks.push(("gateway", spawn_service(gateway.run(shutdown.clone()))));
+        }
+        tasks.push(("query", spawn_service(query.run(shutdown))));
         Ok(EmbeddedStack {
             address,
+            gateway_address,
             bus,
             store,
             engine,
@@ -103,9 +136,15 @@ impl EmbeddedStack {
             aggregator_stats,
             config,
             policy_token,
+            partner_token,
             trigger,
             tasks,
         })
+    }
+
+    /// The gateway token of `DEMO_PARTNER`, valid for this process only.
+    pub fn partner_token(&self) -> &str {
+        &self.partner_token
     }
 
     /// A token with the policy scope, valid for this process only.

@@ -37,6 +37,8 @@ pub mod topics {
 pub mod headers {
     /// "application/json" or "application/x-protobuf" on raw events.
     pub const CONTENT_TYPE: &str = "content-type";
+    /// Raw events from the gateway: the partner whose credential sent them.
+    pub const PARTNER_ID: &str = "partner-id";
     /// Dead letters: machine-readable reason code.
     pub const DLQ_REASON: &str = "dlq-reason";
     /// Dead letters: human message naming the field and value.

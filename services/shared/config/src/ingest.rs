@@ -43,6 +43,18 @@ impl Default for IngestConfig {
     }
 }
 
+impl IngestConfig {
+    /// The limits every raw event is checked against: by ingest, and by
+    /// the gateway before it accepts an event.
+    pub fn policy(&self) -> skills_domain::events::IngestPolicy {
+        skills_domain::events::IngestPolicy {
+            max_message_bytes: self.max_message_bytes,
+            future_tolerance: chrono::Duration::seconds(self.future_tolerance_secs),
+            ..skills_domain::events::IngestPolicy::default()
+        }
+    }
+}
+
 /// Where the pseudonymisation key comes from. The environment variable
 /// wins over the file; keys never live in the repository.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -5,11 +5,13 @@
 //! shows them all with their defaults.
 
 pub mod aggregator;
+pub mod gateway;
 pub mod ingest;
 pub mod model;
 pub mod query;
 
 pub use aggregator::AggregatorConfig;
+pub use gateway::GatewayConfig;
 pub use ingest::{IngestConfig, PseudonymisationConfig};
 pub use model::ModelConfig;
 pub use query::{AudienceLimits, AudienceTable, QueryConfig};
@@ -34,6 +36,8 @@ pub struct SkillsConfig {
     /// skills-model (the read model of a ClickHouse deployment).
     pub model: ModelConfig,
     pub query: QueryConfig,
+    /// skills-gateway: partners publish over gRPC or xAPI.
+    pub gateway: GatewayConfig,
     /// The store of the service binaries and `skills reconcile`; the demo
     /// always uses the embedded store in `data_dir`.
     pub store: StoreConfig,
@@ -58,6 +62,7 @@ impl Default for SkillsConfig {
             aggregator: AggregatorConfig::default(),
             model: ModelConfig::default(),
             query: QueryConfig::default(),
+            gateway: GatewayConfig::default(),
             store: StoreConfig::default(),
             metrics: MetricsConfig::default(),
             indicators: IndicatorSettings::default(),

@@ -11,3 +11,8 @@ pub mod telemetry;
 pub use config::{ConfigError, load_config, load_with_env};
 pub use service::{BoxError, ServiceConfig};
 pub use shutdown::{Shutdown, ShutdownTrigger, shutdown_pair};
+
+/// Binds a service's address, with an error that names it when it is taken.
+pub async fn bind(address: &str) -> Result<tokio::net::TcpListener, BoxError> {
+    tokio::net::TcpListener::bind(address).await.map_err(|error| format!("cannot listen on {address}: {error}").into())
+}

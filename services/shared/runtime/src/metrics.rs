@@ -19,6 +19,7 @@ pub struct MetricsConfig {
     pub ingest_listen: String,
     pub aggregator_listen: String,
     pub model_listen: String,
+    pub gateway_listen: String,
 }
 
 impl Default for MetricsConfig {
@@ -27,6 +28,7 @@ impl Default for MetricsConfig {
             ingest_listen: "127.0.0.1:9101".into(),
             aggregator_listen: "127.0.0.1:9102".into(),
             model_listen: "127.0.0.1:9103".into(),
+            gateway_listen: "127.0.0.1:9104".into(),
         }
     }
 }
@@ -55,6 +57,12 @@ pub async fn serve(listener: TcpListener, render: Render, mut shutdown: Shutdown
         .route("/healthz", get(|| async { "ok" }));
     tracing::info!(address = %listener.local_addr()?, "metrics listening");
     axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await
+}
+
+/// A label value as the text format writes it: backslash, quote and
+/// newline escaped (partner ids come from configuration files).
+fn escape_label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -107,6 +115,22 @@ impl Exposition {
         let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} counter");
         for (label_value, value) in values {
             let _ = writeln!(self.text, "{name}{{{label}=\"{label_value}\"}} {value}");
+        }
+        self
+    }
+
+    /// One counter with several labels, one line per set of label values.
+    pub fn multi_labelled_counter<'a>(
+        &mut self,
+        name: &str,
+        help: &str,
+        rows: impl IntoIterator<Item = (Vec<(&'a str, &'a str)>, u64)>,
+    ) -> &mut Self {
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (labels, value) in rows {
+            let labels: Vec<String> =
+                labels.iter().map(|(label, value)| format!("{label}=\"{}\"", escape_label(value))).collect();
+            let _ = writeln!(self.text, "{name}{{{}}} {value}", labels.join(","));
         }
         self
     }

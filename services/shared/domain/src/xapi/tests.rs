@@ -205,3 +205,24 @@ fn ingestion_reads_a_stored_record_like_any_event() {
     .unwrap_err();
     assert_eq!(rejection.reason, RejectReason::UnmappedStatement);
 }
+
+#[test]
+fn the_shipped_example_statements_map_and_pass_the_contract() {
+    let text = include_str!("../../../../../proto/examples/xapi-statements.json");
+    let statements: Vec<Value> = serde_json::from_str(text).unwrap();
+    let policy = IngestPolicy::default();
+    let now = "2026-01-01T00:00:00Z".parse().unwrap();
+    let statuses: Vec<(i32, Option<u32>)> = statements
+        .into_iter()
+        .map(|value| {
+            let envelope = mapped(value).unwrap();
+            crate::events::validate(envelope.clone(), &policy, now).expect("the example passes the contract");
+            let enrolment = enrolment_of(envelope);
+            (enrolment.status, enrolment.certified_level)
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [(pb::EnrolmentStatus::Enrolled as i32, None), (pb::EnrolmentStatus::Certified as i32, Some(5))]
+    );
+}

@@ -1,0 +1,153 @@
+//! The gRPC gateway over the embedded bus: acks, rejections, partners,
+//! the stream, quotas. (Kafka itself: tests/gateway.rs at the top level.)
+
+mod support;
+
+use skills_bus::{headers, topics};
+use skills_config::SkillsConfig;
+use skills_domain::events::{ContentType, decode};
+use skills_proto::v1 as pb;
+use std::time::Duration;
+use support::*;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+fn status_of(ack: &pb::EventAck) -> pb::AckStatus {
+    pb::AckStatus::try_from(ack.status).unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_is_acked_event_by_event() {
+    let running = start(SkillsConfig::default()).await;
+    let mut client = client(&running, Some(TOKEN)).await;
+    let good = enrolment("gen-lyon");
+    let mut unknown_region = enrolment("");
+    if let Some(pb::event_envelope::Payload::Enrolment(enrolment)) = &mut unknown_region.payload {
+        enrolment.place = Some(pb::Place { code: Some(pb::place::Code::Region("99".into())) });
+    }
+    let mut conflicting = good.clone();
+    conflicting.occurred_at.as_mut().unwrap().seconds += 60;
+    let other_partner = enrolment("fun-mooc");
+
+    let first = client
+        .publish_batch(pb::PublishBatchRequest { events: vec![good.clone(), unknown_region, demand("")] })
+        .await
+        .unwrap()
+        .into_inner()
+        .acks;
+    assert_eq!(first.iter().map(|ack| ack.index).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(status_of(&first[0]), pb::AckStatus::Accepted);
+    assert_eq!(first[0].event_id, good.event_id);
+    assert_eq!(status_of(&first[1]), pb::AckStatus::Rejected);
+    let rejection = first[1].rejection.as_ref().unwrap();
+    assert_eq!(
+        (rejection.reason.as_str(), rejection.field.as_str(), rejection.value.as_str()),
+        ("unknown_region", "enrolment.place", "99")
+    );
+    assert_eq!(status_of(&first[2]), pb::AckStatus::Accepted, "an empty partner_id is filled in");
+
+    let second = client
+        .publish_batch(pb::PublishBatchRequest { events: vec![good.clone(), conflicting, other_partner] })
+        .await
+        .unwrap()
+        .into_inner()
+        .acks;
+    assert_eq!(status_of(&second[0]), pb::AckStatus::Duplicate);
+    assert_eq!(second[1].rejection.as_ref().unwrap().reason, "event_id_conflict");
+    let mismatch = second[2].rejection.as_ref().unwrap();
+    assert_eq!((mismatch.reason.as_str(), mismatch.value.as_str()), ("partner_mismatch", "fun-mooc"));
+
+    // What was accepted is on the raw topics, once, as ingest reads it.
+    let enrolments = records(&running.bus, topics::ENROLMENTS).await;
+    assert_eq!(enrolments.len(), 1);
+    let message = &enrolments[0].message;
+    assert_eq!(message.header(headers::PARTNER_ID), Some(&b"gen-lyon"[..]));
+    let written = decode(&message.payload, Some(ContentType::Protobuf)).unwrap();
+    assert_eq!(written.event_id, good.event_id);
+    let demand = records(&running.bus, topics::DEMAND).await;
+    assert_eq!(decode(&demand[0].message.payload, None).unwrap().partner_id, "gen-lyon");
+    running.trigger.trigger();
+}
+
+#[tokio::test]
+async fn a_stream_gets_one_ack_per_event() {
+    let running = start(SkillsConfig::default()).await;
+    let mut client = client(&running, Some(TOKEN)).await;
+    let events: Vec<pb::EventEnvelope> = (0..3_000).map(|_| enrolment("gen-lyon")).collect();
+    let requests = events.clone().into_iter().map(|event| pb::PublishRequest { event: Some(event) });
+    let mut acks = client.publish(tokio_stream::iter(requests)).await.unwrap().into_inner();
+    let mut seen = vec![false; events.len()];
+    while let Some(response) = acks.message().await.unwrap() {
+        let ack = response.ack.unwrap();
+        assert_eq!(status_of(&ack), pb::AckStatus::Accepted, "{ack:?}");
+        assert_eq!(ack.event_id, events[ack.index as usize].event_id);
+        assert!(!std::mem::replace(&mut seen[ack.index as usize], true), "one ack per event");
+    }
+    assert!(seen.iter().all(|acked| *acked), "every event acked");
+    assert_eq!(records(&running.bus, topics::ENROLMENTS).await.len(), events.len());
+    running.trigger.trigger();
+}
+
+#[tokio::test]
+async fn calls_without_a_known_credential_are_refused() {
+    let running = start(SkillsConfig::default()).await;
+    let batch = || pb::PublishBatchRequest { events: vec![enrolment("gen-lyon")] };
+    let status = client(&running, None).await.publish_batch(batch()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert!(status.message().contains("Bearer"), "{}", status.message());
+    let status = client(&running, Some("not-a-known-token-at-all")).await.publish_batch(batch()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert!(records(&running.bus, topics::ENROLMENTS).await.is_empty());
+    running.trigger.trigger();
+}
+
+#[tokio::test]
+async fn a_partner_over_its_quota_is_told_when_to_retry_and_others_go_on() {
+    let mut config = SkillsConfig::default();
+    config.gateway.partner_rate_per_s = 10.0;
+    config.gateway.partner_burst = 20;
+    config.gateway.max_batch_events = 20;
+    let running = start(config).await;
+    let mut lyon = client(&running, Some(TOKEN)).await;
+    let batch = |partner: &str, n| pb::PublishBatchRequest { events: (0..n).map(|_| enrolment(partner)).collect() };
+    lyon.publish_batch(batch("gen-lyon", 20)).await.unwrap();
+    let status = lyon.publish_batch(batch("gen-lyon", 5)).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    let delay = status.get_error_details().retry_info().and_then(|info| info.retry_delay).unwrap();
+    assert!(delay > Duration::ZERO && delay <= Duration::from_secs(1), "{delay:?}");
+    let mut mooc = client(&running, Some(OTHER_TOKEN)).await;
+    mooc.publish_batch(batch("fun-mooc", 20)).await.expect("quotas are per partner");
+
+    let status = mooc.publish_batch(batch("fun-mooc", 21)).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "an oversized batch: {}", status.message());
+    running.trigger.trigger();
+}
+
+#[tokio::test]
+async fn an_unreachable_kafka_is_unavailable_with_a_retry_delay() {
+    let mut config = SkillsConfig::default();
+    config.bus.kind = skills_bus::BusKind::Kafka;
+    config.bus.kafka.brokers = "127.0.0.1:1".into();
+    config.gateway.write_timeout_ms = 1_500;
+    let bus = skills_bus::connect_shared(&config.bus).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service =
+        skills_gateway::GatewayService::new(&config, bus, listener, vec![("gen-lyon".into(), TOKEN.into())]).unwrap();
+    let address = service.local_addr().unwrap();
+    let (trigger, shutdown) = skills_runtime::shutdown_pair();
+    tokio::spawn(service.run(shutdown));
+    let mut client = client_at(address, Some(TOKEN)).await;
+    let started = std::time::Instant::now();
+    let status =
+        client.publish_batch(pb::PublishBatchRequest { events: vec![enrolment("gen-lyon")] }).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{}", status.message());
+    assert!(status.get_error_details().retry_info().is_some());
+    assert!(started.elapsed() >= Duration::from_millis(1_400), "no ack before the write timed out");
+    // Right after, calls are refused at once rather than left waiting.
+    let started = std::time::Instant::now();
+    let status =
+        client.publish_batch(pb::PublishBatchRequest { events: vec![enrolment("gen-lyon")] }).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    trigger.trigger();
+}
