@@ -67,6 +67,20 @@ if ! "$CHDB_VENV/bin/python" -c 'import chdb' >/dev/null 2>&1; then
 fi
 export SKILLS_CHDB_PYTHON="$CHDB_VENV/bin/python"
 
+# Ralph (ralph-malph, PyPI), France Université Numérique's xAPI toolbox: the
+# gateway's xAPI test writes statements with its LRS client.
+RALPH_VENV="${SKILLS_CACHE_DIR:-$HOME/.cache/skills-monitor}/ralph-venv"
+if ! "$RALPH_VENV/bin/ralph" --help >/dev/null 2>&1; then
+    log "installing Ralph into $RALPH_VENV"
+    python3 -m venv "$RALPH_VENV" 2>/dev/null || {
+        if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+        python3 -m venv "$RALPH_VENV"
+    }
+    "$RALPH_VENV/bin/pip" install -q "ralph-malph[cli,backend-lrs]==5.1.0"
+fi
+export SKILLS_RALPH="$RALPH_VENV/bin/ralph"
+
 # External gRPC clients (grpcurl for the tests, ghz for the benches), built
 # from the Go module proxy and cached.
 TOOLS_BIN="$(./deploy/tools.sh grpcurl ghz)"
