@@ -18,12 +18,12 @@ COMMAND="deploy/bench.sh $*"
 eval "$(./deploy/infra.sh up 2>/dev/null)"
 if ((QUICK)); then
     BIN_DIR=./target/debug
-    cargo build --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
+    cargo build --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-gateway -p skills-bench >&2
     PROBE_RATE=50 PROBE_SECONDS=4 QUERY_SECONDS=3 QUERY_CONCURRENCY=50 UNCACHED_CALLS=10
     FRESH_SECONDS=5 SCALE_LEARNERS="500 1000 2000"
     READ_CALLS=20 READ_LEARNERS="500 1000 2000" AGGREGATION_LEARNERS=2000
 else
-    cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-bench >&2
+    cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-gateway -p skills-bench >&2
     PROBE_RATE=200 PROBE_SECONDS=20 QUERY_SECONDS=15 QUERY_CONCURRENCY=50 UNCACHED_CALLS=40
     FRESH_SECONDS=30 SCALE_LEARNERS="10000 100000 1000000"
     READ_CALLS=400 READ_LEARNERS="10000 100000 1000000" AGGREGATION_LEARNERS=$((LEARNERS * 5))
@@ -312,6 +312,57 @@ for run in $(seq 1 "$RUNS"); do
     done
 done
 stop_fresh_clickhouse
+
+# Scenario 8: partners through skills-gateway against `skills send`
+# straight to Kafka, in the same run, with the same synthetic events:
+# events/s from the first event sent to the last acknowledged (the
+# gateway acks once Kafka has an event, acks=all; `skills send` returns
+# once Kafka acknowledged everything), and the p99 from an event's send
+# to its ack. gRPC: one Publish stream; xAPI: the enrolments and
+# assessments as statements, 500 a request over two connections.
+GATEWAY_PID=""
+trap 'for p in $QUERY_PID $HELLO_PID $GATEWAY_PID; do kill "$p" 2>/dev/null || true; done; stop_fresh_clickhouse' EXIT
+GATEWAY_TOKEN="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+echo "partner:bench-partner $GATEWAY_TOKEN" >"target/bench/partners-$STAMP"
+# Runs "$@" with its standard output in $1; prints its CPU seconds.
+measured() {
+    python3 -c 'import resource, subprocess, sys
+with open(sys.argv[1], "w") as out: subprocess.run(sys.argv[2:], stdout=out, check=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN); print(usage.ru_utime + usage.ru_stime)' "$@"
+}
+for RUN in $(seq 1 "$RUNS"); do
+    echo "== scenario 8, run $RUN/$RUNS" >&2
+    GW="${PREFIX}gateway-$RUN."
+    OUT="target/bench/gateway-$STAMP.out"
+    SEND_CPU=$(measured "$OUT" "$BIN_DIR"/skills send --synthetic --learners "$LEARNERS" --brokers "$SKILLS_KAFKA_BROKERS" \
+        --topic-prefix "${GW}send.")
+    cat "$OUT" >&2
+    read -r SENT SECONDS_TAKEN <<<"$(sed -n 's/^sent \([0-9]*\) events in \([0-9.]*\) s.*/\1 \2/p' "$OUT")"
+    SEND_RATE=$(awk -v n="$SENT" -v t="$SECONDS_TAKEN" 'BEGIN { print n / t }')
+    for scenario in "8. gateway, gRPC" "8. gateway, xAPI"; do
+        record "$scenario" "skills send → Kafka" "$RUN" "$SEND_RATE" "$SEND_CPU" 0 "$SENT"
+    done
+    SKILLS__GATEWAY__LISTEN=127.0.0.1:50154 SKILLS__GATEWAY__CREDENTIALS_FILE="target/bench/partners-$STAMP" \
+    SKILLS__GATEWAY__ENROLMENTS_TOPIC="${GW}skills.enrolments.v1" SKILLS__GATEWAY__ASSESSMENTS_TOPIC="${GW}skills.assessments.v1" \
+    SKILLS__GATEWAY__DEMAND_TOPIC="${GW}skills.demand.v1" SKILLS__GATEWAY__PARTNER_RATE_PER_S=0 \
+    SKILLS__METRICS__GATEWAY_LISTEN="" RUST_LOG=warn "$BIN_DIR"/skills-gateway 2>>/tmp/skills-bench-gateway.log &
+    GATEWAY_PID=$!
+    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/50154) 2>/dev/null && break; sleep 0.1; done
+    BEFORE=$(cpu_of "$GATEWAY_PID")
+    LOAD=$("$BIN_DIR"/gateway-load grpc 127.0.0.1:50154 "$GATEWAY_TOKEN" "$LEARNERS")
+    process_usage "$GATEWAY_PID"
+    echo "skills-gateway, gRPC: $LOAD" >&2
+    record "8. gateway, gRPC" "skills-gateway, gRPC stream" "$RUN" "$(field "$LOAD" per_second)" \
+        "$(awk -v a="$CPU" -v b="$BEFORE" 'BEGIN { print a - b }')" "$RSS" "$(field "$LOAD" events)" "$(field "$LOAD" p99_ms)"
+    BEFORE=$(cpu_of "$GATEWAY_PID")
+    LOAD=$("$BIN_DIR"/gateway-load xapi 127.0.0.1:50154 "bench-partner:$GATEWAY_TOKEN" "$LEARNERS" 500)
+    process_usage "$GATEWAY_PID"
+    echo "skills-gateway, xAPI: $LOAD" >&2
+    record "8. gateway, xAPI" "skills-gateway, xAPI batches of 500" "$RUN" "$(field "$LOAD" per_second)" \
+        "$(awk -v a="$CPU" -v b="$BEFORE" 'BEGIN { print a - b }')" "$RSS" "$(field "$LOAD" events)" "$(field "$LOAD" p99_ms)"
+    kill -TERM "$GATEWAY_PID"; wait "$GATEWAY_PID" || true
+    GATEWAY_PID=""
+done
 
 if ((QUICK)); then
     python3 deploy/lib/bench_report.py "$RESULTS" /dev/null "$COMMAND" "$RESULTS" --check

@@ -2,7 +2,8 @@
 # A newcomer's first hour, replayed: the README's first command (the demo),
 # then every client command the README shows, run against it the way the
 # README says, each to answer something within a second; `skills status`
-# with the policy token the demo writes; every binary's --help, --version
+# with the policy token the demo writes; the README's gRPC and xAPI ways
+# for a partner to send, against the demo's gateway; every binary's --help, --version
 # and --check-config, which must start nothing; and the settings
 # deploy/docker-compose.yml passes to each service, checked with
 # --check-config. Run by ./deploy/test.sh.
@@ -82,6 +83,25 @@ for format in json csv; do
     out="$("$bin/skills" gaps --region "Auvergne-Rhône-Alpes" --format "$format")" || fail "gaps --format $format: $out"
     [[ -n "$out" ]] || fail "gaps --format $format printed nothing"
 done
+
+# 3b. The README's ways for a partner to send ("Sending events"), its gRPC
+# and xAPI blocks run as written against the demo's gateway.
+readme_block() {
+    python3 - "$1" <<'PY'
+import sys
+text = open("README.md").read()
+start = text.index("```sh\n" + sys.argv[1]) + len("```sh\n")
+print(text[start:text.index("```\n", start)])
+PY
+}
+grpcurl_dir="$(dirname "${SKILLS_GRPCURL:-$(./deploy/tools.sh grpcurl)/grpcurl}")"
+ln -s "$repo/proto" "$scratch/proto"
+sent="$(cd "$scratch" && PATH="$grpcurl_dir:$PATH" bash -e <<<"$(readme_block grpcurl)" 2>&1)" || fail "README grpcurl: $sent"
+grep -q ACK_STATUS_ACCEPTED <<<"$sent" && grep -q ACK_STATUS_REJECTED <<<"$sent" ||
+    fail "the README's Publish did not answer an accepted and a rejected ack: $sent"
+posted="$(cd "$scratch" && bash -e <<<"$(readme_block curl)" 2>&1)" || fail "README curl: $posted"
+grep -q 8f6f2a0e-4c1b-4f7e-9a3d-2b5c6d7e8f90 <<<"$posted" || fail "the README's xAPI post answered: $posted"
+log "README ways to send: gRPC Publish (accepted + rejected acks), xAPI POST ($posted)"
 
 # 4. Each binary's --help, --version and --check-config answer at once
 # (a service that started instead would outlive the 5 s timeout) and

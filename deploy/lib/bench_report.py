@@ -27,6 +27,13 @@ SCENARIOS = {
     # Each row names its unit (ms p99 for reads, events/s for the writes).
     "7. read cost (embedded)": (None, None, "ms", None, "", None),
     "7. read cost (ClickHouse)": (None, None, "ms", None, "", None),
+    "8. gateway, gRPC": (
+        "skills-gateway, gRPC stream", "skills send → Kafka", "events/s", 0.7, "events/s acked, ours / baseline", None,
+    ),
+    "8. gateway, xAPI": (
+        "skills-gateway, xAPI batches of 500", "skills send → Kafka", "events/s", 0.7, "events/s acked, ours / baseline",
+        None,
+    ),
 }
 # Scenario 7's stores: the rows of each, and the prefix of their read rows.
 READ_STORES = {"7. read cost (embedded)": "", "7. read cost (ClickHouse)": "ClickHouse model: "}

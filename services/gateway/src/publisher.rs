@@ -8,7 +8,7 @@ use crate::stats::GatewayStats;
 use chrono::{DateTime, Utc};
 use skills_bus::{Message, Producer, headers};
 use skills_config::GatewayConfig;
-use skills_domain::events::{EventKind, IngestPolicy, RejectReason, Rejection, validate};
+use skills_domain::events::{EventKind, IngestPolicy, RejectReason, Rejection, check_partner_event};
 use skills_proto::Message as _;
 use skills_proto::v1::EventEnvelope;
 use std::collections::{BTreeMap, HashMap};
@@ -185,23 +185,8 @@ impl Publisher {
         size: usize,
         now: DateTime<Utc>,
     ) -> Result<(String, String), Rejection> {
-        let named = envelope.partner_id.trim();
-        if named != partner {
-            return Err(Rejection::new(
-                RejectReason::PartnerMismatch,
-                format!("partner_id {named:?} is not the partner of this credential ({partner:?})"),
-            )
-            .at("partner_id")
-            .with_value(named));
-        }
-        if size > self.policy.max_message_bytes {
-            return Err(Rejection::new(
-                RejectReason::Oversized,
-                format!("event of {size} bytes exceeds the limit of {} bytes", self.policy.max_message_bytes),
-            ));
-        }
         let kind = EventKind::of(&envelope);
-        let valid = validate(envelope, &self.policy, now)?;
+        let valid = check_partner_event(envelope, partner, size, &self.policy, now)?;
         Ok((valid.event_id, self.topic_of(kind).to_string()))
     }
 

@@ -146,6 +146,13 @@ pub enum Command {
         after_help = "Examples:\n  skills send --synthetic --learners 5000 --rate 2000\n  skills send --file events.jsonl"
     )]
     Send(SendArgs),
+    /// Check a file of partner events offline, with the code ingest and the
+    /// gateway run: one line per event that would be refused or
+    /// dead-lettered (line number, reason, field, value, message). Exits 1
+    /// when there is any.
+    #[command(after_help = "Examples:\n  skills validate events.jsonl\n  skills validate events.jsonl --partner \
+                            gen-lyon --json\n  skills validate statements.json --xapi --partner fun-mooc")]
+    Validate(ValidateArgs),
     /// Account for every raw event of a time range, per partition: counted,
     /// duplicate of a counted event, dead-lettered, or missing. Reads the
     /// raw Kafka topics and the configured store; exits 1 when unbalanced.
@@ -265,6 +272,25 @@ pub enum RankBy {
     Gap,
     /// Shortage ratio: openings ÷ max(1, certified at target + pipeline).
     Ratio,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// The file: JSON events one per line (as `skills send --file` sends
+    /// them), or with --xapi statements (a JSON array, or one per line);
+    /// `-` reads standard input.
+    pub file: PathBuf,
+    /// The partner sending them: an event naming another is refused
+    /// (`partner_mismatch`), as the gateway refuses it.
+    #[arg(long)]
+    pub partner: Option<String>,
+    /// The file holds xAPI statements, mapped to events as the gateway
+    /// maps them (docs/xapi.md).
+    #[arg(long)]
+    pub xapi: bool,
+    /// One JSON object per problem instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

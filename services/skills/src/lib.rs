@@ -19,6 +19,7 @@ pub mod rekey;
 pub mod render;
 pub mod send;
 pub mod stack;
+pub mod validate;
 pub mod verify_model;
 
 pub use config::SkillsConfig;

@@ -39,6 +39,11 @@ async fn main() -> ExitCode {
             skills_runtime::telemetry::init_tracing(config.log_format);
             skills::send::run(config, args).await.map_err(|e| e.to_string())
         }
+        Command::Validate(args) => match skills::validate::run(&config, &args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(error) => Err(error.to_string()),
+        },
         Command::Reconcile(args) => {
             skills_runtime::telemetry::init_tracing(config.log_format);
             skills::reconcile::run(config, args).await.map_err(|e| e.to_string())

@@ -65,6 +65,37 @@ pub fn normalize(
     Ok(valid.into_normalized(pseudonymiser, now))
 }
 
+/// An event a partner sends, checked as ingest checks it and as the
+/// gateway does before accepting it: a partner publishes only as itself
+/// (an empty `partner_id` is taken as `partner`'s), and `size` is the
+/// event's size as sent.
+pub fn check_partner_event(
+    mut envelope: skills_proto::v1::EventEnvelope,
+    partner: &str,
+    size: usize,
+    policy: &IngestPolicy,
+    now: DateTime<Utc>,
+) -> Result<ValidEvent, Rejection> {
+    let named = envelope.partner_id.trim();
+    if named.is_empty() {
+        envelope.partner_id = partner.to_string();
+    } else if named != partner {
+        return Err(Rejection::new(
+            RejectReason::PartnerMismatch,
+            format!("partner_id {named:?} is not the partner sending it ({partner:?})"),
+        )
+        .at("partner_id")
+        .with_value(named));
+    }
+    if size > policy.max_message_bytes {
+        return Err(Rejection::new(
+            RejectReason::Oversized,
+            format!("event of {size} bytes exceeds the limit of {} bytes", policy.max_message_bytes),
+        ));
+    }
+    validate(envelope, policy, now)
+}
+
 /// The id a raw message would be counted under, if it has one: what
 /// reconciliation matches raw messages against counted events with.
 pub fn event_id_of(payload: &[u8], content_type: Option<ContentType>) -> Option<String> {
