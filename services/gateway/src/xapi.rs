@@ -227,7 +227,7 @@ fn prepare(
         object.remove("authority");
     }
     let content = content_hash(&serde_json::to_vec(&value).unwrap_or_default());
-    let statement = Statement::parse(&value).map_err(|error| at(error.to_string()))?;
+    let mut statement = Statement::parse(&value).map_err(|error| at(error.to_string()))?;
     let id = match &statement.id {
         Some(id) => uuid::Uuid::parse_str(id).map_err(|_| at(format!("id {id:?} is not a UUID")))?,
         None => uuid::Uuid::new_v5(&ID_NAMESPACE, format!("{partner}\n{value}").as_bytes()),
@@ -235,7 +235,7 @@ fn prepare(
     let id = id.hyphenated().to_string();
     value["id"] = Value::String(id.clone());
     value["stored"] = Value::String(stored.to_rfc3339_opts(SecondsFormat::Millis, true));
-    let statement = Statement::parse(&value).map_err(|error| at(error.to_string()))?;
+    statement.id = Some(id.clone());
     let topic = match to_envelope(&statement, partner, stored) {
         Ok(envelope) => {
             let kind = EventKind::of(&envelope);

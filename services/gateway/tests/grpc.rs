@@ -151,3 +151,122 @@ async fn an_unreachable_kafka_is_unavailable_with_a_retry_delay() {
     assert!(started.elapsed() < Duration::from_millis(500));
     trigger.trigger();
 }
+
+#[tokio::test]
+async fn credentials_rotate_without_a_restart() {
+    let dir = std::env::temp_dir().join(format!("skills-gateway-rotation-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("partners");
+    let (old, new) = ("rotation-old-token-0123456789", "rotation-new-token-0123456789");
+    std::fs::write(&file, format!("partner:gen-lyon {old}\n")).unwrap();
+    let mut config = SkillsConfig::default();
+    config.gateway.credentials_file = Some(file.clone());
+    config.gateway.credentials_reload_ms = 100;
+    let running = start(config).await;
+    let batch = || pb::PublishBatchRequest { events: vec![enrolment("gen-lyon")] };
+    client(&running, Some(old)).await.publish_batch(batch()).await.expect("the old token works");
+
+    // The new token added, then the old one removed: no restart.
+    std::fs::write(&file, format!("partner:gen-lyon {old}\npartner:gen-lyon {new}\n")).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while client(&running, Some(new)).await.publish_batch(batch()).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the new token was never taken");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::write(&file, format!("partner:gen-lyon {new}\n# old token removed\n")).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match client(&running, Some(old)).await.publish_batch(batch()).await {
+            Err(status) if status.code() == Code::Unauthenticated => break,
+            _ => assert!(std::time::Instant::now() < deadline, "the old token still works"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client(&running, Some(new)).await.publish_batch(batch()).await.expect("the new token works");
+    running.trigger.trigger();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs openssl in `dir`; panics when it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> String {
+    let made = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+    assert!(made.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&made.stderr));
+    String::from_utf8_lossy(&made.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn a_client_certificate_over_mutual_tls_is_a_partner_credential() {
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+    let dir = std::env::temp_dir().join(format!("skills-gateway-mtls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Extensions make X.509 v3 certificates, the only ones rustls takes.
+    std::fs::write(dir.join("server.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    let days = ["-days", "1"];
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            days[0],
+            days[1],
+            "-subj",
+            "/CN=test-ca",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    for (name, extension) in [("server", "server.ext"), ("client", "client.ext")] {
+        let (key, csr, pem) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"));
+        openssl(
+            &dir,
+            &["req", "-newkey", "rsa:2048", "-nodes", "-subj", &format!("/CN={name}"), "-keyout", &key, "-out", &csr],
+        );
+        let signed = ["-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-extfile", extension];
+        openssl(&dir, &[&["x509", "-req", "-in", &csr, days[0], days[1], "-out", &pem][..], &signed].concat());
+    }
+    let fingerprint = openssl(&dir, &["x509", "-in", "client.pem", "-noout", "-fingerprint", "-sha256"]);
+    let fingerprint = fingerprint.trim().rsplit('=').next().unwrap().to_string();
+    std::fs::write(dir.join("partners"), format!("partner:fun-mooc cert-sha256:{fingerprint}\n")).unwrap();
+
+    let mut config = SkillsConfig::default();
+    config.gateway.credentials_file = Some(dir.join("partners"));
+    config.gateway.tls_cert_file = Some(dir.join("server.pem"));
+    config.gateway.tls_key_file = Some(dir.join("server.key"));
+    config.gateway.tls_client_ca_file = Some(dir.join("ca.pem"));
+    let running = start(config).await;
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read("ca.pem"))).domain_name("localhost");
+    let endpoint = format!("https://127.0.0.1:{}", running.address.port());
+    let connect = |tls: ClientTlsConfig| {
+        let endpoint = endpoint.clone();
+        async move {
+            let channel = Channel::from_shared(endpoint).unwrap().tls_config(tls).unwrap().connect().await.unwrap();
+            skills_proto::v1::event_gateway_client::EventGatewayClient::new(channel)
+        }
+    };
+    let with_certificate = tls.clone().identity(Identity::from_pem(read("client.pem"), read("client.key")));
+    let acks = connect(with_certificate)
+        .await
+        .publish_batch(pb::PublishBatchRequest { events: vec![enrolment("fun-mooc"), enrolment("gen-lyon")] })
+        .await
+        .expect("the certificate is fun-mooc's credential")
+        .into_inner()
+        .acks;
+    assert_eq!(status_of(&acks[0]), pb::AckStatus::Accepted);
+    assert_eq!(acks[1].rejection.as_ref().unwrap().reason, "partner_mismatch", "only as itself");
+    let status = connect(tls)
+        .await
+        .publish_batch(pb::PublishBatchRequest { events: vec![enrolment("fun-mooc")] })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "TLS without a certificate or a token");
+    running.trigger.trigger();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
