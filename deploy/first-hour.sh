@@ -96,10 +96,12 @@ PY
 }
 grpcurl_dir="$(dirname "${SKILLS_GRPCURL:-$(./deploy/tools.sh grpcurl)/grpcurl}")"
 ln -s "$repo/proto" "$scratch/proto"
-sent="$(cd "$scratch" && PATH="$grpcurl_dir:$PATH" bash -e <<<"$(readme_block grpcurl)" 2>&1)" || fail "README grpcurl: $sent"
+publish="$(readme_block grpcurl)" post="$(readme_block curl)"
+[[ -n "$publish" && -n "$post" ]] || fail "the README's gRPC and xAPI blocks were not found"
+sent="$(cd "$scratch" && PATH="$grpcurl_dir:$PATH" bash -e <<<"$publish" 2>&1)" || fail "README grpcurl: $sent"
 grep -q ACK_STATUS_ACCEPTED <<<"$sent" && grep -q ACK_STATUS_REJECTED <<<"$sent" ||
     fail "the README's Publish did not answer an accepted and a rejected ack: $sent"
-posted="$(cd "$scratch" && bash -e <<<"$(readme_block curl)" 2>&1)" || fail "README curl: $posted"
+posted="$(cd "$scratch" && bash -e <<<"$post" 2>&1)" || fail "README curl: $posted"
 grep -q 8f6f2a0e-4c1b-4f7e-9a3d-2b5c6d7e8f90 <<<"$posted" || fail "the README's xAPI post answered: $posted"
 log "README ways to send: gRPC Publish (accepted + rejected acks), xAPI POST ($posted)"
 
