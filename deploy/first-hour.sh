@@ -104,6 +104,16 @@ grep -q ACK_STATUS_ACCEPTED <<<"$sent" && grep -q ACK_STATUS_REJECTED <<<"$sent"
 posted="$(cd "$scratch" && bash -e <<<"$post" 2>&1)" || fail "README curl: $posted"
 grep -q 8f6f2a0e-4c1b-4f7e-9a3d-2b5c6d7e8f90 <<<"$posted" || fail "the README's xAPI post answered: $posted"
 log "README ways to send: gRPC Publish (accepted + rejected acks), xAPI POST ($posted)"
+# ...and the partner's own view of what it sent, as the README shows it.
+own="$(readme_block "cargo run --release -- partner-status")"
+[[ -n "$own" ]] || fail "the README's partner-status block was not found"
+for _ in $(seq 1 20); do
+    seen="$(cd "$scratch" && bash -e <<<"${own//cargo run --release --/$bin/skills}" 2>&1)" || fail "README partner-status: $seen"
+    grep -q "^partner demo-partner: [1-9][0-9]* events counted" <<<"$seen" && break
+    sleep 0.5
+done
+grep -q "^partner demo-partner: [1-9][0-9]* events counted" <<<"$seen" || fail "the partner's status counts nothing: $seen"
+log "README partner status: $(head -1 <<<"$seen")"
 
 # 4. Each binary's --help, --version and --check-config answer at once
 # (a service that started instead would outlive the 5 s timeout) and

@@ -395,4 +395,27 @@ async fn partners_publish_through_the_gateway_and_every_event_counts_once() {
     assert_eq!(report["counted"], expected_events, "{report}");
     assert_eq!(report["dead_lettered"], 1, "{report}");
     eprintln!("reconcile: {report}");
+
+    // The partner's own status says the same as the reconciliation: every
+    // raw record it sent is counted, a duplicate, or a dead letter.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let status = store.partner_status(PARTNER).await.unwrap();
+        if status.duplicates >= report["duplicates"].as_u64().unwrap() || Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(status.counted, expected_events, "{status:?}");
+    assert_eq!(status.duplicates, report["duplicates"].as_u64().unwrap(), "{status:?} against {report}");
+    let [letters] = status.dead_letters.as_slice() else { panic!("{status:?}") };
+    assert_eq!((letters.reason.as_str(), letters.count), ("unmapped_statement", 1));
+    let example = &letters.examples[0];
+    assert!(!example.message.is_empty() && example.source_topic.starts_with(&prefix), "{letters:?}");
+    assert_eq!(
+        status.counted + status.duplicates + letters.count,
+        report["raw"].as_u64().unwrap(),
+        "the partner's figures add up to its raw records"
+    );
+    eprintln!("partner status: {status:?}");
 }

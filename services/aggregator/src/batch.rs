@@ -3,7 +3,7 @@
 //! dead-lettered, never dropped.
 
 use skills_bus::{Record, headers};
-use skills_domain::facts::{EventFacts, dead_letter_id, facts_of};
+use skills_domain::facts::{DuplicateEvent, EventFacts, RawSource, dead_letter_id, facts_of};
 use skills_proto::Message as _;
 use skills_proto::v1::NormalizedEvent;
 use skills_store::{Batch, Checkpoint, DeadLetter};
@@ -12,8 +12,16 @@ use skills_store::{Batch, Checkpoint, DeadLetter};
 /// an event the store refuses can be dead-lettered with its origin.
 #[derive(Debug, Clone)]
 pub enum Item {
-    Event { facts: EventFacts, record: usize },
+    Event {
+        facts: EventFacts,
+        record: usize,
+    },
     Letter(DeadLetter),
+    /// Ingestion's notice of a partner's repeat: recorded, never counted.
+    Duplicate {
+        duplicate: DuplicateEvent,
+        record: usize,
+    },
 }
 
 impl Item {
@@ -21,6 +29,7 @@ impl Item {
         match self {
             Item::Event { facts, .. } => format!("event {}", facts.event_id),
             Item::Letter(letter) => format!("dead letter {}", letter.id),
+            Item::Duplicate { duplicate, .. } => format!("duplicate of event {}", duplicate.event_id),
         }
     }
 }
@@ -34,11 +43,24 @@ pub fn items_of(records: &[Record], normalized_topic: &str) -> Vec<Item> {
             if record.topic != normalized_topic {
                 return Item::Letter(from_dead_letter_topic(record));
             }
+            if record.message.header(headers::DUPLICATE_OF).is_some() {
+                return match duplicate_of(record) {
+                    Some(duplicate) => Item::Duplicate { duplicate, record: index },
+                    None => Item::Letter(letter(
+                        record,
+                        "invalid_normalized",
+                        "duplicate notice without its event id or raw source".to_string(),
+                    )),
+                };
+            }
             let facts = NormalizedEvent::decode(record.message.payload.as_slice())
                 .map_err(|e| format!("normalized record is not a NormalizedEvent: {e}"))
                 .and_then(|event| facts_of(&event).map_err(|e| e.to_string()));
             match facts {
-                Ok(facts) => Item::Event { facts, record: index },
+                Ok(mut facts) => {
+                    facts.source = raw_source(record);
+                    Item::Event { facts, record: index }
+                }
                 Err(message) => Item::Letter(letter(record, "invalid_normalized", message)),
             }
         })
@@ -64,6 +86,7 @@ pub fn batch_of(items: &[Item], checkpoints: Vec<Checkpoint>) -> Batch {
         match item {
             Item::Event { facts, .. } => batch.events.push(facts.clone()),
             Item::Letter(letter) => batch.dead_letters.push(letter.clone()),
+            Item::Duplicate { duplicate, .. } => batch.duplicates.push(duplicate.clone()),
         }
     }
     batch
@@ -73,7 +96,9 @@ pub fn batch_of(items: &[Item], checkpoints: Vec<Checkpoint>) -> Batch {
 pub fn rejected_letter(item: &Item, records: &[Record], reason: &str) -> DeadLetter {
     let message: String = format!("the store refused it: {reason}").chars().take(1_000).collect();
     match item {
-        Item::Event { record, .. } => letter(&records[*record], "store_rejected", message),
+        Item::Event { record, .. } | Item::Duplicate { record, .. } => {
+            letter(&records[*record], "store_rejected", message)
+        }
         Item::Letter(original) => DeadLetter { reason: "store_rejected".into(), message, ..original.clone() },
     }
 }
@@ -101,6 +126,25 @@ fn text_header(record: &Record, name: &str) -> Option<String> {
     record.message.header(name).map(|value| String::from_utf8_lossy(value).into_owned())
 }
 
+/// The raw record ingestion made a normalized record from (its headers).
+fn raw_source(record: &Record) -> Option<RawSource> {
+    Some(RawSource {
+        topic: text_header(record, headers::SOURCE_TOPIC)?,
+        partition: text_header(record, headers::SOURCE_PARTITION)?.parse().ok()?,
+        offset: text_header(record, headers::SOURCE_OFFSET)?.parse().ok()?,
+    })
+}
+
+/// A duplicate notice: the event, its partner, and the raw record of the
+/// repeat (the first record, in `duplicate-of`, is for people reading it).
+fn duplicate_of(record: &Record) -> Option<DuplicateEvent> {
+    Some(DuplicateEvent {
+        event_id: text_header(record, headers::EVENT_ID).filter(|id| !id.is_empty())?,
+        partner_id: text_header(record, headers::PARTNER_ID).unwrap_or_default(),
+        source: raw_source(record)?,
+    })
+}
+
 /// A dead letter produced by ingestion: its identity is where the raw
 /// message was read, so replays record it once.
 fn from_dead_letter_topic(record: &Record) -> DeadLetter {
@@ -120,6 +164,7 @@ fn from_dead_letter_topic(record: &Record) -> DeadLetter {
         reason: text_header(record, headers::DLQ_REASON).unwrap_or_else(|| "unknown".into()),
         message: text_header(record, headers::DLQ_MESSAGE).unwrap_or_default(),
         payload: record.message.payload.clone(),
+        partner_id: text_header(record, headers::PARTNER_ID).unwrap_or_default(),
     }
 }
 
@@ -144,7 +189,16 @@ fn letter(record: &Record, reason: &str, message: String) -> DeadLetter {
         reason: reason.to_string(),
         message,
         payload: record.message.payload.clone(),
+        partner_id: partner_of(record),
     }
+}
+
+/// The partner of a normalized record the aggregator dead-letters: its
+/// header (duplicate notices), else the event's own, if it decodes.
+fn partner_of(record: &Record) -> String {
+    text_header(record, headers::PARTNER_ID)
+        .or_else(|| NormalizedEvent::decode(record.message.payload.as_slice()).ok().map(|event| event.partner_id))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -172,28 +226,47 @@ mod tests {
             ..Default::default()
         };
         let dlq = Message::new(b"raw".to_vec())
+            .with_header(headers::PARTNER_ID, "board")
             .with_header(headers::DLQ_REASON, "unknown_skill")
             .with_header(headers::DLQ_MESSAGE, "unknown skill code \"9.9\"")
             .with_header(headers::DLQ_SOURCE_TOPIC, "skills.demand.v1")
             .with_header(headers::DLQ_SOURCE_PARTITION, "0")
             .with_header(headers::DLQ_SOURCE_OFFSET, "41");
+        let from_raw = |message: Message, offset: &str| {
+            message
+                .with_header(headers::SOURCE_TOPIC, "skills.demand.v1")
+                .with_header(headers::SOURCE_PARTITION, "0")
+                .with_header(headers::SOURCE_OFFSET, offset)
+        };
+        let notice = from_raw(Message::new(Vec::new()), "50")
+            .with_header(headers::DUPLICATE_OF, "skills.demand.v1:0:40")
+            .with_header(headers::EVENT_ID, "e1")
+            .with_header(headers::PARTNER_ID, "board");
         let records = [
-            record("norm", 0, Message::new(event.encode_to_vec())),
+            record("norm", 0, from_raw(Message::new(event.encode_to_vec()), "40")),
             record("norm", 1, Message::new(b"junk".to_vec())),
             record("dlq", 7, dlq),
             record("dlq", 8, Message::new(b"no headers".to_vec())),
+            record("norm", 2, notice),
+            record("norm", 3, Message::new(Vec::new()).with_header(headers::DUPLICATE_OF, "x:0:1")),
         ];
         let items = items_of(&records, "norm");
         let batch = batch_of(&items, checkpoints_of(&records, "agg"));
         assert_eq!(batch.events.len(), 1);
         assert_eq!(batch.events[0].facts.demands[0].openings, 3);
+        let source = RawSource { topic: "skills.demand.v1".into(), partition: 0, offset: 40 };
+        assert_eq!(batch.events[0].source, Some(source), "the raw record, from the headers");
+        assert_eq!(batch.duplicates.len(), 1);
+        assert_eq!((batch.duplicates[0].event_id.as_str(), batch.duplicates[0].partner_id.as_str()), ("e1", "board"));
+        assert_eq!(batch.duplicates[0].source.offset, 50, "filed under the repeat's own raw record");
+        assert_eq!(batch.dead_letters[1].partner_id, "board");
         let reasons: Vec<_> = batch.dead_letters.iter().map(|d| d.reason.as_str()).collect();
-        assert_eq!(reasons, ["invalid_normalized", "unknown_skill", "invalid_dead_letter"]);
+        assert_eq!(reasons, ["invalid_normalized", "unknown_skill", "invalid_dead_letter", "invalid_normalized"]);
         assert_eq!(batch.dead_letters[1].source_offset, 41);
         assert_eq!(batch.dead_letters[1].source_topic, "skills.demand.v1");
         let mut next: Vec<_> = batch.checkpoints.iter().map(|c| (c.topic.as_str(), c.next_offset)).collect();
         next.sort();
-        assert_eq!(next, [("dlq", 9), ("norm", 2)]);
+        assert_eq!(next, [("dlq", 9), ("norm", 4)]);
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl Writer<'_> {
             }
         }
         AggregatorStats::add(&self.stats.store_rejected, letters.len() as u64);
-        let last = Batch { events: Vec::new(), dead_letters: letters, checkpoints };
+        let last = Batch { dead_letters: letters, checkpoints, ..Batch::default() };
         match self.attempt(last).await? {
             Attempt::Stored(outcome) => {
                 add(&mut total, outcome);

@@ -3,7 +3,7 @@
 use crate::config::IngestConfig;
 use crate::dedup::DedupWindow;
 use crate::pipeline::{BatchOutput, Pipeline};
-use crate::stats::IngestStats;
+use crate::stats::{BatchTally, IngestStats};
 use chrono::Utc;
 use skills_bus::retry::{Backoff, retry_until};
 use skills_bus::{Bus, BusError, Message, next_batch, positions_after};
@@ -67,14 +67,14 @@ pub async fn run(
         };
         IngestStats::add(&stats.consumed, records.len() as u64);
         let polled_in = poll_started.elapsed();
-        let BatchOutput { normalized, dead_letters, rejection_reasons, produced_ids, duplicates } =
+        let BatchOutput { normalized, dead_letters, rejections, produced_ids, duplicates, produced_by_partner } =
             pipeline.process(&records, &recent, Utc::now());
         // Remembered now, before the publish completes, so that the next
         // batch (processed while this one is in flight) sees them: the
         // publish retries until acknowledged or the process stops, and
         // the window does not outlive the process.
-        for id in produced_ids {
-            recent.remember(id);
+        for (id, source) in produced_ids {
+            recent.remember(id, source);
         }
         tracing::debug!(
             records = records.len(),
@@ -85,7 +85,6 @@ pub async fn run(
         if let Some(batch) = in_flight.take() {
             batch.finish(&mut *consumer, &stats, Commit::Background).await?;
         }
-        let produced = normalized.len();
         let publish = tokio::spawn(publish(
             Outgoing { normalized, dead_letters },
             producer.clone(),
@@ -97,9 +96,7 @@ pub async fn run(
             publish,
             positions: positions_after(&records),
             records: records.len(),
-            produced,
-            duplicates,
-            rejection_reasons,
+            tally: BatchTally { produced_by_partner, duplicates, rejections },
             started: Instant::now(),
         });
     }
@@ -124,9 +121,7 @@ struct InFlight {
     publish: tokio::task::JoinHandle<Result<(), IngestError>>,
     positions: Vec<(String, skills_bus::Position)>,
     records: usize,
-    produced: usize,
-    duplicates: u64,
-    rejection_reasons: Vec<&'static str>,
+    tally: BatchTally,
     started: Instant,
 }
 
@@ -156,12 +151,7 @@ impl InFlight {
             commit_ms = (self.started.elapsed() - published_in).as_millis() as u64,
             "batch done"
         );
-        for reason in self.rejection_reasons {
-            stats.add_dead_letter(reason);
-        }
-        IngestStats::add(&stats.produced, self.produced as u64);
-        IngestStats::add(&stats.duplicates, self.duplicates);
-        IngestStats::add(&stats.batches, 1);
+        stats.add_batch(self.tally);
         Ok(())
     }
 }

@@ -278,19 +278,36 @@ async fn each_class_of_bad_input_is_dead_lettered_with_its_reason_and_the_partit
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Kafka: ./deploy/test.sh"]
-async fn duplicates_yield_one_normalized_event() {
+async fn duplicates_yield_one_normalized_event_and_a_notice_each() {
     let topics = topics("dupes");
     let ingest = start_ingest(ingest_config(&topics)).await;
     let event = enrolment(20, "learner");
     produce(&topics.enrolments, vec![json_message(&event), protobuf_message(&event)]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     produce(&topics.enrolments, vec![json_message(&event), json_message(&enrolment(21, "other"))]).await;
-    let out = collect(&[&topics.normalized], 2, Duration::from_secs(60)).await;
-    let ids: Vec<String> = out.iter().map(|r| normalized(r).event_id).collect();
+    let out = collect(&[&topics.normalized], 4, Duration::from_secs(60)).await;
+    let (notices, events): (Vec<&Record>, Vec<&Record>) = out.iter().partition(|r| r.message.payload.is_empty());
+    let ids: Vec<String> = events.iter().map(|r| normalized(r).event_id).collect();
     assert_eq!(ids.len(), 2, "{ids:?}");
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 2);
+    let first = events.iter().find(|r| normalized(r).event_id == id(20)).expect("the first copy");
+    let first_at = format!(
+        "{}:{}:{}",
+        topics.enrolments,
+        header(first, headers::SOURCE_PARTITION),
+        header(first, headers::SOURCE_OFFSET)
+    );
+    assert_eq!(notices.len(), 2, "one notice per repeat");
+    for notice in notices {
+        assert_eq!(header(notice, headers::DUPLICATE_OF), first_at, "names the first copy's raw record");
+        assert_eq!(header(notice, headers::EVENT_ID), id(20));
+        assert_eq!(header(notice, headers::PARTNER_ID), "partner-a");
+        let at = |r: &Record| (header(r, headers::SOURCE_PARTITION), header(r, headers::SOURCE_OFFSET));
+        assert_ne!(at(notice), at(first), "filed under the repeat's own raw record");
+    }
     let stats = ingest.stop().await;
     assert_eq!(IngestStats::get(&stats.duplicates), 2);
+    assert!(stats.render().contains("skills_ingest_partner_duplicates_total{partner=\"partner-a\"} 2"));
 }
 
 /// Events with 2% mistakes, spread over the three raw topics.

@@ -99,3 +99,43 @@ pub fn inclusion_share(share: InclusionShare) -> pb::InclusionShare {
 pub fn withheld_share(share: InclusionShare) -> pb::InclusionShare {
     pb::InclusionShare { group: share.group.to_string(), target: share.target, suppressed: true, ..Default::default() }
 }
+
+/// A partner's status as served: `lag_seconds` counts from its newest
+/// counted event's ingestion to `now` (0 when it has none).
+pub fn partner_status(
+    partner: String,
+    status: skills_store::PartnerStatus,
+    pipeline_as_of: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> pb::GetPartnerStatusResponse {
+    let dead_letters_by_reason: Vec<pb::PartnerDeadLetters> = status
+        .dead_letters
+        .into_iter()
+        .map(|letters| pb::PartnerDeadLetters {
+            reason: letters.reason,
+            count: letters.count,
+            examples: letters
+                .examples
+                .into_iter()
+                .map(|example| pb::DeadLetterExample {
+                    source_topic: example.source_topic,
+                    source_partition: example.source_partition,
+                    source_offset: example.source_offset,
+                    message: example.message,
+                    recorded_at: example.recorded_at.map(to_timestamp),
+                })
+                .collect(),
+        })
+        .collect();
+    pb::GetPartnerStatusResponse {
+        partner_id: partner,
+        events_counted: status.counted,
+        duplicates: status.duplicates,
+        dead_letters: dead_letters_by_reason.iter().map(|letters| letters.count).sum(),
+        dead_letters_by_reason,
+        last_received_at: status.last_received_at.map(to_timestamp),
+        last_occurred_at: status.last_occurred_at.map(to_timestamp),
+        lag_seconds: status.last_received_at.map_or(0, |at| (now - at).num_seconds().max(0)),
+        pipeline_as_of: pipeline_as_of.map(to_timestamp),
+    }
+}

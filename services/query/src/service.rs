@@ -83,6 +83,24 @@ fn empty_cell(region: &str, skill: &str) -> CellIndicators {
     })
 }
 
+/// Whose status a caller may read: a partner its own, policy anyone's.
+fn status_partner(audience: &Audience, asked: &str) -> Result<String, QueryError> {
+    let denied = |action| QueryError::PermissionDenied { scope: crate::auth::scope_name(audience), action };
+    match audience {
+        Audience::Partner(own) if asked.is_empty() || asked == own => Ok(own.clone()),
+        Audience::Partner(_) => Err(denied("read another partner's status")),
+        Audience::Policy if asked.is_empty() => Err(QueryError::InvalidArgument {
+            field: "partner_id",
+            detail: "name the partner (a policy caller speaks for none)".into(),
+        }),
+        Audience::Policy if asked.len() > 128 => {
+            Err(QueryError::InvalidArgument { field: "partner_id", detail: "longer than 128 characters".into() })
+        }
+        Audience::Policy => Ok(asked.to_string()),
+        Audience::Public => Err(denied("read a partner's status")),
+    }
+}
+
 /// The partner a caller speaks for: its own parts are shown to it.
 fn partner_of(audience: &Audience) -> Option<&str> {
     match audience {
@@ -343,6 +361,16 @@ impl TalentGapService for TalentGapApi {
                 .collect(),
             as_of: status.as_of.map(skills_domain::events::to_timestamp),
         }))
+    }
+
+    async fn get_partner_status(
+        &self,
+        request: Request<pb::GetPartnerStatusRequest>,
+    ) -> Result<Response<pb::GetPartnerStatusResponse>, Status> {
+        let (audience, _k, _ticket) = self.admit(&request).await?;
+        let partner = status_partner(&audience, request.get_ref().partner_id.trim())?;
+        let (status, pipeline) = self.engine.partner_status(&partner).await.map_err(QueryError::from)?;
+        Ok(Response::new(convert::partner_status(partner, status, pipeline.as_of, chrono::Utc::now())))
     }
 
     type WatchIndicatorsStream = ReceiverStream<Result<pb::WatchIndicatorsResponse, Status>>;

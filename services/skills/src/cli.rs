@@ -134,6 +134,20 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// A partner's own view: its events counted, duplicates, dead letters
+    /// by reason with examples, and how fresh its data is (a partner token
+    /// reads its own; a policy token names the partner).
+    #[command(
+        after_help = "Examples:\n  skills partner-status --token-file data/partner.token   (the demo partner's)\n  \
+                            skills partner-status --partner gen-lyon --token-file data/policy.token"
+    )]
+    PartnerStatus {
+        /// The partner (policy callers); a partner token reads its own.
+        #[arg(long, default_value = "")]
+        partner: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Regions and skills known to the service.
     #[command(after_help = "Examples:\n  skills reference\n  skills reference --format csv")]
     Reference {

@@ -101,6 +101,11 @@ impl Client {
         Ok(self.inner.get_pipeline_status(self.request(pb::GetPipelineStatusRequest {})).await?.into_inner())
     }
 
+    pub async fn partner_status(&mut self, partner: &str) -> Result<pb::GetPartnerStatusResponse, ClientError> {
+        let request = pb::GetPartnerStatusRequest { partner_id: partner.to_string() };
+        Ok(self.inner.get_partner_status(self.request(request)).await?.into_inner())
+    }
+
     pub async fn watch(
         &mut self,
         region: &str,

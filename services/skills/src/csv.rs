@@ -155,6 +155,22 @@ pub fn status(response: &pb::GetPipelineStatusResponse) -> String {
     csv.finish()
 }
 
+pub fn partner_status(response: &pb::GetPartnerStatusResponse) -> String {
+    let mut csv = Csv::new(&["measure", "value"]);
+    csv.row(vec!["partner".into(), response.partner_id.clone()]);
+    csv.row(vec!["events_counted".into(), response.events_counted.to_string()]);
+    csv.row(vec!["duplicates".into(), response.duplicates.to_string()]);
+    csv.row(vec!["dead_letters".into(), response.dead_letters.to_string()]);
+    for reason in &response.dead_letters_by_reason {
+        csv.row(vec![format!("dead_letters.{}", reason.reason), reason.count.to_string()]);
+    }
+    let time = |t: Option<skills_proto::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+    csv.row(vec!["last_received_at".into(), time(response.last_received_at)]);
+    csv.row(vec!["last_occurred_at".into(), time(response.last_occurred_at)]);
+    csv.row(vec!["lag_seconds".into(), response.lag_seconds.to_string()]);
+    csv.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,6 +176,10 @@ async fn run_client(command: Command) -> Result<(), Box<dyn std::error::Error>> 
             };
             print_answer(client.format(), &response, table, skills::csv::status);
         }
+        Command::PartnerStatus { partner, client } => {
+            let response = connect(&client).await?.partner_status(&partner).await?;
+            print_answer(client.format(), &response, render::partner_status, skills::csv::partner_status);
+        }
         Command::Skill { skill, period, client } => {
             let response = connect(&client).await?.skill(&skill, &period).await?;
             let table = |r: &pb::GetSkillAcrossRegionsResponse| {

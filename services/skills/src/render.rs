@@ -186,6 +186,43 @@ pub fn inclusion_table(response: &pb::GetInclusionResponse) -> String {
     format!("enrolled {} · certified {}{own}\n{}", count(response.enrolled), count(response.certified), table.render())
 }
 
+/// A partner's status: its figures, then its dead letters by reason with
+/// their newest examples.
+pub fn partner_status(response: &pb::GetPartnerStatusResponse) -> String {
+    let time = |t: Option<skills_proto::Timestamp>| t.map(|t| t.to_string()).unwrap_or_else(|| "none yet".into());
+    let mut text = format!(
+        "partner {}: {} events counted, {} duplicates, {} dead letters\n\
+         newest event received {} (occurred {}); lag {} s; pipeline's newest data {}\n",
+        response.partner_id,
+        response.events_counted,
+        response.duplicates,
+        response.dead_letters,
+        time(response.last_received_at),
+        time(response.last_occurred_at),
+        response.lag_seconds,
+        time(response.pipeline_as_of),
+    );
+    if response.dead_letters_by_reason.is_empty() {
+        return text;
+    }
+    let mut table = Table::new(&["dead letters (count)", "newest examples (topic:partition:offset  message)"], 2);
+    for reason in &response.dead_letters_by_reason {
+        let mut examples = reason.examples.iter().map(|example| {
+            format!(
+                "{}:{}:{}  {}",
+                example.source_topic, example.source_partition, example.source_offset, example.message
+            )
+        });
+        let label = format!("{} ({})", reason.reason, reason.count);
+        table.row(vec![label, examples.next().unwrap_or_default()]);
+        for example in examples {
+            table.row(vec![String::new(), example]);
+        }
+    }
+    let _ = write!(text, "{}", table.render());
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +263,34 @@ mod tests {
         assert_eq!(number(Some(2.0), 1), "2.0");
         assert_eq!(region_name("84"), "84 Auvergne-Rhône-Alpes");
         assert!(skill_name("1.1").ends_with('…'));
+    }
+
+    #[test]
+    fn a_partner_status_shows_its_figures_and_examples_by_reason() {
+        let example = |offset| pb::DeadLetterExample {
+            source_topic: "skills.demand.v1".into(),
+            source_partition: 1,
+            source_offset: offset,
+            message: "unknown skill code \"9.9\"".into(),
+            recorded_at: None,
+        };
+        let response = pb::GetPartnerStatusResponse {
+            partner_id: "gen-lyon".into(),
+            events_counted: 120,
+            duplicates: 3,
+            dead_letters: 2,
+            dead_letters_by_reason: vec![pb::PartnerDeadLetters {
+                reason: "unknown_skill".into(),
+                count: 2,
+                examples: vec![example(9), example(4)],
+            }],
+            lag_seconds: 42,
+            ..Default::default()
+        };
+        let text = partner_status(&response);
+        assert!(text.starts_with("partner gen-lyon: 120 events counted, 3 duplicates, 2 dead letters\n"), "{text}");
+        assert!(text.contains("lag 42 s"), "{text}");
+        assert!(text.contains("unknown_skill (2)     skills.demand.v1:1:9  unknown skill code"), "{text}");
+        assert!(text.contains("skills.demand.v1:1:4"), "{text}");
     }
 }

@@ -99,15 +99,19 @@ impl EmbeddedStack {
 
         // The process's own reports read as policy; other callers get the
         // configured scopes.
+        // The demo partner's token serves both its gateway and its status.
         let policy_token = uuid::Uuid::new_v4().to_string();
-        let extra_tokens = [(policy_token.clone(), Audience::Policy)];
+        let partner_token = uuid::Uuid::new_v4().simple().to_string();
+        let extra_tokens = [
+            (policy_token.clone(), Audience::Policy),
+            (partner_token.clone(), Audience::Partner(DEMO_PARTNER.to_string())),
+        ];
         let ingest = IngestService::new(config.ingest.clone(), shared_bus.clone(), pseudonymiser);
         let aggregator = AggregatorService::new(config.aggregator.clone(), shared_bus.clone(), shared_store.clone());
         let query = QueryService::new(&config, shared_store, listener, &extra_tokens, &shutdown)
             .await
             .map_err(|error| StackError::Task { task: "query", message: error.to_string() })?;
         let (ingest_stats, aggregator_stats, engine) = (ingest.stats(), aggregator.stats(), query.engine());
-        let partner_token = uuid::Uuid::new_v4().simple().to_string();
         let gateway = match gateway {
             Some(listener) => {
                 let credentials = vec![(DEMO_PARTNER.to_string(), partner_token.clone())];

@@ -93,10 +93,14 @@ pub async fn run(
 }
 
 /// The events of a batch; a record that is not one is left to the
-/// aggregator, which dead-letters it.
+/// aggregator, which dead-letters it, and a duplicate notice (nothing to
+/// count) is passed over.
 fn events_of(records: &[Record], stats: &ModelStats) -> Vec<EventFacts> {
     let mut events = Vec::with_capacity(records.len());
     for record in records {
+        if record.message.header(skills_bus::headers::DUPLICATE_OF).is_some() {
+            continue;
+        }
         let decoded = NormalizedEvent::decode(record.message.payload.as_slice()).ok();
         match decoded.as_ref().map(facts_of) {
             Some(Ok(facts)) => events.push(facts),

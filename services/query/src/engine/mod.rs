@@ -281,6 +281,16 @@ impl IndicatorEngine {
         Ok((status, reasons))
     }
 
+    /// A partner's status, with the store's status for the pipeline's
+    /// freshness.
+    pub async fn partner_status(
+        &self,
+        partner: &str,
+    ) -> Result<(skills_store::PartnerStatus, StoreStatus), StoreError> {
+        let (own, all) = tokio::try_join!(self.store.partner_status(partner), self.store.quick_status())?;
+        Ok((own, all))
+    }
+
     pub fn settings(&self) -> &IndicatorSettings {
         &self.settings
     }

@@ -28,6 +28,8 @@ pub struct Running {
 
 /// A public token, beside the policy one.
 pub const PUBLIC_TOKEN: &str = "public-token";
+/// The token of partner `p`, the partner of the story's events.
+pub const PARTNER_TOKEN: &str = "partner-token";
 
 /// The story's data served with `limits`: `TOKEN` is policy, `PUBLIC_TOKEN`
 /// public, anonymous callers public.
@@ -39,6 +41,7 @@ pub async fn serve_with(limits: Limits, watch_max_age: Duration, options: ServeO
     let mut auth = Authorizer::new(Some("public")).unwrap();
     auth.add_token(TOKEN, Audience::Policy);
     auth.add_token(PUBLIC_TOKEN, Audience::Public);
+    auth.add_token(PARTNER_TOKEN, Audience::Partner("p".into()));
     let (trigger, shutdown) = skills_runtime::shutdown_pair();
     let api = TalentGapApi::new(engine.clone(), auth, limits, watch_max_age, shutdown.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -38,7 +38,14 @@ pub mod headers {
     /// "application/json" or "application/x-protobuf" on raw events.
     pub const CONTENT_TYPE: &str = "content-type";
     /// Raw events from the gateway: the partner whose credential sent them.
+    /// Ingestion sets it on dead letters and duplicate notices too (from
+    /// the event's own `partner_id` when the raw record had no header).
     pub const PARTNER_ID: &str = "partner-id";
+    /// Duplicate notices on the normalized topic: the raw record
+    /// (`topic:partition:offset`) the event was first produced from. A
+    /// notice has no payload; `EVENT_ID` names the event.
+    pub const DUPLICATE_OF: &str = "duplicate-of";
+    pub const EVENT_ID: &str = "event-id";
     /// Dead letters: machine-readable reason code.
     pub const DLQ_REASON: &str = "dlq-reason";
     /// Dead letters: human message naming the field and value.

@@ -127,6 +127,43 @@ pub struct EventFacts {
     pub occurred_at: i64,
     pub ingested_at: i64,
     pub facts: FactSet,
+    /// The raw record it was read from, when ingestion named it: a repeat
+    /// of a counted event from another raw record is a partner's duplicate,
+    /// from the same record a replay (see `RawSource`).
+    pub source: Option<RawSource>,
+}
+
+/// Where a raw partner record was read: topic, partition and offset.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RawSource {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl RawSource {
+    /// `topic:partition:offset`, as the `duplicate-of` header writes it.
+    pub fn parse(text: &str) -> Option<RawSource> {
+        let (rest, offset) = text.rsplit_once(':')?;
+        let (topic, partition) = rest.rsplit_once(':')?;
+        Some(RawSource { topic: topic.to_string(), partition: partition.parse().ok()?, offset: offset.parse().ok()? })
+    }
+}
+
+impl std::fmt::Display for RawSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// A partner's repeat of an event already received from another raw
+/// record: not counted again, but recorded (once per raw record) so the
+/// partner's status can say how many of its sends were duplicates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateEvent {
+    pub event_id: String,
+    pub partner_id: String,
+    pub source: RawSource,
 }
 
 pub fn facts_of(event: &pb::NormalizedEvent) -> Result<EventFacts, FactError> {
@@ -204,6 +241,7 @@ pub fn facts_of(event: &pb::NormalizedEvent) -> Result<EventFacts, FactError> {
         occurred_at,
         ingested_at,
         facts,
+        source: None,
     })
 }
 
@@ -233,6 +271,14 @@ mod tests {
         let p = Pseudonymiser::single(SecretKey::from_bytes(vec![1; 32]).unwrap(), 1);
         let now = "2026-01-01T00:00:00Z".parse().unwrap();
         normalize(json.to_string().as_bytes(), None, &IngestPolicy::default(), &p, now).unwrap()
+    }
+
+    #[test]
+    fn a_raw_source_reads_back_what_it_writes() {
+        let source = RawSource { topic: "skills.raw:odd".into(), partition: 3, offset: 42 };
+        assert_eq!(RawSource::parse(&source.to_string()), Some(source));
+        assert_eq!(RawSource::parse("topic:x:1"), None);
+        assert_eq!(RawSource::parse("topic"), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod model;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use skills_domain::facts::EventFacts;
+use skills_domain::facts::{DuplicateEvent, EventFacts};
 use skills_domain::indicators::CellCounters;
 use std::collections::HashSet;
 
@@ -70,6 +70,8 @@ pub struct DeadLetter {
     pub reason: String,
     pub message: String,
     pub payload: Vec<u8>,
+    /// The partner that sent it, when known ('' otherwise).
+    pub partner_id: String,
 }
 
 /// How far one consumer got in one partition, stored with the data.
@@ -86,15 +88,56 @@ pub struct Checkpoint {
 pub struct Batch {
     pub events: Vec<EventFacts>,
     pub dead_letters: Vec<DeadLetter>,
+    /// Repeats ingestion recognised (the store finds the others itself).
+    pub duplicates: Vec<DuplicateEvent>,
     pub checkpoints: Vec<Checkpoint>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ApplyOutcome {
     pub new_events: u64,
+    /// Events of the batch not counted: already counted, repeated within
+    /// the batch, or replayed.
     pub duplicate_events: u64,
     pub new_dead_letters: u64,
 }
+
+/// One partner's part of the pipeline, as its status shows it
+/// (docs/partners.md defines each figure).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartnerStatus {
+    /// Distinct events of the partner counted.
+    pub counted: u64,
+    /// Raw records that repeated an event already received from another
+    /// record.
+    pub duplicates: u64,
+    /// Dead letters by reason code, reasons in alphabetical order.
+    pub dead_letters: Vec<PartnerDeadLetters>,
+    /// Ingestion time of the partner's newest counted event.
+    pub last_received_at: Option<DateTime<Utc>>,
+    /// Occurrence time of the partner's newest counted event (by occurrence).
+    pub last_occurred_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartnerDeadLetters {
+    pub reason: String,
+    pub count: u64,
+    /// The most recently recorded, at most `DEAD_LETTER_EXAMPLES`.
+    pub examples: Vec<DeadLetterExample>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeadLetterExample {
+    pub source_topic: String,
+    pub source_partition: i32,
+    pub source_offset: i64,
+    pub message: String,
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// Examples of each reason in a partner's status.
+pub const DEAD_LETTER_EXAMPLES: usize = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStatus {
@@ -191,6 +234,8 @@ pub trait MetricsStore: Send + Sync {
     async fn rename_learners(&self, renames: &[(String, String)]) -> Result<(), StoreError>;
     /// Dead letters per reason code.
     async fn dead_letter_reasons(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// One partner's counted events, duplicates and dead letters.
+    async fn partner_status(&self, partner: &str) -> Result<PartnerStatus, StoreError>;
     /// Which of these event ids are counted (reconciliation).
     async fn counted_events(&self, ids: &[String]) -> Result<HashSet<String>, StoreError>;
     /// Offsets in `offsets` of one source partition that have a dead letter

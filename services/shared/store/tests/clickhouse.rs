@@ -269,12 +269,14 @@ async fn dead_letters_checkpoints_and_status() {
         reason: "unknown_skill".into(),
         message: "unknown skill code \"9.9\"".into(),
         payload: vec![0xff, 0x00, b'{'],
+        partner_id: "p".into(),
     };
     let checkpoint = |next_offset| Checkpoint { consumer: "agg".into(), topic: "t".into(), partition: 0, next_offset };
     let outcome = store
         .apply(Batch {
             events: vec![demand(50, 3, 1, "2025-02-01")],
             dead_letters: vec![letter.clone(), letter.clone()],
+            duplicates: Vec::new(),
             checkpoints: vec![checkpoint(12)],
         })
         .await
@@ -304,7 +306,7 @@ async fn migrations_are_idempotent_and_a_schema_mismatch_is_a_clear_error() {
     let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
     let versions: u64 =
         client.query(&format!("SELECT count() FROM {}.schema_migrations", config.database)).fetch_one().await.unwrap();
-    assert_eq!(versions, 5, "migrations 1 to 5 recorded once each");
+    assert_eq!(versions, 6, "migrations 1 to 6 recorded once each");
     client
         .query(&format!("ALTER TABLE {}.enrolment_facts DROP COLUMN course_id", config.database))
         .execute()
@@ -362,6 +364,15 @@ async fn forgetting_a_learner_removes_their_facts_and_recomputes_the_cells() {
         .await
         .unwrap();
     assert_eq!(left, 0);
+    drop_database(&config).await;
+}
+
+#[tokio::test]
+#[ignore = "needs ClickHouse: ./deploy/test.sh"]
+async fn a_partner_status_counts_its_events_duplicates_and_dead_letters() {
+    let config = config("partner_status");
+    let store = ClickHouseStore::connect(&config).await.unwrap();
+    skills_store::fixtures::check_partner_status(&store).await;
     drop_database(&config).await;
 }
 

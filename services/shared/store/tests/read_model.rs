@@ -91,6 +91,11 @@ async fn a_store_file_from_before_the_model_gets_it_built_at_open() {
                 "DROP TABLE cell_tallies; DROP TABLE cell_finishing;
                  DROP TABLE partner_tallies; DROP TABLE partner_finishing;
                  ALTER TABLE enrolment_facts DROP COLUMN profiled;
+                 DROP INDEX applied_events_by_partner; DROP INDEX dead_letters_by_partner;
+                 DROP TABLE duplicate_events; ALTER TABLE dead_letters DROP COLUMN partner_id;
+                 ALTER TABLE applied_events DROP COLUMN source_topic;
+                 ALTER TABLE applied_events DROP COLUMN source_partition;
+                 ALTER TABLE applied_events DROP COLUMN source_offset;
                  DELETE FROM meta WHERE key = 'read_model_last_year' OR key LIKE 'status_%';
                  PRAGMA user_version = 3;",
             )

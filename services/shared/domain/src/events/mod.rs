@@ -65,6 +65,15 @@ pub fn normalize(
     Ok(valid.into_normalized(pseudonymiser, now))
 }
 
+/// The partner a raw message says it comes from, when it decodes: a
+/// rejected message is attributed to it (its dead letter, the partner's
+/// status), though only a gateway's `partner-id` header is authenticated.
+pub fn claimed_partner(payload: &[u8], content_type: Option<ContentType>) -> Option<String> {
+    let envelope = decode(payload, content_type).ok()?;
+    let partner = envelope.partner_id.trim();
+    (!partner.is_empty()).then(|| partner.to_string())
+}
+
 /// An event a partner sends, checked as ingest checks it and as the
 /// gateway does before accepting it: a partner publishes only as itself
 /// (an empty `partner_id` is taken as `partner`'s), and `size` is the

@@ -17,6 +17,7 @@ mod model;
 /// The rows as written; public only for the write-path benchmark's bare
 /// inserter (bench/), which must write exactly the same rows.
 #[doc(hidden)]
+mod partner_status;
 pub mod rows;
 mod schema;
 
@@ -29,10 +30,10 @@ use crate::{
 use async_trait::async_trait;
 use chrono::DateTime;
 use clickhouse::Client;
-use rows::{AppliedEventRow, AssessmentRow, CheckpointRow, DeadLetterRow, DemandRow, EnrolmentRow};
-use skills_domain::facts::EventFacts;
+use rows::{AppliedEventRow, AssessmentRow, CheckpointRow, DeadLetterRow, DemandRow, DuplicateRow, EnrolmentRow};
+use skills_domain::facts::{EventFacts, RawSource};
 use skills_domain::indicators::{CellCounters, PartnerCell};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// `('a', 'b')`: a bound array would be `['a', 'b']`, which 18.16 rejects
 /// after IN; a tuple literal also lets the primary key serve the lookup.
@@ -179,14 +180,35 @@ impl ClickHouseStore {
     /// live events with a replay of old ones reads those months only, not
     /// every month between them. A repeat has the same event time, so none
     /// is missed.
-    async fn known_events(&self, events: &[EventFacts]) -> Result<HashSet<String>, StoreError> {
+    async fn known_events(&self, events: &[EventFacts]) -> Result<HashMap<String, RawSource>, StoreError> {
         let months: std::collections::BTreeSet<u32> = events.iter().map(|e| rows::month_of(e.occurred_at)).collect();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        let mut known = HashMap::new();
         if ids.is_empty() {
-            return Ok(HashSet::new());
+            return Ok(known);
         }
         let months: Vec<String> = months.iter().map(u32::to_string).collect();
-        self.known_ids(&ids, Some(&format!("toYYYYMM(occurred_at) IN ({}) AND ", months.join(", ")))).await
+        for chunk in ids.chunks(LOOKUP_IDS) {
+            // The raw record each was counted from: a repeat from another
+            // one is a duplicate, from the same one a replay.
+            let found: Vec<(String, String, i32, i64)> = self
+                .client
+                .query(&format!(
+                    "SELECT event_id, min(source_topic), min(source_partition), min(source_offset)
+                     FROM {}.applied_events WHERE toYYYYMM(occurred_at) IN ({}) AND event_id IN {} GROUP BY event_id",
+                    self.database,
+                    months.join(", "),
+                    string_tuple(chunk)
+                ))
+                .with_setting("max_query_size", LOOKUP_QUERY_BYTES.to_string())
+                .fetch_all()
+                .await
+                .map_err(store_error)?;
+            known.extend(
+                found.into_iter().map(|(id, topic, partition, offset)| (id, RawSource { topic, partition, offset })),
+            );
+        }
+        Ok(known)
     }
 
     /// Which of these ids are in applied_events, optionally under a
@@ -232,9 +254,30 @@ impl MetricsStore for ClickHouseStore {
         // repeat in the same batch may differ (a partner's corrected resend,
         // or a backlog pseudonymised under another key), and two copies'
         // facts would count two learners.
-        let mut seen = HashSet::new();
-        let events: Vec<&EventFacts> =
-            batch.events.iter().filter(|e| !known.contains(&e.event_id) && seen.insert(e.event_id.as_str())).collect();
+        let mut seen: HashMap<&str, Option<&RawSource>> = HashMap::new();
+        let mut events: Vec<&EventFacts> = Vec::with_capacity(batch.events.len());
+        let mut duplicates: Vec<DuplicateRow> = batch.duplicates.iter().map(DuplicateRow::from).collect();
+        for event in &batch.events {
+            let first = match known.get(&event.event_id) {
+                Some(counted) => Some(Some(counted)),
+                None => seen.get(event.event_id.as_str()).copied(),
+            };
+            match first {
+                None => {
+                    seen.insert(event.event_id.as_str(), event.source.as_ref());
+                    events.push(event);
+                }
+                // A repeat from another raw record is a duplicate; from the
+                // same one, a replay. Unknown origins are not recorded.
+                Some(first) => {
+                    if let Some(source) = &event.source
+                        && first != Some(source)
+                    {
+                        duplicates.push(DuplicateRow::new(&event.event_id, &event.partner_id, source));
+                    }
+                }
+            }
+        }
         outcome.new_events = events.len() as u64;
         outcome.duplicate_events = (batch.events.len() - events.len()) as u64;
         // Facts first, the event list last: a crash in between leaves facts
@@ -253,6 +296,7 @@ impl MetricsStore for ClickHouseStore {
             self.insert("assessment_facts", &assessments),
             self.insert("demand_facts", &demands),
             self.insert("dead_letters", &letters),
+            self.insert("duplicate_events", &duplicates),
         )?;
         let applied: Vec<AppliedEventRow> = events.iter().map(|e| AppliedEventRow::from(*e)).collect();
         self.insert("applied_events", &applied).await?;
@@ -489,6 +533,10 @@ impl MetricsStore for ClickHouseStore {
             .fetch_all()
             .await
             .map_err(store_error)
+    }
+
+    async fn partner_status(&self, partner: &str) -> Result<crate::PartnerStatus, StoreError> {
+        partner_status::read(&self.client, &self.database, partner).await
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::{Checkpoint, DeadLetter};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
-use skills_domain::facts::{AssessmentFact, DemandFact, EnrolmentFact, EventFacts};
+use skills_domain::facts::{AssessmentFact, DemandFact, DuplicateEvent, EnrolmentFact, EventFacts, RawSource};
 
 /// Seconds for a DateTime column; out-of-range instants clamp.
 pub(crate) fn seconds(unix: i64) -> u32 {
@@ -25,10 +25,15 @@ pub struct AppliedEventRow {
     region: String,
     occurred_at: u32,
     ingested_at: u32,
+    /// The raw record ('' and -1 when not known).
+    source_topic: String,
+    source_partition: i32,
+    source_offset: i64,
 }
 
 impl From<&EventFacts> for AppliedEventRow {
     fn from(event: &EventFacts) -> Self {
+        let source = event.source.as_ref();
         AppliedEventRow {
             event_id: event.event_id.clone(),
             kind: event.kind.to_string(),
@@ -36,7 +41,39 @@ impl From<&EventFacts> for AppliedEventRow {
             region: event.region.clone(),
             occurred_at: seconds(event.occurred_at),
             ingested_at: seconds(event.ingested_at),
+            source_topic: source.map_or_else(String::new, |s| s.topic.clone()),
+            source_partition: source.map_or(-1, |s| s.partition),
+            source_offset: source.map_or(-1, |s| s.offset),
         }
+    }
+}
+
+#[derive(Row, Serialize)]
+pub struct DuplicateRow {
+    partner_id: String,
+    source_topic: String,
+    source_partition: i32,
+    source_offset: i64,
+    event_id: String,
+    recorded_at: u32,
+}
+
+impl DuplicateRow {
+    pub(crate) fn new(event_id: &str, partner_id: &str, source: &RawSource) -> Self {
+        DuplicateRow {
+            partner_id: partner_id.to_string(),
+            source_topic: source.topic.clone(),
+            source_partition: source.partition,
+            source_offset: source.offset,
+            event_id: event_id.to_string(),
+            recorded_at: seconds(chrono::Utc::now().timestamp()),
+        }
+    }
+}
+
+impl From<&DuplicateEvent> for DuplicateRow {
+    fn from(duplicate: &DuplicateEvent) -> Self {
+        DuplicateRow::new(&duplicate.event_id, &duplicate.partner_id, &duplicate.source)
     }
 }
 
@@ -146,6 +183,7 @@ pub struct DeadLetterRow {
     /// String in ClickHouse holds any bytes.
     #[serde(with = "serde_bytes_as_string")]
     payload: Vec<u8>,
+    partner_id: String,
 }
 
 impl From<&DeadLetter> for DeadLetterRow {
@@ -159,6 +197,7 @@ impl From<&DeadLetter> for DeadLetterRow {
             message: letter.message.clone(),
             recorded_at: seconds(chrono::Utc::now().timestamp()),
             payload: letter.payload.clone(),
+            partner_id: letter.partner_id.clone(),
         }
     }
 }
@@ -204,6 +243,11 @@ impl AppliedEventRow {
             occurred_at: i64::from(self.occurred_at),
             ingested_at: i64::from(self.ingested_at),
             facts: Default::default(),
+            source: (self.source_offset >= 0).then_some(RawSource {
+                topic: self.source_topic,
+                partition: self.source_partition,
+                offset: self.source_offset,
+            }),
         }
     }
 }

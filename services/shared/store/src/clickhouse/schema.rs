@@ -9,12 +9,13 @@ use clickhouse::Client;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-pub(crate) const MIGRATIONS: [(u32, &str); 5] = [
+pub(crate) const MIGRATIONS: [(u32, &str); 6] = [
     (1, include_str!("../../sql/clickhouse/0001_facts.sql")),
     (2, include_str!("../../sql/clickhouse/0002_erasure.sql")),
     (3, include_str!("../../sql/clickhouse/0003_read_model.sql")),
     (4, include_str!("../../sql/clickhouse/0004_profiled.sql")),
     (5, include_str!("../../sql/clickhouse/0005_model_partners.sql")),
+    (6, include_str!("../../sql/clickhouse/0006_partner_status.sql")),
 ];
 
 /// The statements of a migration for database `db`, comments removed.
@@ -296,7 +297,13 @@ mod tests {
     #[test]
     fn expected_columns_come_from_the_migrations() {
         let tables = expected_columns();
-        assert_eq!(tables.len(), 11, "seven tables of version 1, erased_learners of version 2, the model's three");
+        assert_eq!(
+            tables.len(),
+            12,
+            "seven of version 1, erased_learners of 2, the model's three, duplicate_events of 6"
+        );
+        assert_eq!(tables["applied_events"].len(), 6 + 3, "raw records added by version 6");
+        assert!(tables["dead_letters"].contains(&("partner_id".to_string(), "String".to_string())));
         assert_eq!(tables["model_partner_cells"].len(), 5 + 3, "added by version 5");
         assert_eq!(tables["model_cells"].len(), 4 + 22 + 2);
         assert!(tables["model_cells"].contains(&("finishing_months".to_string(), "Array(Int32)".to_string())));

@@ -10,8 +10,9 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
     let mut outcome = ApplyOutcome::default();
     {
         let mut insert_event = transaction.prepare_cached(
-            "INSERT OR IGNORE INTO applied_events (event_id, kind, partner_id, region, occurred_at, ingested_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR IGNORE INTO applied_events (event_id, kind, partner_id, region, occurred_at, ingested_at,
+                 source_topic, source_partition, source_offset)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut insert_enrolment = transaction.prepare_cached(
             "INSERT OR IGNORE INTO enrolment_facts (event_id, skill, learner, course_id, region, occurred_at, status,
@@ -26,18 +27,44 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
             "INSERT OR IGNORE INTO demand_facts (event_id, skill, region, occurred_at, openings, hard_to_fill)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
+        let mut insert_duplicate = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO duplicate_events (source_topic, source_partition, source_offset, event_id,
+                 partner_id, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, strftime('%s', 'now'))",
+        )?;
         let mut new_events = Vec::new();
         for event in &batch.events {
+            let source = event.source.as_ref();
             let inserted = insert_event.execute(params![
                 event.event_id,
                 event.kind,
                 event.partner_id,
                 event.region,
                 event.occurred_at,
-                event.ingested_at
+                event.ingested_at,
+                source.map_or("", |s| s.topic.as_str()),
+                source.map_or(-1, |s| s.partition),
+                source.map_or(-1, |s| s.offset)
             ])?;
             if inserted == 0 {
                 outcome.duplicate_events += 1;
+                // From another raw record, a partner's duplicate; from the
+                // same one, a replay (nothing to record).
+                if let Some(source) = source {
+                    let first = super::partner_status::counted_source(&transaction, &event.event_id)?;
+                    let replay = first.is_some_and(|(topic, partition, offset)| {
+                        topic == source.topic && partition == source.partition && offset == source.offset
+                    });
+                    if !replay {
+                        insert_duplicate.execute(params![
+                            source.topic,
+                            source.partition,
+                            source.offset,
+                            event.event_id,
+                            event.partner_id
+                        ])?;
+                    }
+                }
                 continue;
             }
             outcome.new_events += 1;
@@ -87,10 +114,19 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
             }
         }
         super::read_model::apply_new_events(&transaction, &new_events)?;
+        for duplicate in &batch.duplicates {
+            insert_duplicate.execute(params![
+                duplicate.source.topic,
+                duplicate.source.partition,
+                duplicate.source.offset,
+                duplicate.event_id,
+                duplicate.partner_id
+            ])?;
+        }
         let mut insert_dead_letter = transaction.prepare_cached(
             "INSERT OR IGNORE INTO dead_letters (dead_letter_id, source_topic, source_partition, source_offset,
-                 reason, message, recorded_at, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%s', 'now'), ?7)",
+                 reason, message, recorded_at, payload, partner_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%s', 'now'), ?7, ?8)",
         )?;
         for letter in &batch.dead_letters {
             outcome.new_dead_letters += insert_dead_letter.execute(params![
@@ -100,7 +136,8 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> Result<
                 letter.source_offset,
                 letter.reason,
                 letter.message,
-                letter.payload
+                letter.payload,
+                letter.partner_id
             ])? as u64;
         }
         let mut upsert_checkpoint = transaction.prepare_cached(

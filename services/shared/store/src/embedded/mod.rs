@@ -4,6 +4,7 @@
 
 mod apply;
 mod counters;
+mod partner_status;
 mod read_model;
 
 use crate::{
@@ -19,7 +20,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 11] = [
+const MIGRATIONS: [&str; 12] = [
     include_str!("../../sql/sqlite/0001_init.sql"),
     include_str!("../../sql/sqlite/0002_dead_letters_by_source.sql"),
     include_str!("../../sql/sqlite/0003_erasure.sql"),
@@ -31,6 +32,7 @@ const MIGRATIONS: [&str; 11] = [
     include_str!("../../sql/sqlite/0009_partner_tallies.sql"),
     include_str!("../../sql/sqlite/0010_partner_parts_by_cell.sql"),
     include_str!("../../sql/sqlite/0011_oldest_event.sql"),
+    include_str!("../../sql/sqlite/0012_partner_status.sql"),
 ];
 
 /// The migrations that need the read model built from the facts: the one
@@ -488,6 +490,11 @@ impl MetricsStore for EmbeddedStore {
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
+    }
+
+    async fn partner_status(&self, partner: &str) -> Result<crate::PartnerStatus, StoreError> {
+        let partner = partner.to_string();
+        self.read(move |c| partner_status::read(c, &partner)).await
     }
 }
 

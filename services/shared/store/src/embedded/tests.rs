@@ -105,10 +105,12 @@ async fn dead_letters_checkpoints_and_status_persist_across_reopen() {
             reason: "unknown_skill".into(),
             message: "unknown skill code \"9.9\"".into(),
             payload: b"{}".to_vec(),
+            partner_id: String::new(),
         };
         let batch = Batch {
             events: vec![demand(50, 3, 1, "2025-02-01")],
             dead_letters: vec![letter.clone(), letter.clone()],
+            duplicates: Vec::new(),
             checkpoints: vec![crate::Checkpoint {
                 consumer: "agg".into(),
                 topic: "t".into(),
@@ -137,6 +139,11 @@ async fn dead_letters_checkpoints_and_status_persist_across_reopen() {
 #[tokio::test]
 async fn forgetting_a_learner_removes_their_facts_and_recomputes_the_cells() {
     crate::fixtures::check_erasure(&EmbeddedStore::in_memory().unwrap()).await;
+}
+
+#[tokio::test]
+async fn a_partner_status_counts_its_events_duplicates_and_dead_letters() {
+    crate::fixtures::check_partner_status(&EmbeddedStore::in_memory().unwrap()).await;
 }
 
 #[tokio::test]
