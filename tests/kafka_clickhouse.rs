@@ -10,7 +10,7 @@ use common::{cell, close, story};
 use skills::client::Client;
 use skills_aggregator::AggregatorStats;
 use skills_bus::kafka::{KafkaBus, KafkaConfig};
-use skills_bus::{Bus, Message, topics};
+use skills_bus::{Bus, Message, headers, topics};
 use skills_domain::indicators::{Audience, IndicatorSettings};
 use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
 use skills_ingest::IngestStats;
@@ -98,12 +98,14 @@ impl Pipeline {
         let bus = Self::bus();
         let topic = format!("{}.{}", self.prefix, topics::NORMALIZED);
         let mut reader = bus.consumer(&format!("{}.replayer", self.prefix), std::slice::from_ref(&topic)).unwrap();
-        let mut records = Vec::new();
+        let mut messages: Vec<Message> = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while records.len() < 31 && Instant::now() < deadline {
-            records.extend(reader.poll(1000, Duration::from_millis(200)).await.unwrap());
+        while messages.len() < 31 && Instant::now() < deadline {
+            let records = reader.poll(1000, Duration::from_millis(200)).await.unwrap();
+            // The events, not ingestion's duplicate notices beside them.
+            messages
+                .extend(records.into_iter().map(|r| r.message).filter(|m| m.header(headers::DUPLICATE_OF).is_none()));
         }
-        let messages: Vec<Message> = records.into_iter().map(|r| r.message).collect();
         let count = messages.len();
         bus.producer().send(&topic, messages).await.unwrap();
         count

@@ -177,12 +177,15 @@ fn letter(record: &Record, reason: &str, message: String) -> DeadLetter {
         text_header(record, headers::SOURCE_PARTITION).and_then(|v| v.parse().ok()),
         text_header(record, headers::SOURCE_OFFSET).and_then(|v| v.parse().ok()),
     );
-    let (topic, partition, offset) = match source {
-        (Some(topic), Some(partition), Some(offset)) => (topic, partition, offset),
-        _ => (record.topic.clone(), record.partition, record.offset),
+    // Filed under its raw record, its identity is that record alone: the
+    // normalized payload holds the ingestion time, so a replayed record
+    // would otherwise get a second letter.
+    let (topic, partition, offset, identity) = match source {
+        (Some(topic), Some(partition), Some(offset)) => (topic, partition, offset, &[][..]),
+        _ => (record.topic.clone(), record.partition, record.offset, record.message.payload.as_slice()),
     };
     DeadLetter {
-        id: dead_letter_id(&topic, partition, offset, &record.message.payload),
+        id: dead_letter_id(&topic, partition, offset, identity),
         source_topic: topic,
         source_partition: partition,
         source_offset: offset,
@@ -281,6 +284,13 @@ mod tests {
             (letter.source_topic.as_str(), letter.source_partition, letter.source_offset),
             ("skills.demand.v1", 3, 77)
         );
+        let replayed = Message::new(b"junk, ingested again later".to_vec())
+            .with_header(headers::SOURCE_TOPIC, "skills.demand.v1")
+            .with_header(headers::SOURCE_PARTITION, "3")
+            .with_header(headers::SOURCE_OFFSET, "77");
+        let again = items_of(&[record("norm", 9, replayed)], "norm");
+        let Item::Letter(again) = &again[0] else { panic!("expected a dead letter, got {again:?}") };
+        assert_eq!(again.id, letter.id, "a replayed raw record is one dead letter");
         let rejected = rejected_letter(&items[0], &[], "Code: 1");
         assert_eq!(rejected.reason, "store_rejected");
         assert_eq!(rejected.id, letter.id, "same identity, so a replay records it once");

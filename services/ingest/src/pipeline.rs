@@ -62,7 +62,7 @@ impl Pipeline<'_> {
                     output.normalized.push(message);
                 }
                 Err(rejection) => {
-                    let letter = dead_letter(record, &rejection, content_type);
+                    let letter = dead_letter(record, &rejection, content_type, self.policy.max_message_bytes);
                     let partner = letter.header(headers::PARTNER_ID).map(|p| String::from_utf8_lossy(p).into_owned());
                     output.rejections.push((partner.unwrap_or_default(), rejection.reason.code()));
                     output.dead_letters.push(letter);
@@ -106,11 +106,18 @@ fn duplicate_notice(event: &skills_proto::v1::NormalizedEvent, first: &RawSource
 }
 
 /// The original bytes and headers, plus where they came from, why they
-/// were rejected and, when known, which partner sent them.
-pub fn dead_letter(record: &Record, rejection: &Rejection, content_type: Option<ContentType>) -> Message {
+/// were rejected and, when known, which partner sent them (the payload is
+/// decoded for it only up to `decode_limit` bytes: an oversized one is not).
+pub fn dead_letter(
+    record: &Record,
+    rejection: &Rejection,
+    content_type: Option<ContentType>,
+    decode_limit: usize,
+) -> Message {
     let mut message = record.message.clone();
     message.key = Some(record.topic.as_bytes().to_vec());
     if message.header(headers::PARTNER_ID).is_none()
+        && message.payload.len() <= decode_limit
         && let Some(partner) = claimed_partner(&message.payload, content_type)
     {
         message = message.with_header(headers::PARTNER_ID, partner);

@@ -29,7 +29,8 @@ impl ClickHouseStore {
         let events: Vec<AppliedEventRow> = self
             .client
             .query(&format!(
-                "SELECT event_id, any(kind), any(partner_id), any(region), any(occurred_at), min(ingested_at) \
+                "SELECT event_id, any(kind), any(partner_id), any(region), any(occurred_at), min(ingested_at), \
+                 any(source_topic), any(source_partition), any(source_offset) \
                  FROM {db}.applied_events WHERE {in_month} GROUP BY event_id"
             ))
             .fetch_all()

@@ -14,10 +14,10 @@ mod errors;
 mod export;
 mod lease;
 mod model;
+mod partner_status;
 /// The rows as written; public only for the write-path benchmark's bare
 /// inserter (bench/), which must write exactly the same rows.
 #[doc(hidden)]
-mod partner_status;
 pub mod rows;
 mod schema;
 
@@ -31,7 +31,7 @@ use async_trait::async_trait;
 use chrono::DateTime;
 use clickhouse::Client;
 use rows::{AppliedEventRow, AssessmentRow, CheckpointRow, DeadLetterRow, DemandRow, DuplicateRow, EnrolmentRow};
-use skills_domain::facts::{EventFacts, RawSource};
+use skills_domain::facts::{DuplicateEvent, EventFacts, RawSource};
 use skills_domain::indicators::{CellCounters, PartnerCell};
 use std::collections::{HashMap, HashSet};
 
@@ -183,21 +183,28 @@ impl ClickHouseStore {
     async fn known_events(&self, events: &[EventFacts]) -> Result<HashMap<String, RawSource>, StoreError> {
         let months: std::collections::BTreeSet<u32> = events.iter().map(|e| rows::month_of(e.occurred_at)).collect();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
-        let mut known = HashMap::new();
-        if ids.is_empty() {
-            return Ok(known);
-        }
         let months: Vec<String> = months.iter().map(u32::to_string).collect();
+        self.counted_sources(&ids, Some(&format!("toYYYYMM(occurred_at) IN ({}) AND ", months.join(", ")))).await
+    }
+
+    /// The raw record each of these ids was counted from (a repeat from
+    /// another one is a duplicate, from the same one a replay), optionally
+    /// under a condition on the partitions to read (ending in AND). The
+    /// rows of one event name one record: it is written only while unknown.
+    async fn counted_sources(
+        &self,
+        ids: &[&str],
+        partitions: Option<&str>,
+    ) -> Result<HashMap<String, RawSource>, StoreError> {
+        let bound = partitions.unwrap_or("");
+        let mut known = HashMap::new();
         for chunk in ids.chunks(LOOKUP_IDS) {
-            // The raw record each was counted from: a repeat from another
-            // one is a duplicate, from the same one a replay.
             let found: Vec<(String, String, i32, i64)> = self
                 .client
                 .query(&format!(
-                    "SELECT event_id, min(source_topic), min(source_partition), min(source_offset)
-                     FROM {}.applied_events WHERE toYYYYMM(occurred_at) IN ({}) AND event_id IN {} GROUP BY event_id",
+                    "SELECT event_id, any(source_topic), any(source_partition), any(source_offset)
+                     FROM {}.applied_events WHERE {bound}event_id IN {} GROUP BY event_id",
                     self.database,
-                    months.join(", "),
                     string_tuple(chunk)
                 ))
                 .with_setting("max_query_size", LOOKUP_QUERY_BYTES.to_string())
@@ -209,6 +216,24 @@ impl ClickHouseStore {
             );
         }
         Ok(known)
+    }
+
+    /// Ingestion's duplicate notices, less those naming the very record
+    /// their event was counted from: ingestion's window may have seen the
+    /// copies in another order than the store (a replay after a crash), and
+    /// the counted copy is never its own duplicate. Notices carry no event
+    /// time, so every partition is read; they are few.
+    async fn checked_notices(&self, notices: &[DuplicateEvent]) -> Result<Vec<DuplicateRow>, StoreError> {
+        if notices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = notices.iter().map(|n| n.event_id.as_str()).collect();
+        let counted = self.counted_sources(&ids, None).await?;
+        Ok(notices
+            .iter()
+            .filter(|notice| counted.get(&notice.event_id) != Some(&notice.source))
+            .map(DuplicateRow::from)
+            .collect())
     }
 
     /// Which of these ids are in applied_events, optionally under a
@@ -247,8 +272,11 @@ const LOOKUP_QUERY_BYTES: usize = 16 << 20;
 impl MetricsStore for ClickHouseStore {
     async fn apply(&self, batch: Batch) -> Result<ApplyOutcome, StoreError> {
         let letters: Vec<DeadLetterRow> = batch.dead_letters.iter().map(DeadLetterRow::from).collect();
-        let (known, known_letters) =
-            tokio::try_join!(self.known_events(&batch.events), self.known_dead_letters(&letters))?;
+        let (known, known_letters, mut duplicates) = tokio::try_join!(
+            self.known_events(&batch.events),
+            self.known_dead_letters(&letters),
+            self.checked_notices(&batch.duplicates)
+        )?;
         let mut outcome = ApplyOutcome::default();
         // The first copy of an event counts, as in the embedded store: a
         // repeat in the same batch may differ (a partner's corrected resend,
@@ -256,7 +284,6 @@ impl MetricsStore for ClickHouseStore {
         // facts would count two learners.
         let mut seen: HashMap<&str, Option<&RawSource>> = HashMap::new();
         let mut events: Vec<&EventFacts> = Vec::with_capacity(batch.events.len());
-        let mut duplicates: Vec<DuplicateRow> = batch.duplicates.iter().map(DuplicateRow::from).collect();
         for event in &batch.events {
             let first = match known.get(&event.event_id) {
                 Some(counted) => Some(Some(counted)),
@@ -278,6 +305,11 @@ impl MetricsStore for ClickHouseStore {
                 }
             }
         }
+        // Nor is a copy counted in this very batch its own duplicate.
+        duplicates.retain(|row| {
+            let counted_now = seen.get(row.event_id()).copied().flatten();
+            counted_now.is_none_or(|source| !row.is_from(source))
+        });
         outcome.new_events = events.len() as u64;
         outcome.duplicate_events = (batch.events.len() - events.len()) as u64;
         // Facts first, the event list last: a crash in between leaves facts

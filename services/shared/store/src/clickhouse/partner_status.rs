@@ -35,14 +35,14 @@ pub(super) async fn read(client: &Client, db: &str, partner: &str) -> Result<Par
         .map_err(store_error)?;
     let examples: Vec<(String, String, i32, i64, String, u32)> = client
         .query(&format!(
-            "SELECT reason, source_topic, source_partition, source_offset, message, toUInt32(recorded_at)
+            "SELECT letter_reason, letter_topic, letter_partition, letter_offset, letter_message, toUInt32(letter_at)
              FROM (
-                 SELECT dead_letter_id, any(reason) AS reason, any(source_topic) AS source_topic,
-                     any(source_partition) AS source_partition, any(source_offset) AS source_offset,
-                     any(message) AS message, min(recorded_at) AS recorded_at
+                 SELECT dead_letter_id, any(reason) AS letter_reason, any(source_topic) AS letter_topic,
+                     any(source_partition) AS letter_partition, any(source_offset) AS letter_offset,
+                     any(message) AS letter_message, min(recorded_at) AS letter_at
                  FROM {db}.dead_letters WHERE partner_id = ? AND partner_id != '' GROUP BY dead_letter_id
              )
-             ORDER BY reason, recorded_at DESC, source_offset DESC LIMIT {DEAD_LETTER_EXAMPLES} BY reason"
+             ORDER BY letter_reason, letter_at DESC, letter_offset DESC LIMIT {DEAD_LETTER_EXAMPLES} BY letter_reason"
         ))
         .bind(partner)
         .fetch_all()

@@ -71,6 +71,18 @@ impl DuplicateRow {
     }
 }
 
+impl DuplicateRow {
+    pub(crate) fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    pub(crate) fn is_from(&self, source: &RawSource) -> bool {
+        self.source_topic == source.topic
+            && self.source_partition == source.partition
+            && self.source_offset == source.offset
+    }
+}
+
 impl From<&DuplicateEvent> for DuplicateRow {
     fn from(duplicate: &DuplicateEvent) -> Self {
         DuplicateRow::new(&duplicate.event_id, &duplicate.partner_id, &duplicate.source)

@@ -4,6 +4,7 @@
 use crate::{DEAD_LETTER_EXAMPLES, DeadLetterExample, PartnerDeadLetters, PartnerStatus, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
+use skills_domain::facts::RawSource;
 
 pub(super) fn read(c: &Connection, partner: &str) -> Result<PartnerStatus, StoreError> {
     let (counted, last_received, last_occurred): (u64, Option<i64>, Option<i64>) = c
@@ -53,10 +54,12 @@ pub(super) fn read(c: &Connection, partner: &str) -> Result<PartnerStatus, Store
 pub(super) fn counted_source(
     transaction: &rusqlite::Transaction<'_>,
     event_id: &str,
-) -> Result<Option<(String, i32, i64)>, StoreError> {
+) -> Result<Option<RawSource>, StoreError> {
     Ok(transaction
         .prepare_cached("SELECT source_topic, source_partition, source_offset FROM applied_events WHERE event_id = ?1")?
-        .query_row(params![event_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .query_row(params![event_id], |row| {
+            Ok(RawSource { topic: row.get(0)?, partition: row.get(1)?, offset: row.get(2)? })
+        })
         .optional()?)
 }
 
