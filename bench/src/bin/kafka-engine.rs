@@ -197,7 +197,8 @@ async fn engine_up(url: &str, db: &str, brokers: &str, topic: &str, group: &str)
         format!(
             "CREATE MATERIALIZED VIEW {db}.kafka_applied TO {db}.applied_events AS
              SELECT event_id, kind, partner_id, region, toDateTime(occurred_at) AS occurred_at,
-                    toDateTime(ingested_at) AS ingested_at
+                    toDateTime(ingested_at) AS ingested_at,
+                    '' AS source_topic, toInt32(-1) AS source_partition, toInt64(-1) AS source_offset
              FROM {db}.kafka_events"
         ),
         format!(
