@@ -239,23 +239,7 @@ impl ClickHouseStore {
     /// Which of these ids are in applied_events, optionally under a
     /// condition on the partitions to read (ending in AND).
     async fn known_ids(&self, ids: &[&str], partitions: Option<&str>) -> Result<HashSet<String>, StoreError> {
-        let bound = partitions.unwrap_or("");
-        let mut known = HashSet::new();
-        for chunk in ids.chunks(LOOKUP_IDS) {
-            let found: Vec<String> = self
-                .client
-                .query(&format!(
-                    "SELECT DISTINCT event_id FROM {}.applied_events WHERE {bound}event_id IN {}",
-                    self.database,
-                    string_tuple(chunk)
-                ))
-                .with_setting("max_query_size", LOOKUP_QUERY_BYTES.to_string())
-                .fetch_all()
-                .await
-                .map_err(store_error)?;
-            known.extend(found);
-        }
-        Ok(known)
+        Ok(self.counted_sources(ids, partitions).await?.into_keys().collect())
     }
 }
 
