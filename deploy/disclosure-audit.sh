@@ -6,17 +6,27 @@
 # disclosure or interval narrower than the protection level.
 #
 #   ./deploy/disclosure-audit.sh [--learners N]   (default: the demo's size)
+#   ./deploy/disclosure-audit.sh --quick          the same audit with the debug
+#                                                 binaries the test suite built
+#                                                 (the run of ./deploy/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '==> %s\n' "$*" >&2; }
 
 learners=()
-if [[ "${1:-}" == "--learners" ]]; then
-    learners=(--learners "$2")
-fi
+profile=release
+case "${1:-}" in
+--learners) learners=(--learners "$2") ;;
+--quick) profile=debug ;;
+esac
 
-cargo build --release --locked -p skills >&2
-skills="$PWD/target/release/skills"
+if [[ "$profile" == debug ]]; then
+    # The same selection as deploy/test.sh's build: nothing to rebuild.
+    cargo build --workspace --bins --locked >&2
+else
+    cargo build --release --locked -p skills >&2
+fi
+skills="$PWD/target/$profile/skills"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 cd "$scratch"

@@ -6,9 +6,14 @@
 # for a partner to send, against the demo's gateway; every binary's --help, --version
 # and --check-config, which must start nothing; and the settings
 # deploy/docker-compose.yml passes to each service, checked with
-# --check-config. Run by ./deploy/test.sh.
+# --check-config.
 #
-#   ./deploy/first-hour.sh
+#   ./deploy/first-hour.sh           the README's release build, the demo
+#                                    started with `cargo run --release`
+#   ./deploy/first-hour.sh --quick   the debug binaries the test suite
+#                                    built, the demo started as
+#                                    target/debug/skills (the run of
+#                                    ./deploy/test.sh: no second build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '==> %s\n' "$*" >&2; }
@@ -21,8 +26,18 @@ fail() {
 rust_version="$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)"
 grep -q "Rust toolchain, $rust_version or newer" README.md || fail "the README does not name rust-version $rust_version"
 
-cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-gateway >&2
-bin="$PWD/target/release"
+quick=0
+[[ "${1:-}" == --quick ]] && quick=1
+if ((quick)); then
+    # The same selection as deploy/test.sh's build: nothing to rebuild.
+    cargo build --workspace --bins --locked >&2
+    bin="$PWD/target/debug"
+    demo=("$bin/skills")
+else
+    cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-gateway >&2
+    bin="$PWD/target/release"
+    demo=(cargo run --release --locked -q --manifest-path "$PWD/Cargo.toml")
+fi
 scratch="$(mktemp -d)"
 demo_pid=
 cleanup() {
@@ -33,12 +48,12 @@ trap cleanup EXIT
 
 # 1. The demo, as `cargo run --release` runs it, from a scratch directory
 # (its ./data there), on the README's address.
-log "the demo: cargo run --release"
+log "the demo: ${demo[*]}"
 if (exec 3<>/dev/tcp/127.0.0.1/50051) 2>/dev/null; then
     fail "127.0.0.1:50051 is in use: the demo serves there"
 fi
 repo="$PWD"
-(cd "$scratch" && exec cargo run --release --locked -q --manifest-path "$repo/Cargo.toml") \
+(cd "$scratch" && exec "${demo[@]}") \
     >"$scratch/demo.out" 2>"$scratch/demo.err" &
 demo_pid=$!
 for _ in $(seq 600); do

@@ -43,14 +43,29 @@ fn copy_state(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
-async fn assert_model_matches_facts(store: &ClickHouseStore, context: &str) {
+/// Which windows a check compares. Every one (about 250: each period of
+/// five years, with and without skills, and 2025 at two more horizons)
+/// once the history is streamed and after a restore; every eighth at the
+/// steps in between, each of which changes learners all over the history
+/// (the full sweep takes about a minute on ClickHouse 18.16).
+#[derive(Clone, Copy)]
+enum Sweep {
+    Every,
+    EveryEighth,
+}
+
+async fn assert_model_matches_facts(store: &ClickHouseStore, context: &str, sweep: Sweep) {
     let model = store.mirrored_model().await.unwrap().expect("a mirrored model");
     assert!(model.is_valid(), "{context}: the model is valid");
     let (mut cells, mut parts) = (0, 0);
     let windows = calendar_windows(2023..=2027, 6)
         .into_iter()
         .chain([0, 30].into_iter().flat_map(|horizon| calendar_windows(2025..=2025, horizon)));
-    for window in windows {
+    let step = match sweep {
+        Sweep::Every => 1,
+        Sweep::EveryEighth => 8,
+    };
+    for window in windows.step_by(step) {
         let from_model = store.counters(&window).await.unwrap();
         let from_facts = store.recount(&window).await.unwrap();
         assert_eq!(from_model, from_facts, "{context}: window {window:?}");
@@ -69,7 +84,11 @@ async fn assert_model_matches_facts(store: &ClickHouseStore, context: &str) {
         }
     }
     assert!(parts > cells, "{context}: every cell has parts, some several ({parts} parts, {cells} cells)");
-    assert!(cells > 500, "{context}: the history fills cells ({cells})");
+    let least = match sweep {
+        Sweep::Every => 500,
+        Sweep::EveryEighth => 500 / 8,
+    };
+    assert!(cells > least, "{context}: the history fills cells ({cells})");
 }
 
 #[tokio::test]
@@ -89,7 +108,7 @@ async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss
         store.apply(Batch { events: batch.clone(), ..Default::default() }).await.unwrap();
         model.apply(batch).await.unwrap();
     }
-    assert_model_matches_facts(&store, "streamed").await;
+    assert_model_matches_facts(&store, "streamed", Sweep::Every).await;
 
     // A backup of the state, taken now and put back later.
     drop(model);
@@ -101,7 +120,7 @@ async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss
     model.state().apply(Batch { events: held_back, ..Default::default() }).await.unwrap();
     drop(model);
     let model = Materializer::open(&path, store.clone()).await.unwrap();
-    assert_model_matches_facts(&store, "after a crash before the copy").await;
+    assert_model_matches_facts(&store, "after a crash before the copy", Sweep::EveryEighth).await;
 
     // The old backup put back: older than its copy, so rebuilt from the facts.
     drop(model);
@@ -109,7 +128,7 @@ async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss
     let mut model = Materializer::open(&path, store.clone()).await.unwrap();
     let status = store.status().await.unwrap();
     assert_eq!(model.state().model_summary().await.unwrap().events, status.events, "every stored event is back");
-    assert_model_matches_facts(&store, "after an old backup was put back").await;
+    assert_model_matches_facts(&store, "after an old backup was put back", Sweep::EveryEighth).await;
 
     // Erasure: `forget` waits until skills-model has taken the learners out.
     let forgotten: Vec<String> = (0..60).step_by(7).map(|n| format!("R{n}")).collect();
@@ -123,7 +142,7 @@ async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss
     }
     erasing.await.unwrap().unwrap();
     assert_eq!(model.state().model_summary().await.unwrap().erased, 9);
-    assert_model_matches_facts(&store, "after an erasure").await;
+    assert_model_matches_facts(&store, "after an erasure", Sweep::EveryEighth).await;
 
     // The state is lost: a new one is restored from ClickHouse and
     // replaces the copy whole.
@@ -134,7 +153,7 @@ async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss
     assert_ne!(after.state_id, before.state_id, "a new state");
     assert_eq!(after.summary.events, before.summary.events, "every event restored");
     assert_eq!(model.state().model_summary().await.unwrap().erased, 9, "erasures restored");
-    assert_model_matches_facts(&store, "after a restore").await;
+    assert_model_matches_facts(&store, "after a restore", Sweep::Every).await;
 
     // Reads come from the model: a newer row for one cell shows.
     let client = clickhouse::Client::default().with_url(&config.url).with_validation(false);
@@ -190,7 +209,7 @@ async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     assert_eq!(store.counters(&year).await.unwrap(), store.recount(&year).await.unwrap());
     let mut model = Materializer::open(&path, store.clone()).await.unwrap();
-    assert_model_matches_facts(&store, "after a key rotation").await;
+    assert_model_matches_facts(&store, "after a key rotation", Sweep::EveryEighth).await;
 
     // `verify-model --rebuild` on ClickHouse: a running skills-model sees
     // the copy invalidated before its next batch and rebuilds.
@@ -200,7 +219,7 @@ async fn the_mirrored_model_equals_the_fact_queries_through_crashes_erasure_loss
     model.apply(Vec::new()).await.unwrap();
     let rebuilt = store.mirrored_model().await.unwrap().unwrap();
     assert!(rebuilt.is_valid() && rebuilt.state_id != state_before, "{rebuilt:?}");
-    assert_model_matches_facts(&store, "after a rebuild while running").await;
+    assert_model_matches_facts(&store, "after a rebuild while running", Sweep::EveryEighth).await;
 
     client.query(&format!("DROP DATABASE IF EXISTS {db}")).execute().await.unwrap();
 }
