@@ -9,12 +9,34 @@
 #   deploy/bench.sh [runs] [learners]       (default 3 runs, 40000 learners ≈ 190k raw events)
 #   deploy/bench.sh --quick                 (1 run, 2000 learners, debug build, no BENCHMARKS.md: the
 #                                            test suite's check that every scenario still runs and reports)
+#   deploy/bench.sh --only 8[,3...] [...]   (only these scenarios, before the other arguments; in
+#                                            BENCHMARKS.md their rows replace those of the run it
+#                                            names, the other rows stay, and its command line says so;
+#                                            scenario 4 reads scenario 2's database: --only 2,4;
+#                                            without scenario 1, the dead-letter topic that scenarios
+#                                            2 and 6 read holds nothing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/lib/bench.sh
+COMMAND="deploy/bench.sh $*"
+ONLY=""
+if [[ "${1:-}" == --only ]]; then
+    ONLY="${2:?--only needs scenario numbers, e.g. --only 8}"
+    shift 2
+    [[ "$ONLY" =~ ^[1-8](,[1-8])*$ ]] || { echo "--only $ONLY: scenario numbers 1 to 8, comma-separated" >&2; exit 2; }
+    if [[ ",$ONLY," == *,4,* && ",$ONLY," != *,2,* ]]; then
+        echo "--only $ONLY: scenario 4 reads scenario 2's database; add 2" >&2
+        exit 2
+    fi
+fi
+# Whether scenario $1 runs (every one without --only).
+wanted() { [[ -z "$ONLY" || ",$ONLY," == *",$1,"* ]]; }
 QUICK=0
 if [[ "${1:-}" == --quick ]]; then QUICK=1; RUNS=1; LEARNERS=2000; else RUNS="${1:-3}"; LEARNERS="${2:-40000}"; fi
-COMMAND="deploy/bench.sh $*"
+if { ((QUICK)) && [[ $# -gt 1 ]]; } || [[ ! "$RUNS" =~ ^[0-9]+$ || ! "$LEARNERS" =~ ^[0-9]+$ ]]; then
+    echo "usage: deploy/bench.sh [--only N[,N...]] [--quick | RUNS [LEARNERS]]" >&2
+    exit 2
+fi
 eval "$(./deploy/infra.sh up 2>/dev/null)"
 if ((QUICK)); then
     BIN_DIR=./target/debug
@@ -50,9 +72,10 @@ declare -A CAPACITY_CPU
 # One field of a JSON object.
 field() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
+# The services' Kafka settings (SKILLS__BUS__*) and the raw topics' names.
 export_bench_topics "$PREFIX"
+if wanted 1; then
 send_synthetic "$LEARNERS" "$PREFIX"
-
 for run in $(seq 1 "$RUNS"); do
     echo "== scenario 1, run $run/$RUNS" >&2
     SKILLS__INGEST__GROUP_ID="${PREFIX}ingest-$run" SKILLS__INGEST__NORMALIZED_TOPIC="${PREFIX}normalized-$run" \
@@ -63,6 +86,7 @@ for run in $(seq 1 "$RUNS"); do
     record "1. ingest" "bare rdkafka loop" "$run" "$(field "$BARE" per_second)" "$(field "$BARE" cpu_seconds)" \
         "$(field "$BARE" rss_mib)" "$TOTAL"
 done
+fi
 
 # Scenario 2 reads a backlog of normalized events (the synthetic set at
 # AGGREGATION_LEARNERS, normalized as ingest does): the aggregator as it is,
@@ -70,11 +94,12 @@ done
 # protobuf). Five times scenario 1's learners, so that each system works
 # for seconds, not only starts up and joins its group: at 40,000 learners
 # (4 s each) the ratio swung 1.37–1.90 between runs.
+# Every ClickHouse scenario run, for each system, starts on a fresh server.
+trap 'stop_fresh_clickhouse' EXIT
+if wanted 2; then
 NORMALIZED="${PREFIX}normalized-aggregation"
 BACKLOG=$("$BIN_DIR"/normalized-feed "$SKILLS_KAFKA_BROKERS" "$NORMALIZED" "$AGGREGATION_LEARNERS")
 "$BIN_DIR"/kafka-engine to-json "$SKILLS_KAFKA_BROKERS" "$NORMALIZED" "${PREFIX}normalized-json" "$BACKLOG" >&2
-# Every ClickHouse scenario run, for each system, starts on a fresh server.
-trap 'stop_fresh_clickhouse' EXIT
 for run in $(seq 1 "$RUNS"); do
     echo "== scenario 2, run $run/$RUNS" >&2
     OURS="bench_agg_${STAMP}_$run" ENGINE="bench_engine_${STAMP}_$run"
@@ -115,6 +140,7 @@ for run in $(seq 1 "$RUNS"); do
     # The last run's database is what scenario 4 queries.
     if ((run < RUNS)); then drop_database "$OURS"; fi
 done
+fi
 
 # Scenario 4: skills-query on scenario 2's database (with skills-model's
 # copy of it, as a ClickHouse deployment reads), a cached indicator call
@@ -181,6 +207,7 @@ PY
 
 MODEL_PID=""
 trap 'for p in $QUERY_PID $HELLO_PID $MODEL_PID; do kill "$p" 2>/dev/null || true; done; stop_fresh_clickhouse' EXIT
+if wanted 4; then
 echo "skills-model copied scenario 2's database in $(build_model_copy "$OURS") s" >&2
 start_query true "$OURS" 127.0.0.1:50151
 "$BIN_DIR"/hello-server 127.0.0.1:50152 &
@@ -204,7 +231,8 @@ for RUN in $(seq 1 "$RUNS"); do
 done
 kill -TERM "$QUERY_PID"; wait "$QUERY_PID" || true
 QUERY_PID=""
-drop_database "$OURS"
+fi
+if wanted 2; then drop_database "$OURS"; fi
 
 # Scenario 5: the four services together on fresh topics and database.
 # Capacity: the synthetic set sent at once, from ingest's first event to
@@ -217,6 +245,7 @@ INGEST_PID="" AGGREGATOR_PID="" MODEL_PID=""
 trap 'for p in $QUERY_PID $HELLO_PID $INGEST_PID $AGGREGATOR_PID $MODEL_PID; do kill "$p" 2>/dev/null || true; done; stop_fresh_clickhouse' EXIT
 BROKER_PID=$(kafka_pid)
 for RUN in $(seq 1 "$RUNS"); do
+    wanted 5 || break
     echo "== scenario 5, run $RUN/$RUNS" >&2
     fresh_clickhouse
     E2E="${PREFIX}e2e-$RUN." DB="bench_e2e_${STAMP}_$RUN"
@@ -274,6 +303,7 @@ done
 # Scenario 6: the aggregator alone on backlogs of normalized events from
 # the synthetic set at growing numbers of distinct learners.
 for learners in $SCALE_LEARNERS; do
+    wanted 6 || break
     echo "== scenario 6, $learners learners" >&2
     fresh_clickhouse
     TOPIC="${PREFIX}scale-$learners" DB="bench_scale_${STAMP}_$learners"
@@ -298,14 +328,17 @@ done
 # Scenario 7: the read model of the embedded store and its copy in
 # ClickHouse (skills-model), reads at growing histories beside a recount
 # from the facts, cached reads under ingest; on a fresh private server.
+if wanted 7; then
 echo "== scenario 7, $READ_LEARNERS learners" >&2
 fresh_clickhouse
 BENCH_CLICKHOUSE_PID="$CLICKHOUSE_PID" "$BIN_DIR"/read-model "$READ_CALLS" $READ_LEARNERS \
     --clickhouse "$SKILLS_CLICKHOUSE_URL" >>"$RESULTS"
 stop_fresh_clickhouse
+fi
 
-echo "== scenario 3, $RUNS runs" >&2
 for run in $(seq 1 "$RUNS"); do
+    wanted 3 || break
+    echo "== scenario 3, run $run/$RUNS" >&2
     for system in sink bare; do
         fresh_clickhouse
         "$BIN_DIR"/clickhouse-sink "$SKILLS_CLICKHOUSE_URL" "$LEARNERS" 20000 1 "$system" >>"$RESULTS"
@@ -331,6 +364,7 @@ with open(sys.argv[1], "w") as out: subprocess.run(sys.argv[2:], stdout=out, che
 usage = resource.getrusage(resource.RUSAGE_CHILDREN); print(usage.ru_utime + usage.ru_stime)' "$@"
 }
 for RUN in $(seq 1 "$RUNS"); do
+    wanted 8 || break
     echo "== scenario 8, run $RUN/$RUNS" >&2
     GW="${PREFIX}gateway-$RUN."
     OUT="target/bench/gateway-$STAMP.out"
@@ -365,7 +399,17 @@ for RUN in $(seq 1 "$RUNS"); do
 done
 
 if ((QUICK)); then
-    python3 deploy/lib/bench_report.py "$RESULTS" /dev/null "$COMMAND" "$RESULTS" --check
+    python3 deploy/lib/bench_report.py "$RESULTS" /dev/null "$COMMAND" "$RESULTS" --check "--only=$ONLY"
+elif [[ -n "$ONLY" ]]; then
+    # These scenarios' rows replace theirs in the run BENCHMARKS.md names;
+    # the merged rows are the new raw file, and the command line names both.
+    PREVIOUS=$(sed -n 's/^- Raw measurements: `\(.*\)` (one JSON line per run)\.$/\1/p' BENCHMARKS.md)
+    PREVIOUS_COMMAND=$(sed -n 's/^- Command: `\(.*\)`$/\1/p' BENCHMARKS.md)
+    [[ -f "$PREVIOUS" ]] || { echo "BENCHMARKS.md names no raw file to merge into (\"$PREVIOUS\")" >&2; exit 1; }
+    mkdir -p bench-results
+    python3 deploy/lib/bench_report.py --merge "$PREVIOUS" "$RESULTS" "$ONLY" >"bench-results/$STAMP.jsonl"
+    python3 deploy/lib/bench_report.py "bench-results/$STAMP.jsonl" BENCHMARKS.md \
+        "$PREVIOUS_COMMAND\` ($PREVIOUS), then \`$COMMAND" "bench-results/$STAMP.jsonl"
 else
     mkdir -p bench-results
     cp "$RESULTS" "bench-results/$STAMP.jsonl"

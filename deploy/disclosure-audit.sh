@@ -16,13 +16,22 @@ log() { printf '==> %s\n' "$*" >&2; }
 learners=()
 profile=release
 case "${1:-}" in
---learners) learners=(--learners "$2") ;;
+--learners) learners=(--learners "${2:?--learners needs a number}") ;;
 --quick) profile=debug ;;
+"") ;;
+*)
+    echo "usage: deploy/disclosure-audit.sh [--learners N | --quick]" >&2
+    exit 2
+    ;;
 esac
 
 if [[ "$profile" == debug ]]; then
     # The same selection as deploy/test.sh's build: nothing to rebuild.
     cargo build --workspace --bins --locked >&2
+    # A debug build computes the first publication of the year several
+    # times slower than a release build: the demo report's first call may
+    # need more than the 10 s a call is allowed by default.
+    export SKILLS__QUERY__REQUEST_TIMEOUT_MS=120000
 else
     cargo build --release --locked -p skills >&2
 fi

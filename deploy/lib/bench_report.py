@@ -212,20 +212,40 @@ def read_verdicts(grouped):
     return verdicts
 
 
-def check(rows):
+def number(scenario):
+    """A scenario's number, as --only names it: "8" for "8. gateway, gRPC"."""
+    return scenario.split(".")[0]
+
+
+def merge(previous_path, new_path, only):
+    """The rows of an --only run in place of the same scenarios' rows of
+    the run BENCHMARKS.md names, printed as JSON lines."""
+    only = set(only.split(","))
+    for line in open(previous_path):
+        if line.strip() and number(json.loads(line)["scenario"]) not in only:
+            print(line.rstrip())
+    for line in open(new_path):
+        if line.strip():
+            print(line.rstrip())
+
+
+def check(rows, only=""):
     """The quick run's assertions: every scenario measured both systems,
-    with positive figures."""
+    with positive figures (every scenario --only named, when it did)."""
+    wanted = set(only.split(",")) if only else {number(scenario) for scenario in SCENARIOS}
     seen = {(r["scenario"], r["system"]) for r in rows if r["value"] > 0 and r["cpu_s_per_million"] > 0}
     expected = {scenario: [s for s in (ours, baseline) if s] for scenario, (ours, baseline, *_rest) in SCENARIOS.items()}
     expected["5. end to end"] = ["skills-ingest", "skills-aggregator", "skills-model", "skills-query", "Kafka broker",
                                  "ClickHouse server"]
     missing = [f"{scenario} / {system}" for scenario, systems in expected.items() for system in systems
-               if (scenario, system) not in seen]
+               if (scenario, system) not in seen and number(scenario) in wanted]
     scale = [system for (scenario, system) in seen if scenario == "6. scale curve"]
-    if len(scale) < 3:
+    if len(scale) < 3 and "6" in wanted:
         missing.append(f"6. scale curve (3 sizes, {len(scale)} measured)")
     # Scenario 7's cached reads share the process with the writer: no CPU of their own.
     for scenario, prefix in READ_STORES.items():
+        if "7" not in wanted:
+            break
         reads = {r["system"] for r in rows if r["scenario"] == scenario and r["value"] > 0}
         for call in READ_TARGETS:
             sizes = [system for system in reads if system.startswith(f"{prefix}{call} uncached,")]
@@ -301,11 +321,16 @@ def main(results_path, markdown_path, command, raw_path, *flags):
     print(table)
     print("\n".join(verdicts))
     if "--check" in flags:
-        check(rows)
+        only = next((flag.split("=", 1)[1] for flag in flags if flag.startswith("--only=")), "")
+        check(rows, only)
         return
     with open(markdown_path, "w") as out:
         out.write("# Benchmarks\n\n")
-        out.write("Written by `deploy/bench.sh` from its last full run; do not edit by hand.\n\n")
+        if "--only" in command:
+            out.write("Written by `deploy/bench.sh` from its last full run, with the scenarios of the later "
+                      "`--only` runs the command names replaced by theirs; do not edit by hand.\n\n")
+        else:
+            out.write("Written by `deploy/bench.sh` from its last full run; do not edit by hand.\n\n")
         out.write(f"- Machine: {machine()}; Kafka 4.1.1 (KRaft, one broker) and ClickHouse 18.16 on the same machine.\n")
         out.write(f"- Command: `{command}`\n")
         out.write(f"- Raw measurements: `{raw_path}` (one JSON line per run).\n\n")
@@ -385,7 +410,15 @@ def main(results_path, markdown_path, command, raw_path, *flags):
             "model (asserted equal); at the largest size, cached calls while new learners' events go to the facts "
             "and through the materializer at 5,000 a second each, side by side as the two services run (the rates they "
             "achieved are in the raw results). The ClickHouse server's resident and peak memory are in "
-            "the raw results (`clickhouse_rss_mib`, `clickhouse_peak_rss_mib`).\n\n"
+            "the raw results (`clickhouse_rss_mib`, `clickhouse_peak_rss_mib`).\n"
+            "- 8. gateway: the synthetic set's valid events sent by a partner through `skills-gateway` (release, "
+            "one credential, no rate limit) to fresh raw topics, against `skills send` straight to Kafka with the "
+            "same learners in the same run; events/s from the first event sent to the last acknowledged (the "
+            "gateway acks once Kafka has the event, acks=all; `skills send` returns once Kafka has acknowledged "
+            "everything). gRPC: one Publish stream, as fast as HTTP/2 flow control lets it (`bench/src/bin/"
+            "gateway-load.rs`); xAPI: the enrolments and assessments as statements (demand has no xAPI form), 500 a "
+            "request over two keep-alive connections. p99: from an event's send to its ack (xAPI: its request's). "
+            "CPU: the gateway's over each load; the baseline's: `skills send`'s own.\n\n"
         )
         if NOT_YET:
             out.write("Not measured yet:\n\n")
@@ -395,4 +428,7 @@ def main(results_path, markdown_path, command, raw_path, *flags):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "--merge":
+        merge(*sys.argv[2:])
+    else:
+        main(*sys.argv[1:])
