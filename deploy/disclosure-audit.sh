@@ -33,7 +33,8 @@ if [[ "$profile" == debug ]]; then
     # need more than the 10 s a call is allowed by default.
     export SKILLS__QUERY__REQUEST_TIMEOUT_MS=120000
 else
-    cargo build --release --locked -p skills >&2
+    # The selection deploy/first-hour.sh builds: one release build serves both.
+    cargo build --release --locked -p skills -p skills-ingest -p skills-aggregator -p skills-query -p skills-gateway >&2
 fi
 skills="$PWD/target/$profile/skills"
 scratch="$(mktemp -d)"
