@@ -1,5 +1,6 @@
 //! A consumer-group member that commits only when told to.
 
+use super::gather::gather;
 use super::{KafkaConfig, kafka_error};
 use crate::{BusError, Consumer, Header, Message, Position, Record};
 use async_trait::async_trait;
@@ -166,27 +167,26 @@ pub(super) fn to_record(message: &BorrowedMessage<'_>) -> Record {
 #[async_trait]
 impl Consumer for KafkaConsumer {
     async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Record>, BusError> {
-        let mut records = Vec::new();
-        match tokio::time::timeout(wait, self.consumer.recv()).await {
-            Err(_) => return Ok(records),
-            Ok(Err(error)) => return Err(self.recover_if_fatal(error).await),
-            Ok(Ok(message)) => records.push(to_record(&message)),
+        let consumer = self.consumer.clone();
+        let next = || {
+            let consumer = consumer.clone();
+            async move { consumer.recv().await.map(|message| to_record(&message)) }
+        };
+        let is_fatal = || self.consumer.client().fatal_error().is_some();
+        let gathered = gather(next, is_fatal, max, wait, self.linger).await;
+        if let Some(error) = gathered.fatal {
+            return Err(self.recover_if_fatal(error).await);
         }
-        while records.len() < max {
-            match tokio::time::timeout(self.linger, self.consumer.recv()).await {
-                Ok(Ok(message)) => records.push(to_record(&message)),
-                Ok(Err(error)) if self.consumer.client().fatal_error().is_some() => {
-                    // Nothing gathered is processed yet: it comes again to the new client.
-                    return Err(self.recover_if_fatal(error).await);
-                }
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "consumer error while gathering a batch");
-                    break;
-                }
-                Err(_) => break,
+        match (gathered.last_error, gathered.records.is_empty()) {
+            (Some(error), true) => {
+                Err(BusError::Kafka(format!("{error}; {} consumer errors in {wait:?} and no message", gathered.errors)))
             }
+            (Some(error), false) => {
+                tracing::warn!(group = %self.group, errors = gathered.errors, last = %error, records = gathered.records.len(), "consumer errors while polling; the client recovered by itself");
+                Ok(gathered.records)
+            }
+            (None, _) => Ok(gathered.records),
         }
-        Ok(records)
     }
 
     async fn commit(&mut self, positions: &[(String, Position)]) -> Result<(), BusError> {

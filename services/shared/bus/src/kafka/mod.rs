@@ -11,6 +11,7 @@
 
 mod admin;
 mod consumer;
+mod gather;
 mod producer;
 pub mod scan;
 
