@@ -93,10 +93,12 @@ impl KafkaConsumer {
     /// committed offsets; whatever comes again is a repeat, recognised
     /// downstream. Returns the error to report for this poll.
     async fn recover_if_fatal(&mut self, error: rdkafka::error::KafkaError) -> BusError {
-        let Some((code, reason)) = self.consumer.client().fatal_error() else {
-            return kafka_error(error);
+        let reason = match self.consumer.client().fatal_error() {
+            Some((_, reason)) => reason,
+            None if matches!(error, rdkafka::error::KafkaError::MessageConsumptionFatal(_)) => error.to_string(),
+            None => return kafka_error(error),
         };
-        tracing::error!(group = %self.group, ?code, %reason, "fatal consumer error; rejoining with a new client");
+        tracing::error!(group = %self.group, %reason, "fatal consumer error; rejoining with a new client");
         match Self::subscribe(&self.config, &self.group, &self.topics) {
             Ok(fresh) => {
                 let old = std::mem::replace(self, fresh);
@@ -172,21 +174,22 @@ impl Consumer for KafkaConsumer {
             let consumer = consumer.clone();
             async move { consumer.recv().await.map(|message| to_record(&message)) }
         };
-        let is_fatal = || self.consumer.client().fatal_error().is_some();
+        let is_fatal = |error: &rdkafka::error::KafkaError| {
+            matches!(error, rdkafka::error::KafkaError::MessageConsumptionFatal(_))
+                || self.consumer.client().fatal_error().is_some()
+        };
         let gathered = gather(next, is_fatal, max, wait, self.linger).await;
         if let Some(error) = gathered.fatal {
             return Err(self.recover_if_fatal(error).await);
         }
-        match (gathered.last_error, gathered.records.is_empty()) {
-            (Some(error), true) => {
-                Err(BusError::Kafka(format!("{error}; {} consumer errors in {wait:?} and no message", gathered.errors)))
-            }
-            (Some(error), false) => {
-                tracing::warn!(group = %self.group, errors = gathered.errors, last = %error, records = gathered.records.len(), "consumer errors while polling; the client recovered by itself");
-                Ok(gathered.records)
-            }
-            (None, _) => Ok(gathered.records),
+        let Some(first) = gathered.first_error else { return Ok(gathered.records) };
+        let errors = gathered.errors;
+        let last = gathered.last_error.map(|e| format!("; the last: {e}")).unwrap_or_default();
+        if gathered.records.is_empty() {
+            return Err(BusError::Kafka(format!("{first}{last} ({errors} consumer errors and no message)")));
         }
+        tracing::warn!(group = %self.group, errors, %first, %last, records = gathered.records.len(), "non-fatal consumer errors while polling; records returned");
+        Ok(gathered.records)
     }
 
     async fn commit(&mut self, positions: &[(String, Position)]) -> Result<(), BusError> {
