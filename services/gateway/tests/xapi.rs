@@ -10,7 +10,7 @@ use skills_bus::{headers, topics};
 use skills_config::SkillsConfig;
 use skills_domain::events::{ContentType, IngestPolicy, RejectReason, normalize};
 use skills_domain::pseudonym::{Pseudonymiser, SecretKey};
-use skills_domain::xapi::{XAPI_CONTENT_TYPE, extensions};
+use skills_domain::xapi::{XAPI_CONTENT_TYPE, XapiRecord, extensions};
 use support::*;
 
 fn basic(user: &str, token: &str) -> String {
@@ -55,12 +55,24 @@ async fn statements_are_stored_once_with_the_status_codes_of_a_store() {
     assert_eq!(serde_json::from_str::<Vec<String>>(&body).unwrap(), [a.clone(), b.clone()]);
     assert_eq!(header(&response_headers, "x-experience-api-version"), Some("1.0.3"));
 
-    // The same request again: the same ids, nothing written twice.
+    // The same request again: the same ids, nothing written twice; nor
+    // with the id in capitals, the same UUID.
     let (status, _, body) = post(batch).await.unwrap();
     assert_eq!((status, serde_json::from_str::<Vec<String>>(&body).unwrap()), (200, vec![a.clone(), b.clone()]));
+    let (status, _, body) = post(json!([statement(&a.to_uppercase(), "registered", "84")]).to_string()).await.unwrap();
+    assert_eq!((status, serde_json::from_str::<Vec<String>>(&body).unwrap()), (200, vec![a.clone()]));
     let written = records(&running.bus, topics::ENROLMENTS).await;
     assert_eq!(written.len(), 2);
     assert_eq!(written[0].message.header(headers::CONTENT_TYPE), Some(XAPI_CONTENT_TYPE.as_bytes()));
+    // Stored as an LRS stores it: the statement with its id and `stored`.
+    let record: XapiRecord = serde_json::from_slice(&written[0].message.payload).unwrap();
+    assert_eq!((record.partner_id.as_str(), record.statement["id"].as_str()), ("gen-lyon", Some(a.as_str())));
+    let stamped = record.statement["stored"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    assert!(
+        (record.stored - stamped).num_milliseconds().abs() < 1,
+        "{stamped} is {} to the millisecond",
+        record.stored
+    );
 
     // What ingest makes of a stored statement: the event it maps to.
     let pseudonymiser = Pseudonymiser::single(SecretKey::from_bytes(vec![1; 32]).unwrap(), 1);
