@@ -100,7 +100,7 @@ log "proto contract (deploy/proto-check.sh)"
 log "short fuzzing run (deploy/fuzz.sh --quick)"
 ./deploy/fuzz.sh --quick
 
-# The disclosure audit of the demo data (README: "Publication and the
+# The disclosure audit of the demo data (README, Indicators: "The
 # disclosure audit"), for the public and for a partner, on the debug build
 # the tests used: a release build of its own would cost a quarter of the
 # run on two cores (deploy/disclosure-audit.sh without --quick makes it).

@@ -3,7 +3,7 @@
 //! it land on the same learners. Needs no raw id: each stored pseudonym is
 //! keyed again with the rotation keys (skills_domain::pseudonym). Run it
 //! with the aggregator stopped and the normalized topic drained, before
-//! the ingest switches versions (README, "Rotating pseudonymisation keys").
+//! the ingest switches versions (RELIABILITY.md, "Rotating pseudonymisation keys").
 
 use crate::cli::RekeyArgs;
 use crate::config::SkillsConfig;

@@ -142,6 +142,26 @@ mod tests {
         let example = include_str!("../../../../config/skills.example.toml");
         let parsed: SkillsConfig = toml::from_str(example).expect("example parses with deny_unknown_fields");
         assert_eq!(parsed, SkillsConfig::default());
+        // And it names every key that has a default: a missing one would
+        // still parse to the defaults.
+        let defaults: toml::Table = toml::from_str(&toml::to_string(&SkillsConfig::default()).unwrap()).unwrap();
+        let listed: toml::Table = toml::from_str(example).unwrap();
+        let listed = key_paths(&listed, "");
+        let missing: Vec<String> = key_paths(&defaults, "").into_iter().filter(|key| !listed.contains(key)).collect();
+        assert!(missing.is_empty(), "config/skills.example.toml does not list {missing:?}");
+    }
+
+    /// Every leaf key of a table, as `section.key`.
+    fn key_paths(table: &toml::Table, prefix: &str) -> Vec<String> {
+        let mut paths = Vec::new();
+        for (key, value) in table {
+            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            match value {
+                toml::Value::Table(inner) => paths.extend(key_paths(inner, &path)),
+                _ => paths.push(path),
+            }
+        }
+        paths
     }
 
     #[test]

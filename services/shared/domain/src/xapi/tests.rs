@@ -163,6 +163,10 @@ fn a_statement_a_store_would_refuse_is_invalid() {
     bad_time["timestamp"] = json!("yesterday");
     cases.push((bad_time, "timestamp"));
     cases.push((json!([1]), "JSON object"));
+    // A wrong type deep inside is named by its path.
+    let mut nameless = statement("registered", json!({}));
+    nameless["actor"]["account"]["name"] = json!(42);
+    cases.push((nameless, "actor.account.name: invalid type"));
     for (value, why) in cases {
         let error = Statement::parse(&value).unwrap_err();
         assert!(error.0.contains(why), "{why}: {error}");
