@@ -8,7 +8,8 @@
 # 2. installs and starts a real Kafka broker and a real ClickHouse server on
 #    127.0.0.1 (deploy/infra.sh up; a second run reuses them);
 # 3. runs every test of the workspace, including those that need Kafka and
-#    ClickHouse (marked #[ignore] so a bare `cargo test` passes without them);
+#    ClickHouse (marked #[ignore] so a bare `cargo test` passes without them),
+#    and the dashboard's browser tests (deploy/web.sh);
 # 4. runs the Kafka SASL_SSL test, the dependency checks, the proto
 #    contract's lint and breaking-change check, a short fuzzing
 #    run, the disclosure audit, a newcomer's first hour (deploy/first-hour.sh),
@@ -82,6 +83,13 @@ cargo build --workspace --bins --locked
 log "running the workspace tests (Kafka at $SKILLS_KAFKA_BROKERS, ClickHouse at $SKILLS_CLICKHOUSE_URL)"
 cargo test --workspace --all-targets --locked -- --include-ignored
 cargo test --workspace --doc --locked
+
+# The dashboard: the committed build is the build of its sources (npm ci
+# from the lockfile, buf, esbuild), and the browser tests (Debian's
+# chromium, headless, against the demo; screenshots kept in
+# services/query/web/test-artifacts/).
+log "dashboard: rebuild check and browser tests (deploy/web.sh --check --test)"
+./deploy/web.sh --check --test
 
 # Kafka over SASL_SSL, with librdkafka built with OpenSSL (an opt-in
 # feature: the default build needs no OpenSSL headers).

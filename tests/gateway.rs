@@ -200,6 +200,7 @@ fn write_config(dir: &Path, prefix: &str, brokers: &str, gateway_port: u16) -> P
         query_port: free_port(),
         ingest_metrics: free_port(),
         aggregator_metrics: free_port(),
+        query_metrics: free_port(),
         policy_token: "e2e-policy-token-0123456789",
     }
     .write();

@@ -163,7 +163,7 @@ async fn the_processes_survive_kills_and_a_clickhouse_outage_and_count_every_eve
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let prefix = format!("proc{}x{}.", std::process::id(), nanos % 1_000_000_007);
     let query_port = free_port();
-    let metrics = [free_port(), free_port()];
+    let metrics = [free_port(), free_port(), free_port()];
     let brokers = std::env::var("SKILLS_KAFKA_BROKERS").expect("SKILLS_KAFKA_BROKERS: ./deploy/infra.sh up");
     let config = ServiceConfig {
         dir: &dir,
@@ -173,6 +173,7 @@ async fn the_processes_survive_kills_and_a_clickhouse_outage_and_count_every_eve
         query_port,
         ingest_metrics: metrics[0],
         aggregator_metrics: metrics[1],
+        query_metrics: metrics[2],
         policy_token: POLICY_TOKEN,
     }
     .write();
@@ -364,6 +365,13 @@ async fn the_processes_survive_kills_and_a_clickhouse_outage_and_count_every_eve
     }
     samples.sort();
     eprintln!("freshness (send → served), ms, 5 samples sorted: {samples:?}");
+
+    // Every call above was counted under the conventional gRPC names, and
+    // the served data's age is exported.
+    let query_metrics = scrape(&format!("127.0.0.1:{}", metrics[2])).await;
+    let region_calls = r#"grpc_server_handled_total{grpc_type="unary",grpc_service="skills.v1.TalentGapService",grpc_method="GetRegionIndicators",grpc_code="OK"}"#;
+    assert!(metric(&query_metrics, region_calls) >= 10, "{query_metrics}");
+    assert!(metric(&query_metrics, "skills_query_data_as_of_seconds") > 1_700_000_000, "{query_metrics}");
 
     // A clean stop: SIGTERM finishes the batch and exits 0.
     for (name, child) in

@@ -30,6 +30,20 @@ pub fn to_json<M: prost::Message + prost::Name>(message: &M) -> String {
     serde_json::to_string_pretty(&dynamic).expect("a dynamic message serializes")
 }
 
+/// `message` as compact canonical JSON with every field present, those at
+/// their default value too (`"suppressed": false`, `"openings": "0"`), so
+/// that tables built from it have the same columns on every row. An unset
+/// `optional` field stays absent: absent means "no value".
+pub fn to_json_full<M: prost::Message + prost::Name>(message: &M) -> String {
+    let descriptor = descriptor::<M>();
+    let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
+        .expect("a message decodes as its own descriptor");
+    let options = prost_reflect::SerializeOptions::new().skip_default_fields(false);
+    let mut out = serde_json::Serializer::new(Vec::new());
+    dynamic.serialize_with_options(&mut out, &options).expect("a dynamic message serializes");
+    String::from_utf8(out.into_inner()).expect("JSON is UTF-8")
+}
+
 /// Why a JSON value is not a message: where (a path such as
 /// `labourDemand.openings`, or empty for the whole value), what, and the
 /// value found there, as JSON text.

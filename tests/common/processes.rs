@@ -92,6 +92,7 @@ pub struct ServiceConfig<'a> {
     pub query_port: u16,
     pub ingest_metrics: u16,
     pub aggregator_metrics: u16,
+    pub query_metrics: u16,
     pub policy_token: &'a str,
 }
 
@@ -148,6 +149,7 @@ database = "{database}"
 ingest_listen = "127.0.0.1:{ingest_metrics}"
 aggregator_listen = "127.0.0.1:{aggregator_metrics}"
 model_listen = ""
+query_listen = "127.0.0.1:{query_metrics}"
 
 [pseudonymisation]
 key_file = "{dir}/pseudonym.key"
@@ -166,6 +168,7 @@ generate_if_missing = true
             database = self.database(),
             ingest_metrics = self.ingest_metrics,
             aggregator_metrics = self.aggregator_metrics,
+            query_metrics = self.query_metrics,
         );
         let path = dir.join("skills.toml");
         std::fs::write(&path, config).unwrap();

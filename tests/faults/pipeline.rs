@@ -47,6 +47,7 @@ impl Pipeline {
             query_port,
             ingest_metrics,
             aggregator_metrics,
+            query_metrics: free_port(),
             policy_token: POLICY_TOKEN,
         };
         let config = service_config.write();

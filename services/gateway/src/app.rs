@@ -67,13 +67,23 @@ impl GatewayService {
     pub async fn run(self, shutdown: Shutdown) -> Result<(), BoxError> {
         tokio::spawn(ensure_topics(self.bus.clone(), self.config.topics(), shutdown.clone()));
         let stats = self.stats();
-        let render = Arc::new(move || stats.render());
+        let calls = crate::server::grpc_metrics();
+        let render = {
+            let calls = calls.clone();
+            Arc::new(move || {
+                let mut text = stats.render();
+                let mut exposition = skills_runtime::metrics::Exposition::default();
+                calls.render(&mut exposition);
+                text.push_str(&exposition.finish());
+                text
+            })
+        };
         skills_runtime::metrics::spawn_endpoint(&self.metrics_listen, render, shutdown.clone()).await?;
         let reload = Duration::from_millis(self.config.credentials_reload_ms.max(100));
         tokio::spawn(self.credentials.clone().watch(reload, shutdown.clone()));
         let api = EventGatewayApi::new(self.publisher.clone(), self.credentials.clone(), shutdown.clone());
         let xapi = crate::xapi::router(self.publisher.clone(), self.credentials.clone());
-        crate::server::serve(self.listener, api, xapi, &self.config, shutdown).await
+        crate::server::serve(self.listener, api, xapi, &self.config, calls, shutdown).await
     }
 }
 

@@ -1,21 +1,41 @@
 //! Serving the gateway on its bound listener until shutdown: gRPC
 //! EventGateway with health and reflection, and the xAPI resource, on one
 //! port (HTTP/2 and HTTP/1.1), over TLS when a certificate is configured,
-//! mutual TLS when a client CA is.
+//! mutual TLS when a client CA is. Every gRPC call is measured
+//! (`skills_runtime::grpc_metrics`).
 
 use crate::grpc::EventGatewayApi;
 use skills_config::GatewayConfig;
 use skills_proto::v1::event_gateway_server::EventGatewayServer;
+use skills_runtime::grpc_metrics::{GrpcMetrics, GrpcMetricsLayer, RpcType};
 use skills_runtime::{BoxError, Shutdown};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tower::ServiceExt;
 
 /// The service name health checks and reflection know it by.
 pub const SERVICE_NAME: &str = "skills.v1.EventGateway";
+
+/// Per-RPC metrics for every method this server answers: the gateway's,
+/// health's and reflection's.
+pub fn grpc_metrics() -> Arc<GrpcMetrics> {
+    let sets = [
+        skills_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    ];
+    let services = [SERVICE_NAME, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"];
+    GrpcMetrics::new(
+        skills_proto::rpc_methods_of(&sets, &services)
+            .into_iter()
+            .map(|m| (m.service, m.method, RpcType::of(m.client_streaming, m.server_streaming))),
+    )
+}
 
 fn read(path: &Path) -> Result<Vec<u8>, BoxError> {
     std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()).into())
@@ -43,6 +63,7 @@ pub async fn serve(
     api: EventGatewayApi,
     xapi: axum::Router,
     config: &GatewayConfig,
+    metrics: Arc<GrpcMetrics>,
     mut shutdown: Shutdown,
 ) -> Result<(), BoxError> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -70,7 +91,13 @@ pub async fn serve(
     let gateway = EventGatewayServer::new(api)
         .max_decoding_message_size(config.max_request_bytes)
         .max_encoding_message_size(config.max_request_bytes);
-    let routes = Routes::from(xapi).add_service(gateway).add_service(health).add_service(reflection);
+    let measured = tower::ServiceBuilder::new().layer(GrpcMetricsLayer::new(metrics));
+    let body = |request: http::Request<axum::body::Body>| request.map(tonic::body::Body::new);
+    let router = xapi
+        .route_service(&format!("/{SERVICE_NAME}/{{*rest}}"), measured.service(gateway).map_request(body))
+        .route_service("/grpc.health.v1.Health/{*rest}", measured.service(health).map_request(body))
+        .route_service("/grpc.reflection.v1.ServerReflection/{*rest}", measured.service(reflection).map_request(body));
+    let routes = Routes::from(router);
     builder
         .accept_http1(true)
         .add_routes(routes)

@@ -22,6 +22,8 @@ pub struct QueryService {
     api: TalentGapApi,
     options: ServeOptions,
     refresh_interval: Duration,
+    /// Where the Prometheus metrics are served; empty: nowhere.
+    metrics_listen: String,
 }
 
 impl QueryService {
@@ -32,7 +34,9 @@ impl QueryService {
         let store =
             skills_store::open_when_ready(&config.store, &config.data_dir, async move { stop.wait().await }).await?;
         let listener = bind(&config.query.listen).await?;
-        QueryService::new(config, store, listener, &[], shutdown).await
+        let mut service = QueryService::new(config, store, listener, &[], shutdown).await?;
+        service.metrics_listen = config.metrics.query_listen.clone();
+        Ok(service)
     }
 
     /// Over a store already open and a bound listener, with `extra_tokens`
@@ -55,13 +59,16 @@ impl QueryService {
         }
         let engine = IndicatorEngine::with_cache(store, config.indicators.clone(), query.cache).await?;
         let watch_max_age = Duration::from_secs(query.watch_max_age_s);
-        let api = TalentGapApi::new(engine.clone(), auth, Limits::from_config(query), watch_max_age, shutdown.clone());
+        let keepalive = (query.watch_keepalive_s > 0).then(|| Duration::from_secs(query.watch_keepalive_s));
+        let api = TalentGapApi::new(engine.clone(), auth, Limits::from_config(query), watch_max_age, shutdown.clone())
+            .with_watch_keepalive(keepalive);
         Ok(QueryService {
             listener,
             engine,
             api,
             options: ServeOptions::from_config(query),
             refresh_interval: Duration::from_millis(query.refresh_interval_ms),
+            metrics_listen: String::new(),
         })
     }
 
@@ -75,9 +82,42 @@ impl QueryService {
     /// `refresh_interval_ms`.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), BoxError> {
         tokio::spawn(self.engine.clone().refresh_every(self.refresh_interval, shutdown.clone()));
+        let render = self.render_metrics();
+        skills_runtime::metrics::spawn_endpoint(&self.metrics_listen, render, shutdown.clone()).await?;
         crate::serve(self.listener, self.api, self.options, shutdown).await?;
         Ok(())
     }
+}
+
+impl QueryService {
+    /// The Prometheus text of this service: what it last saw of the store
+    /// (`engine_metrics`) and its gRPC calls.
+    pub fn render_metrics(&self) -> skills_runtime::metrics::Render {
+        let (engine, calls) = (self.engine.clone(), self.options.metrics.clone());
+        std::sync::Arc::new(move || {
+            let mut out = skills_runtime::metrics::Exposition::default();
+            calls.render(&mut out);
+            engine_metrics(&engine) + &out.finish()
+        })
+    }
+}
+
+/// What the engine last saw of the store: reachability, counts, and the
+/// newest counted event's ingestion time (the served data's age is
+/// `time() - skills_query_data_as_of_seconds`).
+pub fn engine_metrics(engine: &IndicatorEngine) -> String {
+    let status = engine.status();
+    skills_runtime::metrics::Exposition::default()
+        .gauge("skills_query_store_reachable", "1 while the store answers, else 0.", engine.store_reachable().into())
+        .gauge("skills_query_events", "Events counted in the store, as last read.", status.events as i64)
+        .gauge("skills_query_dead_letters", "Dead letters in the store, as last read.", status.dead_letters as i64)
+        .gauge(
+            "skills_query_data_as_of_seconds",
+            "Ingestion time of the newest counted event (Unix seconds; 0: none yet).",
+            status.as_of.map(|t| t.timestamp()).unwrap_or(0),
+        )
+        .gauge("skills_query_data_version", "The store's data version served.", status.version as i64)
+        .finish()
 }
 
 pub use skills_runtime::bind;

@@ -70,6 +70,7 @@ impl crate::server::ServeOptions {
             max_connection_age_grace: seconds(config.max_connection_age_grace_s),
             max_request_bytes: config.max_request_bytes.max(1024),
             max_response_bytes: config.max_response_bytes.max(1024),
+            metrics: crate::server::grpc_metrics(),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! the wire types, `error` maps every failure to a gRPC status in one place.
 //! `admission` decides which calls run now (rates and concurrency per
 //! caller and audience), `connections` which connections are accepted,
-//! `server` sets the transport's limits.
+//! `server` sets the transport's limits, `http` answers browsers and BI
+//! tools (the dashboard, JSON and CSV) on the same port.
 
 pub mod admission;
 pub mod app;
@@ -16,6 +17,7 @@ pub mod connections;
 pub mod convert;
 pub mod engine;
 pub mod error;
+pub mod http;
 pub mod paging;
 pub mod request;
 pub mod rewrite;

@@ -2,17 +2,22 @@
 //! expect: standard health checking (`grpc.health.v1`, NOT_SERVING while the
 //! store is unreachable), server reflection (grpcurl needs no .proto files),
 //! gRPC-web over HTTP/1.1 for browser dashboards with CORS for the
-//! configured origins, and TLS when a certificate is configured.
+//! configured origins, and TLS when a certificate is configured. Plain
+//! HTTP requests on the same port reach the dashboard and the JSON/CSV
+//! routes (`crate::http`); every gRPC call is measured
+//! (`skills_runtime::grpc_metrics`).
 
 use crate::engine::IndicatorEngine;
 use crate::service::TalentGapApi;
 use skills_proto::v1::talent_gap_service_server::TalentGapServiceServer;
 use skills_runtime::Shutdown;
+use skills_runtime::grpc_metrics::{GrpcMetrics, GrpcMetricsLayer, RpcType};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::transport::{Identity, ServerTlsConfig};
+use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The service name health checks and reflection know it by.
@@ -39,6 +44,24 @@ pub struct ServeOptions {
     pub max_connection_age_grace: Duration,
     pub max_request_bytes: usize,
     pub max_response_bytes: usize,
+    /// Where the gRPC calls are counted (the metrics endpoint renders it).
+    pub metrics: Arc<GrpcMetrics>,
+}
+
+/// Per-RPC metrics for every method this server answers: the
+/// TalentGapService's, health's and reflection's.
+pub fn grpc_metrics() -> Arc<GrpcMetrics> {
+    let sets = [
+        skills_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    ];
+    let services = [SERVICE_NAME, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"];
+    GrpcMetrics::new(
+        skills_proto::rpc_methods_of(&sets, &services)
+            .into_iter()
+            .map(|m| (m.service, m.method, RpcType::of(m.client_streaming, m.server_streaming))),
+    )
 }
 
 impl Default for ServeOptions {
@@ -163,18 +186,27 @@ pub async fn serve(
         "gRPC TalentGapService listening (health, reflection, gRPC-web)"
     );
     let mut stop = shutdown;
-    let service = TalentGapServiceServer::new(api)
+    let api = Arc::new(api);
+    let service = TalentGapServiceServer::from_arc(api.clone())
         .max_decoding_message_size(options.max_request_bytes)
         .max_encoding_message_size(options.max_response_bytes);
+    // gRPC-web and CORS only for the gRPC services: the web layer refuses
+    // any HTTP/1.1 request that is not gRPC-web, which the dashboard's
+    // page and the JSON routes are.
+    let grpc = tower::ServiceBuilder::new()
+        .layer(cors(&options.cors_allowed_origins)?)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(GrpcMetricsLayer::new(options.metrics.clone()))
+        .layer(crate::rewrite::DecodeErrorsLayer);
+    let body = |request: http::Request<axum::body::Body>| request.map(tonic::body::Body::new);
+    let router = crate::http::router(api)
+        .route_service(&format!("/{SERVICE_NAME}/{{*rest}}"), grpc.service(service).map_request(body))
+        .route_service("/grpc.health.v1.Health/{*rest}", grpc.service(health).map_request(body))
+        .route_service("/grpc.reflection.v1.ServerReflection/{*rest}", grpc.service(reflection).map_request(body));
     let incoming = crate::connections::accept(listener, options.max_connections, options.max_connections_per_address);
     builder
         .accept_http1(true)
-        .layer(cors(&options.cors_allowed_origins)?)
-        .layer(tonic_web::GrpcWebLayer::new())
-        .layer(crate::rewrite::DecodeErrorsLayer)
-        .add_service(service)
-        .add_service(health)
-        .add_service(reflection)
+        .add_routes(tonic::service::Routes::from(router))
         .serve_with_incoming_shutdown(incoming, async move { stop.wait().await })
         .await?;
     Ok(())

@@ -32,6 +32,7 @@ pub struct TalentGapApi {
     auth: Arc<Authorizer>,
     admission: Arc<Admission>,
     watch_max_age: Duration,
+    watch_keepalive: Option<Duration>,
     shutdown: Shutdown,
 }
 
@@ -48,6 +49,7 @@ impl TalentGapApi {
             auth: Arc::new(auth),
             admission: Arc::new(Admission::new(limits)),
             watch_max_age,
+            watch_keepalive: None,
             shutdown,
         }
     }
@@ -72,6 +74,13 @@ impl TalentGapApi {
 
     pub fn engine(&self) -> Arc<IndicatorEngine> {
         self.engine.clone()
+    }
+
+    /// Watch streams send their state again after `every` without a
+    /// change (`query.watch_keepalive_s`).
+    pub fn with_watch_keepalive(mut self, every: Option<Duration>) -> Self {
+        self.watch_keepalive = every;
+        self
     }
 }
 
@@ -401,6 +410,8 @@ impl TalentGapService for TalentGapApi {
         let mut shutdown = self.shutdown.clone();
         let max_age = self.watch_max_age;
         let ends = tokio::time::Instant::now() + max_age;
+        // A far-off deadline stands for "never".
+        let keepalive = self.watch_keepalive.unwrap_or(Duration::from_secs(86_400 * 365));
         tokio::spawn(async move {
             let _ticket = ticket;
             loop {
@@ -413,6 +424,8 @@ impl TalentGapService for TalentGapApi {
                         return;
                     }
                     changed = changes.changed() => if changed.is_err() { return },
+                    // Nothing changed for a while: the same state again.
+                    _ = tokio::time::sleep(keepalive) => {}
                 }
                 changes.borrow_and_update();
                 let message =

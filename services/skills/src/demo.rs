@@ -64,7 +64,8 @@ pub async fn run(config: SkillsConfig, args: DemoArgs) -> Result<(), DemoError> 
     write_private(&token_file, stack.policy_token())?;
     let partner_file = config.data_dir.join("partner.token");
     write_private(&partner_file, stack.partner_token())?;
-    println!("\nServing gRPC (skills.v1.TalentGapService) on {} — Ctrl-C to stop.", stack.address);
+    println!("\nDashboard: http://{}/  (the map, the ranking and each region's page, live)", stack.address);
+    println!("Serving gRPC (skills.v1.TalentGapService) on {} — Ctrl-C to stop.", stack.address);
     println!(
         "Try, in another terminal:  cargo run --release -- rank --top 10   |   cargo run --release -- gaps --region 84"
     );

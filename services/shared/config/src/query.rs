@@ -27,6 +27,11 @@ pub struct QueryConfig {
     /// A watch stream ends after this many seconds with UNAVAILABLE
     /// ("reconnect"); the client opens a new one.
     pub watch_max_age_s: u64,
+    /// A watch stream with no change for this many seconds sends the
+    /// current state again: proxies and load balancers that close idle
+    /// HTTP/1.1 streams (gRPC-web) keep it open, and a client that went
+    /// away is noticed and its stream freed. 0: never.
+    pub watch_keepalive_s: u64,
     /// Rate and concurrency limits per audience (`[query.limits.policy]`,
     /// `partner`, `public`: token holders; `anonymous`: per address).
     pub limits: AudienceTable,
@@ -132,6 +137,7 @@ impl Default for QueryConfig {
             max_concurrent_requests: 256,
             max_watch_streams: 512,
             watch_max_age_s: 600,
+            watch_keepalive_s: 15,
             limits: AudienceTable::default(),
             max_connections: 1024,
             max_connections_per_address: 256,

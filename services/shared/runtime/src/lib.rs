@@ -3,6 +3,7 @@
 //! domain-specific lives here.
 
 pub mod config;
+pub mod grpc_metrics;
 pub mod metrics;
 pub mod service;
 pub mod shutdown;

@@ -20,6 +20,7 @@ pub struct MetricsConfig {
     pub aggregator_listen: String,
     pub model_listen: String,
     pub gateway_listen: String,
+    pub query_listen: String,
 }
 
 impl Default for MetricsConfig {
@@ -29,6 +30,7 @@ impl Default for MetricsConfig {
             aggregator_listen: "127.0.0.1:9102".into(),
             model_listen: "127.0.0.1:9103".into(),
             gateway_listen: "127.0.0.1:9104".into(),
+            query_listen: "127.0.0.1:9105".into(),
         }
     }
 }
@@ -137,15 +139,32 @@ impl Exposition {
 
     /// A latency histogram, in seconds.
     pub fn histogram(&mut self, name: &str, help: &str, histogram: &LatencyHistogram) -> &mut Self {
+        self.multi_labelled_histogram(name, help, [(Vec::new(), histogram)])
+    }
+
+    /// One latency histogram (in seconds) per set of label values.
+    pub fn multi_labelled_histogram<'a>(
+        &mut self,
+        name: &str,
+        help: &str,
+        rows: impl IntoIterator<Item = (Vec<(&'a str, &'a str)>, &'a LatencyHistogram)>,
+    ) -> &mut Self {
         let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} histogram");
-        let mut cumulative = 0;
-        for (bound, count) in LATENCY_BOUNDS_SECONDS.iter().zip(&histogram.buckets) {
-            cumulative += count.load(Ordering::Relaxed);
-            let _ = writeln!(self.text, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        for (labels, histogram) in rows {
+            let labels: String =
+                labels.iter().map(|(label, value)| format!("{label}=\"{}\",", escape_label(value))).collect();
+            let mut cumulative = 0;
+            for (bound, count) in LATENCY_BOUNDS_SECONDS.iter().zip(&histogram.buckets) {
+                cumulative += count.load(Ordering::Relaxed);
+                let _ = writeln!(self.text, "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}");
+            }
+            let count = histogram.count.load(Ordering::Relaxed);
+            let sum = histogram.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(self.text, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
+            let plain = labels.trim_end_matches(',');
+            let braces = if plain.is_empty() { String::new() } else { format!("{{{plain}}}") };
+            let _ = writeln!(self.text, "{name}_sum{braces} {sum}\n{name}_count{braces} {count}");
         }
-        let count = histogram.count.load(Ordering::Relaxed);
-        let sum = histogram.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(self.text, "{name}_bucket{{le=\"+Inf\"}} {count}\n{name}_sum {sum}\n{name}_count {count}");
         self
     }
 
