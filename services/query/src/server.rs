@@ -196,10 +196,10 @@ pub async fn serve(
     let grpc = tower::ServiceBuilder::new()
         .layer(cors(&options.cors_allowed_origins)?)
         .layer(tonic_web::GrpcWebLayer::new())
-        .layer(GrpcMetricsLayer::new(options.metrics.clone()))
+        .layer(GrpcMetricsLayer::new(options.metrics.clone()).with_deadline(options.request_timeout))
         .layer(crate::rewrite::DecodeErrorsLayer);
     let body = |request: http::Request<axum::body::Body>| request.map(tonic::body::Body::new);
-    let router = crate::http::router(api)
+    let router = crate::http::router(api, options.request_timeout)
         .route_service(&format!("/{SERVICE_NAME}/{{*rest}}"), grpc.service(service).map_request(body))
         .route_service("/grpc.health.v1.Health/{*rest}", grpc.service(health).map_request(body))
         .route_service("/grpc.reflection.v1.ServerReflection/{*rest}", grpc.service(reflection).map_request(body));

@@ -26,6 +26,8 @@ const DEFAULT_TOP: u32 = 10;
 const MAX_TOP: u32 = 500;
 const MAX_TREND_POINTS: usize = 120;
 const WATCH_BUFFER: usize = 4;
+/// How long a watch stream's last message may wait for a client to read.
+const WATCH_SEND_PATIENCE: Duration = Duration::from_secs(5);
 
 pub struct TalentGapApi {
     engine: Arc<IndicatorEngine>,
@@ -406,7 +408,8 @@ impl TalentGapService for TalentGapApi {
         changes.borrow_and_update();
         let first = engine.cells(period, &lane).await.map_err(QueryError::from)?;
         let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
-        let _ = sender.try_send(Ok(update(first)));
+        let mut last = update(first);
+        let _ = sender.try_send(Ok(last.clone()));
         let mut shutdown = self.shutdown.clone();
         let max_age = self.watch_max_age;
         let ends = tokio::time::Instant::now() + max_age;
@@ -415,23 +418,35 @@ impl TalentGapService for TalentGapApi {
         tokio::spawn(async move {
             let _ticket = ticket;
             loop {
-                tokio::select! {
+                let changed = tokio::select! {
                     _ = shutdown.wait() => return,
                     _ = sender.closed() => return,
                     _ = tokio::time::sleep_until(ends) => {
                         let reconnect = format!("watch stream reached its maximum age of {} s: reconnect", max_age.as_secs());
-                        let _ = sender.send(Err(Status::unavailable(reconnect))).await;
+                        // A client that reads nothing does not hold the
+                        // stream (and its ticket) open past its age.
+                        let _ = tokio::time::timeout(WATCH_SEND_PATIENCE, sender.send(Err(Status::unavailable(reconnect)))).await;
                         return;
                     }
-                    changed = changes.changed() => if changed.is_err() { return },
-                    // Nothing changed for a while: the same state again.
-                    _ = tokio::time::sleep(keepalive) => {}
+                    changed = changes.changed() => if changed.is_err() { return } else { true },
+                    _ = tokio::time::sleep(keepalive) => false,
+                };
+                if !changed {
+                    // Nothing new for a while: the last state again, from
+                    // memory, and only if the client is reading.
+                    let _ = sender.try_send(Ok(last.clone()));
+                    continue;
                 }
                 changes.borrow_and_update();
                 let message =
                     engine.cells(period, &lane).await.map(&update).map_err(|e| Status::from(QueryError::from(e)));
-                if sender.send(message).await.is_err() {
-                    return;
+                if let Ok(message) = &message {
+                    last = message.clone();
+                }
+                tokio::select! {
+                    sent = sender.send(message) => if sent.is_err() { return },
+                    _ = shutdown.wait() => return,
+                    _ = tokio::time::sleep_until(ends) => return,
                 }
             }
         });

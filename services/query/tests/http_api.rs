@@ -20,10 +20,15 @@ struct Answer {
 
 /// One HTTP/1.1 GET with the headers given, over a fresh connection.
 async fn get(endpoint: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    send(endpoint, "GET", path, headers).await
+}
+
+async fn send(endpoint: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = endpoint.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let mut request = format!("GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\ncontent-length: 0\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -78,6 +83,9 @@ async fn json(endpoint: &str, path: &str, token: Option<&str>) -> Value {
     let answer = get(endpoint, path, &headers).await;
     assert_eq!(answer.status, 200, "{path}: {}", answer.body);
     assert_eq!(answer.headers["content-type"], "application/json");
+    // What a token holder reads must not be served to others by a cache.
+    assert_eq!(answer.headers["cache-control"], "private, no-store");
+    assert_eq!(answer.headers["vary"], "authorization, accept");
     serde_json::from_str(&answer.body).unwrap()
 }
 
@@ -140,6 +148,15 @@ async fn json_routes_answer_what_grpc_answers_for_every_audience() {
         value.as_object_mut().unwrap().remove("asOf");
     }
     assert_eq!(served, status);
+
+    let asking = pb::GetPartnerStatusRequest { partner_id: "p".into() };
+    let answer = running.client.get_partner_status(grpc(Some(PARTNER_TOKEN), asking)).await.unwrap();
+    let mut expected = expected(answer.get_ref());
+    let mut served = json(&endpoint, "/v1/partners/p/status", Some(PARTNER_TOKEN)).await;
+    for value in [&mut expected, &mut served] {
+        value.as_object_mut().unwrap().remove("lagSeconds");
+    }
+    assert_eq!(served, expected);
     running.trigger.trigger();
 }
 
@@ -178,7 +195,9 @@ async fn errors_carry_the_status_of_their_grpc_code() {
     let running = serve(4).await;
     let endpoint = running.endpoint.clone();
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
-    let cases: [Case; 7] = [
+    let cases: [Case; 9] = [
+        ("/v1/regions/%FF/indicators", &[], 400, "invalid_argument"),
+        ("/v1/partners/q/status", &[("authorization", "Bearer partner-token")], 403, "permission_denied"),
         ("/v1/regions/99/indicators", &[], 400, "invalid_argument"),
         ("/v1/regions/11/indicators?perod=2025", &[], 400, "invalid_argument"),
         ("/v1/regions/11/indicators?skill=3.4", &[], 400, "invalid_argument"),
@@ -196,6 +215,9 @@ async fn errors_carry_the_status_of_their_grpc_code() {
     }
     let refused = get(&endpoint, "/v1/regions", &[("authorization", "Bearer nobody")]).await;
     assert_eq!(refused.headers["www-authenticate"], "Bearer");
+    let posted = send(&endpoint, "POST", "/v1/regions", &[]).await;
+    assert_eq!(posted.status, 405, "{}", posted.body);
+    assert_eq!(serde_json::from_str::<Value>(&posted.body).unwrap()["code"], "unimplemented");
     running.trigger.trigger();
 }
 
@@ -247,5 +269,22 @@ async fn grpc_calls_are_counted_under_the_conventional_names() {
     let watch = r#"grpc_type="server_stream",grpc_service="skills.v1.TalentGapService",grpc_method="WatchIndicators""#;
     assert!(text.contains(&format!("grpc_server_started_total{{{watch}}} 0\n")), "{text}");
     stop.trigger();
+    running.trigger.trigger();
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_a_json_504_before_the_transport_deadline() {
+    let options = skills_query::ServeOptions {
+        request_timeout: Some(std::time::Duration::from_millis(400)),
+        ..Default::default()
+    };
+    let running =
+        support::serve_with(skills_query::config::Limits::unlimited(4), std::time::Duration::from_secs(600), options)
+            .await;
+    running.store.set_read_delay(std::time::Duration::from_secs(3));
+    let answer = get(&running.endpoint, "/v1/regions/84/indicators?period=2024", &[]).await;
+    assert_eq!(answer.status, 504, "{}", answer.body);
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(body["code"], "deadline_exceeded");
     running.trigger.trigger();
 }

@@ -118,7 +118,8 @@ pub fn cells<'a>(
     csv.finish()
 }
 
-/// A region's inclusion shares, one group per row.
+/// A region's inclusion shares, one group per row; a region withheld
+/// whole is one row saying so.
 pub fn inclusion(response: &pb::GetInclusionResponse) -> String {
     let mut csv = Csv::new(&[
         "region",
@@ -135,14 +136,19 @@ pub fn inclusion(response: &pb::GetInclusionResponse) -> String {
         "period",
     ]);
     let meta = response.meta.clone().unwrap_or_default();
-    for share in &response.shares {
+    let withheld_whole = pb::InclusionShare { suppressed: true, ..Default::default() };
+    let shares: Vec<&pb::InclusionShare> = match response.suppressed {
+        true => vec![&withheld_whole],
+        false => response.shares.iter().collect(),
+    };
+    for share in shares {
         csv.row([
             response.region.clone(),
             share.group.clone(),
             share.suppressed.to_string(),
             opt(share.share_enrolled),
             opt(share.share_certified),
-            share.target.to_string(),
+            if response.suppressed { String::new() } else { share.target.to_string() },
             opt(share.distance_enrolled),
             opt(share.distance_certified),
             timestamp(meta.as_of.as_ref()),
@@ -170,10 +176,13 @@ pub fn skills(response: &pb::GetReferenceDataResponse) -> String {
     csv.finish()
 }
 
-/// Dead letters by reason, with the totals on every row.
+/// Dead letters by reason, with the totals on every row (one row of
+/// totals, with no reason, when there is none).
 pub fn pipeline_status(response: &pb::GetPipelineStatusResponse) -> String {
     let mut csv = Csv::new(&["reason", "dead_letters", "events", "dead_letters_total", "as_of"]);
-    for row in &response.dead_letters_by_reason {
+    let none = [pb::DeadLetterCount::default()];
+    let rows = if response.dead_letters_by_reason.is_empty() { &none[..] } else { &response.dead_letters_by_reason };
+    for row in rows {
         csv.row([
             row.reason.clone(),
             row.count.to_string(),

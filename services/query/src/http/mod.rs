@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 /// The dashboard and the `/v1/` routes; any other path is a 404 (a gRPC
 /// call to a service this server does not have: UNIMPLEMENTED).
-pub fn router(api: Arc<TalentGapApi>) -> axum::Router {
-    rest::routes(api).merge(assets::routes()).fallback(not_found)
+/// `timeout`: `query.request_timeout_ms`, which the routes answer within.
+pub fn router(api: Arc<TalentGapApi>, timeout: Option<std::time::Duration>) -> axum::Router {
+    rest::routes(api, timeout).merge(assets::routes()).fallback(not_found)
 }
 
 async fn not_found(request: axum::extract::Request) -> axum::response::Response {

@@ -17,12 +17,16 @@ use skills_domain::reference::REGIONS;
 use skills_proto::v1 as pb;
 use skills_proto::v1::talent_gap_service_server::TalentGapService;
 use std::sync::Arc;
+use std::time::Duration;
 use tonic::Code;
 
 type Api = State<Arc<TalentGapApi>>;
 
-pub fn routes(api: Arc<TalentGapApi>) -> Router {
-    Router::new()
+/// The routes; each call answers within `timeout` or with a JSON 504
+/// (before the transport's own deadline, which would answer in gRPC's
+/// terms).
+pub fn routes(api: Arc<TalentGapApi>, timeout: Option<Duration>) -> Router {
+    let router = Router::new()
         .route("/v1/regions", get(regions))
         .route("/v1/skills", get(skills))
         .route("/v1/regions/{region}/indicators", get(region_indicators))
@@ -32,7 +36,27 @@ pub fn routes(api: Arc<TalentGapApi>) -> Router {
         .route("/v1/shortages", get(shortages))
         .route("/v1/status", get(pipeline_status))
         .route("/v1/partners/{partner}/status", get(partner_status))
-        .with_state(api)
+        .method_not_allowed_fallback(|| async {
+            error(StatusCode::METHOD_NOT_ALLOWED, "unimplemented", "the /v1/ routes answer GET only")
+        })
+        .with_state(api);
+    match timeout {
+        None => router,
+        Some(timeout) => {
+            // 95%: ahead of the transport's deadline on the same setting.
+            let timeout = timeout.mul_f64(0.95);
+            router.layer(axum::middleware::from_fn(move |request, next: axum::middleware::Next| async move {
+                match tokio::time::timeout(timeout, next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => error(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        "deadline_exceeded",
+                        &format!("no answer within {} ms (query.request_timeout_ms)", timeout.as_millis()),
+                    ),
+                }
+            }))
+        }
+    }
 }
 
 /// Every query parameter any route reads; one a route does not read is
@@ -108,8 +132,23 @@ fn grpc<T>(parts: &Parts, message: T) -> tonic::Request<T> {
     )
 }
 
-/// An answer in the asked format, or the status as an HTTP error.
+/// An answer in the asked format, or the status as an HTTP error; never
+/// stored by a shared cache (what a token holder reads is not what the
+/// public may), and varying by token and format.
 fn answer<M: prost::Message + prost::Name>(
+    result: Result<tonic::Response<M>, tonic::Status>,
+    format: Format,
+    csv: impl FnOnce(&M) -> String,
+) -> Response {
+    let mut response = encode(result, format, csv);
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(header::VARY, HeaderValue::from_static("authorization, accept"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    response
+}
+
+fn encode<M: prost::Message + prost::Name>(
     result: Result<tonic::Response<M>, tonic::Status>,
     format: Format,
     csv: impl FnOnce(&M) -> String,
@@ -133,14 +172,15 @@ fn answer<M: prost::Message + prost::Name>(
 pub fn http_status(code: Code) -> StatusCode {
     match code {
         Code::Ok => StatusCode::OK,
-        Code::Cancelled => StatusCode::REQUEST_TIMEOUT,
+        // 499, "client closed request", as the Connect protocol has it.
+        Code::Cancelled => StatusCode::from_u16(499).expect("499 is a status code"),
         Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
         Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
         Code::NotFound => StatusCode::NOT_FOUND,
         Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
         Code::PermissionDenied => StatusCode::FORBIDDEN,
         Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-        Code::FailedPrecondition => StatusCode::PRECONDITION_FAILED,
+        Code::FailedPrecondition => StatusCode::BAD_REQUEST,
         Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
         Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Code::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -176,6 +216,12 @@ fn status_response(status: &tonic::Status) -> Response {
     if status.code() == Code::Unauthenticated {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    // The delay admission control asks for, in whole seconds (at least 1).
+    let retry = tonic_types::StatusExt::get_details_retry_info(status).and_then(|info| info.retry_delay);
+    if let Some(delay) = retry {
+        let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    }
     response
 }
 
@@ -199,9 +245,19 @@ fn params(query: Result<Query<Params>, axum::extract::rejection::QueryRejection>
 }
 
 type Q = Result<Query<Params>, axum::extract::rejection::QueryRejection>;
+type P = Result<Path<String>, axum::extract::rejection::PathRejection>;
+
+/// A path segment (a region, skill or partner), or what is wrong with it
+/// (not UTF-8 once decoded).
+fn segment(path: P) -> Result<String, BadRequest> {
+    path.map(|Path(value)| value).map_err(|rejection| BadRequest(rejection.body_text()))
+}
 
 fn region_name(code: &str) -> &'static str {
-    REGIONS.iter().find(|r| r.code == code).map(|r| r.name).unwrap_or("")
+    match code {
+        skills_domain::disclosure::hierarchy::ALL => "France",
+        code => REGIONS.iter().find(|r| r.code == code).map(|r| r.name).unwrap_or(""),
+    }
 }
 
 /// Reads the parameters and format, refusing those the route does not take.
@@ -231,7 +287,8 @@ async fn skills(State(api): Api, query: Q, parts: Parts) -> Response {
     answer(api.get_reference_data(grpc(&parts, pb::GetReferenceDataRequest {})).await, format, csv::skills)
 }
 
-async fn region_indicators(State(api): Api, Path(region): Path<String>, query: Q, parts: Parts) -> Response {
+async fn region_indicators(State(api): Api, path: P, query: Q, parts: Parts) -> Response {
+    let region = try_or_respond!(segment(path));
     let (params, format) = try_or_respond!(prepare(query, &parts, &["period"]));
     let request = pb::GetRegionIndicatorsRequest { region, period: params.period.unwrap_or_default() };
     answer(api.get_region_indicators(grpc(&parts, request)).await, format, |r| {
@@ -239,13 +296,15 @@ async fn region_indicators(State(api): Api, Path(region): Path<String>, query: Q
     })
 }
 
-async fn inclusion(State(api): Api, Path(region): Path<String>, query: Q, parts: Parts) -> Response {
+async fn inclusion(State(api): Api, path: P, query: Q, parts: Parts) -> Response {
+    let region = try_or_respond!(segment(path));
     let (params, format) = try_or_respond!(prepare(query, &parts, &["period"]));
     let request = pb::GetInclusionRequest { region, period: params.period.unwrap_or_default() };
     answer(api.get_inclusion(grpc(&parts, request)).await, format, csv::inclusion)
 }
 
-async fn trend(State(api): Api, Path(region): Path<String>, query: Q, parts: Parts) -> Response {
+async fn trend(State(api): Api, path: P, query: Q, parts: Parts) -> Response {
+    let region = try_or_respond!(segment(path));
     let (params, format) = try_or_respond!(prepare(query, &parts, &["skill", "from", "to"]));
     let request = pb::GetTrendRequest {
         region,
@@ -256,11 +315,13 @@ async fn trend(State(api): Api, Path(region): Path<String>, query: Q, parts: Par
     answer(api.get_trend(grpc(&parts, request)).await, format, |r| csv::cells(r.meta.as_ref(), &r.points, region_name))
 }
 
-async fn skill_across_regions(State(api): Api, Path(skill): Path<String>, query: Q, parts: Parts) -> Response {
+async fn skill_across_regions(State(api): Api, path: P, query: Q, parts: Parts) -> Response {
+    let skill = try_or_respond!(segment(path));
     let (params, format) = try_or_respond!(prepare(query, &parts, &["period"]));
     let request = pb::GetSkillAcrossRegionsRequest { skill, period: params.period.unwrap_or_default() };
+    // The country's cell last, as region "*".
     answer(api.get_skill_across_regions(grpc(&parts, request)).await, format, |r| {
-        csv::cells(r.meta.as_ref(), &r.cells, region_name)
+        csv::cells(r.meta.as_ref(), r.cells.iter().chain(&r.national), region_name)
     })
 }
 
@@ -300,7 +361,8 @@ async fn pipeline_status(State(api): Api, query: Q, parts: Parts) -> Response {
     answer(api.get_pipeline_status(grpc(&parts, pb::GetPipelineStatusRequest {})).await, format, csv::pipeline_status)
 }
 
-async fn partner_status(State(api): Api, Path(partner_id): Path<String>, query: Q, parts: Parts) -> Response {
+async fn partner_status(State(api): Api, path: P, query: Q, parts: Parts) -> Response {
+    let partner_id = try_or_respond!(segment(path));
     let (_, format) = try_or_respond!(prepare(query, &parts, &[]));
     let request = pb::GetPartnerStatusRequest { partner_id };
     answer(api.get_partner_status(grpc(&parts, request)).await, format, csv::partner_status)

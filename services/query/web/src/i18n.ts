@@ -10,7 +10,8 @@ const en = {
   period: "Period",
   skill: "Skill",
   token: "Access token",
-  tokenHelp: "Public view without a token. A partner or policy token shows more (small cells are then not withheld).",
+  tokenHelp:
+    "Public view without a token. With a policy token nothing is withheld; a partner token shows the public view. The token stays in this tab only.",
   apply: "Apply",
   forget: "Forget token",
   audiencePublic: "Public view",
@@ -26,6 +27,7 @@ const en = {
   rankingTitle: "Largest talent gaps",
   regionsTitle: "All regions for the chosen skill",
   rank: "Rank",
+  code: "Code",
   region: "Region",
   score: "Score",
   talentGap: "Talent gap",
@@ -77,7 +79,7 @@ const fr: Record<Key, string> = {
   skill: "Compétence",
   token: "Jeton d'accès",
   tokenHelp:
-    "Vue publique sans jeton. Un jeton partenaire ou politique montre davantage (les petites cellules ne sont alors pas masquées).",
+    "Vue publique sans jeton. Avec un jeton politique rien n'est masqué ; un jeton partenaire montre la vue publique. Le jeton ne reste que dans cet onglet.",
   apply: "Appliquer",
   forget: "Oublier le jeton",
   audiencePublic: "Vue publique",
@@ -93,6 +95,7 @@ const fr: Record<Key, string> = {
   rankingTitle: "Plus fortes pénuries de talents",
   regionsTitle: "Toutes les régions pour la compétence choisie",
   rank: "Rang",
+  code: "Code",
   region: "Région",
   score: "Score",
   talentGap: "Écart de talents",
@@ -160,7 +163,9 @@ export function groupName(code: string): string {
 
 /** Numbers as the language writes them, to `digits` decimals at most. */
 export function number(value: number, digits = 1): string {
-  return new Intl.NumberFormat(current === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: digits }).format(value);
+  // A value that rounds to zero is "0", not "-0".
+  const shown = Math.abs(value) < 0.5 * 10 ** -digits ? 0 : value;
+  return new Intl.NumberFormat(current === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: digits }).format(shown);
 }
 
 export function percent(value: number): string {
@@ -175,5 +180,5 @@ export function dateTime(date: Date): string {
     dateStyle: "medium",
     timeStyle: "short",
     timeZone: "UTC",
-  }).format(date);
+  }).format(date) + " UTC";
 }

@@ -2,7 +2,7 @@
 // period, skill and lang parameters), draws the view, and redraws it when
 // WatchIndicators reports newer data.
 
-import { ConnectError, Code } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { connect, storeToken, storedToken, type Api } from "./api.js";
 import { setLang, t, type Lang, type Key } from "./i18n.js";
@@ -48,11 +48,18 @@ class Dashboard {
   private defaultSkill = "";
   private shownAsOf = "";
   private drawing: Promise<void> = Promise.resolve();
+  private queued?: Promise<void>;
   private watch?: AbortController;
   private watchKey = "";
 
   async start(): Promise<void> {
     this.bindControls();
+    // The skip link moves the focus without touching the address, which
+    // holds the view.
+    document.querySelector<HTMLAnchorElement>("a.skip")?.addEventListener("click", (event) => {
+      event.preventDefault();
+      byId<HTMLElement>("main").focus();
+    });
     window.addEventListener("hashchange", () => void this.draw());
     await this.draw();
   }
@@ -87,24 +94,46 @@ class Dashboard {
   private useToken(token: string): void {
     storeToken(token);
     this.api = connect(token);
-    // What the new audience sees may differ: defaults and stream anew.
-    this.reference = { regions: new Map(), skills: new Map() };
+    // Nothing the previous token could see stays on screen or streams.
+    this.watch?.abort();
     this.watchKey = "";
+    this.shownAsOf = "";
+    this.reference = { regions: new Map(), skills: new Map() };
+    byId<HTMLElement>("main").replaceChildren();
+    byId<HTMLElement>("audience").textContent = token ? t("audienceToken") : t("audiencePublic");
+    this.setLive("");
     void this.draw();
   }
 
-  private navigate(change: Partial<Route>): void {
-    window.location.hash = href({ ...this.route(), ...change });
+  private setLive(state: "" | "live" | "reconnecting"): void {
+    const live = byId<HTMLElement>("live");
+    if (live.dataset.state === state) return;
+    live.dataset.state = state;
+    live.textContent = state === "live" ? t("live") : state === "reconnecting" ? t("reconnecting") : "";
   }
 
-  /** Draws the current view; draws never overlap. */
+  /** Only what the reader chose goes into the address: the defaults
+   * (the top of the caller's own ranking) never travel in a shared link. */
+  private navigate(change: Partial<Route>): void {
+    window.location.hash = href({ ...parseRoute(), ...change });
+  }
+
+  /** Draws the current view; draws never overlap, and requests made
+   * while one runs become a single next draw. */
   draw(): Promise<void> {
-    this.drawing = this.drawing.then(() => this.drawNow()).catch(() => undefined);
-    return this.drawing;
+    if (this.queued) return this.queued;
+    const next = this.drawing.then(() => {
+      this.queued = undefined;
+      return this.drawNow();
+    });
+    this.queued = next;
+    this.drawing = next.catch(() => undefined);
+    return next;
   }
 
   private async drawNow(): Promise<void> {
     const main = byId<HTMLElement>("main");
+    if (window.location.hash === "#main") return; // the skip link
     try {
       setLang(parseRoute().lang);
       this.translateStatic();
@@ -116,7 +145,7 @@ class Dashboard {
         reference: this.reference,
         period: route.period,
         skill: route.skill,
-        regionHref: (code) => href({ ...route, region: code }),
+        regionHref: (code) => href({ ...parseRoute(), region: code }),
         onMeta: (meta) => this.noteMeta(meta),
       };
       main.setAttribute("aria-busy", "true");
@@ -184,28 +213,28 @@ class Dashboard {
     this.watch?.abort();
     const controller = new AbortController();
     this.watch = controller;
-    const live = byId<HTMLElement>("live");
+    const api = this.api;
     void (async () => {
       let pause = 500;
       while (!controller.signal.aborted) {
         try {
-          const stream = this.api.watchIndicators(
-            { region: route.region, period: route.period },
-            { signal: controller.signal },
-          );
+          const stream = api.watchIndicators({ region: route.region, period: route.period }, { signal: controller.signal });
           for await (const update of stream) {
-            live.textContent = t("live");
-            live.dataset.state = "live";
+            this.setLive("live");
             pause = 500;
             const asOf = update.meta?.asOf ? timestampDate(update.meta.asOf).toISOString() : "";
             if (asOf !== this.shownAsOf) await this.draw();
           }
         } catch (error) {
-          if (controller.signal.aborted || ConnectError.from(error).code === Code.Canceled) return;
+          // Ours to end only when aborted; any other end (the stream's
+          // maximum age, a restart, a timeout) is reconnected.
+          if (controller.signal.aborted) return;
+          void ConnectError.from(error);
         }
-        live.textContent = t("reconnecting");
-        live.dataset.state = "reconnecting";
-        await new Promise((resolve) => setTimeout(resolve, pause));
+        if (controller.signal.aborted) return;
+        this.setLive("reconnecting");
+        // Jittered, so that streams cut at once do not return at once.
+        await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
         pause = Math.min(pause * 2, 10_000);
       }
     })();

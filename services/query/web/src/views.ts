@@ -105,11 +105,12 @@ export async function overview(host: HTMLElement, context: Context): Promise<voi
     rows: across.cells,
     columns: [
       {
-        csv: "region",
+        csv: "region_name",
         label: t("region"),
         value: (c) => plain(reference.regions.get(c.region) ?? c.region),
         href: (c) => context.regionHref(c.region),
       },
+      { csv: "region", label: t("code"), value: (c) => plain(c.region) },
       ...indicatorColumns(),
     ],
   });
@@ -125,12 +126,14 @@ export async function overview(host: HTMLElement, context: Context): Promise<voi
     columns: [
       { csv: "rank", label: t("rank"), numeric: true, value: (c) => plain(String(ranking.cells.indexOf(c) + 1)) },
       {
-        csv: "region",
+        csv: "region_name",
         label: t("region"),
         value: (c) => plain(reference.regions.get(c.region) ?? c.region),
         href: (c) => context.regionHref(c.region),
       },
-      { csv: "skill", label: t("skill"), value: (c) => plain(`${c.skill} ${reference.skills.get(c.skill) ?? ""}`.trim()) },
+      { csv: "region", label: t("code"), value: (c) => plain(c.region) },
+      { csv: "skill", label: t("code"), value: (c) => plain(c.skill) },
+      { csv: "skill_name", label: t("skill"), value: (c) => plain(reference.skills.get(c.skill) ?? c.skill) },
       ...indicatorColumns(),
     ],
   });
@@ -172,7 +175,8 @@ export async function regionPage(host: HTMLElement, context: Context, region: st
     csvName: `region-${region}-${period}.csv`,
     rows: indicators.cells,
     columns: [
-      { csv: "skill", label: t("skill"), value: (c) => plain(`${c.skill} ${reference.skills.get(c.skill) ?? ""}`.trim()) },
+      { csv: "skill", label: t("code"), value: (c) => plain(c.skill) },
+      { csv: "skill_name", label: t("skill"), value: (c) => plain(reference.skills.get(c.skill) ?? c.skill) },
       ...indicatorColumns().slice(0, 4),
       { csv: "learners", label: t("learners"), numeric: true, value: (c) => count(c.learners, c.suppressed) },
       { csv: "enrolled", label: t("enrolled"), numeric: true, value: (c) => count(c.enrolled, c.suppressed) },

@@ -112,7 +112,11 @@ function readTable(page, id) {
   );
 }
 
-const en = (value, digits = 1) => new Intl.NumberFormat("en-GB", { maximumFractionDigits: digits }).format(value);
+// As the page writes numbers (a value that rounds to zero is "0").
+const en = (value, digits = 1) =>
+  new Intl.NumberFormat("en-GB", { maximumFractionDigits: digits }).format(
+    Math.abs(value) < 0.5 * 10 ** -digits ? 0 : value,
+  );
 
 /** One served cell against its row: withheld as withheld, values equal. */
 function assertRow(row, cell, where) {
@@ -221,6 +225,18 @@ test("a policy token shows the policy answers, on the map and in the tables", as
     assert.equal(states[cell.region], expected, `map colour of ${cell.region}`);
   }
   await shot(page, "overview-policy.png");
+  assert.equal(await page.evaluate(() => location.hash.includes("skill=")), false, "the default skill stays out of the address");
+
+  // Forgetting the token: the public answers again, nothing of the policy view left.
+  await Promise.all([
+    page.waitForFunction(() => document.querySelector("#audience")?.textContent === "Public view"),
+    page.click("#forget"),
+  ]);
+  await page.waitForFunction(() => document.querySelector("#regions-table") && !document.querySelector("#main")?.hasAttribute("aria-busy"));
+  const publicSkill = await page.$eval("#skill", (s) => s.value);
+  const publicAnswer = grpc("GetSkillAcrossRegions", { skill: publicSkill, period });
+  const publicRows = await readTable(page, "regions-table");
+  publicAnswer.cells.forEach((cell, i) => assertRow(publicRows[i], cell, `after forgetting ${cell.region}`));
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -239,6 +255,12 @@ test("the keyboard reaches the map and the table, and Enter opens a region", asy
     if (where) reached.add(where);
   }
   assert.deepEqual([...reached].sort(), ["map", "table"]);
+  // The skip link moves the focus to the content and keeps the view.
+  const hash = await page.evaluate(() => location.hash);
+  await page.evaluate(() => document.querySelector("a.skip").focus());
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
+  assert.equal(await page.evaluate(() => location.hash), hash);
   // Back to the first region of the map, then Enter.
   await page.evaluate(() => document.querySelector("svg.map a[data-region]").focus());
   const region = await page.evaluate(() => document.activeElement.dataset.region);

@@ -9,9 +9,11 @@
 //! A tower layer measures every call, whatever answers it (the service,
 //! tonic's own errors, health, reflection): the code is read from the
 //! `grpc-status` header of a trailers-only answer or from the trailers at
-//! the end of the body; a body dropped before its end (the client went
-//! away) counts as `Canceled`. Handling time runs to that end, so a
-//! stream's is its whole life.
+//! the end of the body; a call dropped before its answer counts as
+//! `DeadlineExceeded` when its deadline had passed (the transport's
+//! timeout, or the client's `grpc-timeout`), else as `Canceled`, as is a
+//! body dropped before its end (the client went away). Handling time runs
+//! to that end, so a stream's is its whole life.
 
 use crate::metrics::{Exposition, LatencyHistogram};
 use axum::http::{HeaderMap, Request, Response};
@@ -21,7 +23,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The gRPC status codes by number, as the metrics name them.
 const CODES: [&str; 17] = [
@@ -117,7 +119,7 @@ impl GrpcMetrics {
         if self.types.contains_key(&key) { key } else { ("unknown".into(), "unknown".into()) }
     }
 
-    fn start(self: &Arc<Self>, path: &str) -> Probe {
+    fn start(self: &Arc<Self>, path: &str, deadline: Option<Duration>) -> Probe {
         let key = self.key(path);
         let seconds = {
             let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
@@ -125,7 +127,7 @@ impl GrpcMetrics {
             entry.started += 1;
             entry.seconds.clone()
         };
-        Probe { metrics: self.clone(), key, seconds, started: Instant::now(), done: false }
+        Probe { metrics: self.clone(), key, seconds, started: Instant::now(), deadline, answered: false, done: false }
     }
 
     fn finish(&self, key: &(String, String), code: &'static str) {
@@ -175,6 +177,9 @@ struct Probe {
     key: (String, String),
     seconds: Arc<LatencyHistogram>,
     started: Instant,
+    /// When the call is cut short if still unanswered.
+    deadline: Option<Duration>,
+    answered: bool,
     done: bool,
 }
 
@@ -190,8 +195,25 @@ impl Probe {
 
 impl Drop for Probe {
     fn drop(&mut self) {
-        self.finish("Canceled");
+        let late = !self.answered && self.deadline.is_some_and(|d| self.started.elapsed() >= d);
+        self.finish(if late { "DeadlineExceeded" } else { "Canceled" });
     }
+}
+
+/// A `grpc-timeout` header's duration ("250m", "5S", …).
+fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (value, unit) = text.split_at(text.len().checked_sub(1)?);
+    let value: u64 = value.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(value.saturating_mul(3600)),
+        "M" => Duration::from_secs(value.saturating_mul(60)),
+        "S" => Duration::from_secs(value),
+        "m" => Duration::from_millis(value),
+        "u" => Duration::from_micros(value),
+        "n" => Duration::from_nanos(value),
+        _ => return None,
+    })
 }
 
 /// The code a `grpc-status` header names, if any.
@@ -205,18 +227,26 @@ fn status_code(headers: &HeaderMap) -> Option<&'static str> {
 #[derive(Clone)]
 pub struct GrpcMetricsLayer {
     metrics: Arc<GrpcMetrics>,
+    deadline: Option<Duration>,
 }
 
 impl GrpcMetricsLayer {
     pub fn new(metrics: Arc<GrpcMetrics>) -> Self {
-        GrpcMetricsLayer { metrics }
+        GrpcMetricsLayer { metrics, deadline: None }
+    }
+
+    /// The server's own deadline for an answer (`Server::timeout`): a call
+    /// dropped unanswered after it counts as DeadlineExceeded.
+    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
     }
 }
 
 impl<S> tower::Layer<S> for GrpcMetricsLayer {
     type Service = GrpcMetricsService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        GrpcMetricsService { inner, metrics: self.metrics.clone() }
+        GrpcMetricsService { inner, metrics: self.metrics.clone(), deadline: self.deadline }
     }
 }
 
@@ -224,6 +254,7 @@ impl<S> tower::Layer<S> for GrpcMetricsLayer {
 pub struct GrpcMetricsService<S> {
     inner: S,
     metrics: Arc<GrpcMetrics>,
+    deadline: Option<Duration>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -244,7 +275,11 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let mut probe = self.metrics.start(request.uri().path());
+        let deadline = match (self.deadline, grpc_timeout(request.headers())) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut probe = self.metrics.start(request.uri().path(), deadline);
         // The clone that was made ready serves this call (tower's rule).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -256,6 +291,7 @@ where
                     return Err(error);
                 }
             };
+            probe.answered = true;
             // A trailers-only answer (every error tonic returns early)
             // carries its status in the headers.
             if let Some(code) = status_code(response.headers()) {
@@ -413,6 +449,26 @@ mod tests {
             text.contains(&format!("grpc_server_handled_total{{{unknown},grpc_code=\"Unimplemented\"}} 1\n")),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_call_dropped_unanswered_after_its_deadline_exceeded_it() {
+        let metrics = metrics();
+        let mut headers = HeaderMap::new();
+        headers.insert("grpc-timeout", "1n".parse().unwrap());
+        assert_eq!(grpc_timeout(&headers), Some(Duration::from_nanos(1)));
+        let late = metrics.start("/pkg.Svc/Get", grpc_timeout(&headers));
+        std::thread::sleep(Duration::from_millis(1));
+        drop(late);
+        let early = metrics.start("/pkg.Svc/Get", Some(Duration::from_secs(60)));
+        drop(early);
+        let text = rendered(&metrics);
+        let get = r#"grpc_type="unary",grpc_service="pkg.Svc",grpc_method="Get""#;
+        assert!(
+            text.contains(&format!("grpc_server_handled_total{{{get},grpc_code=\"DeadlineExceeded\"}} 1\n")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("grpc_server_handled_total{{{get},grpc_code=\"Canceled\"}} 1\n")), "{text}");
     }
 
     #[tokio::test]

@@ -104,7 +104,7 @@ impl Decider {
             vectors.iter().zip(&primary).filter(|(v, p)| **p && !v.is_empty()).map(|(v, _)| indicator(v)).collect();
         let mut holders = Holders::default();
         for (index, p) in primaries.iter().enumerate() {
-            holders.note(index as u32, p.keys().copied());
+            holders.note(index as u32, p.keys());
         }
         let vectors = vectors.iter().map(|v| indicator(v)).collect();
         self.tracks.push(Track { vectors, span: Span::new(), primaries, holders, key });
@@ -131,9 +131,9 @@ impl Decider {
             if let Some((pivot, normalised)) = reduction {
                 for p in track.holders.take(pivot) {
                     let primary = &mut track.primaries[p as usize];
-                    if primary.contains_key(&pivot) {
+                    if primary.contains_key(pivot) {
                         reduce_by(primary, pivot, &normalised);
-                        track.holders.note(p, normalised.keys().copied().filter(|&leaf| leaf != pivot));
+                        track.holders.note(p, normalised.keys().filter(|&leaf| leaf != pivot));
                     }
                 }
                 track.span.add_normalised(pivot, normalised);
