@@ -129,6 +129,7 @@ impl EmbeddedStack {
         if let Some(gateway) = gateway {
             tasks.push(("gateway", spawn_service(gateway.run(shutdown.clone()))));
         }
+        tokio::spawn(refresh_after_writes(engine.clone(), aggregator_stats.clone(), shutdown.clone()));
         tasks.push(("query", spawn_service(query.run(shutdown))));
         Ok(EmbeddedStack {
             address,
@@ -213,5 +214,31 @@ impl EmbeddedStack {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// In one process the query engine need not poll for new data: it looks
+/// again as soon as the aggregator has written a batch (the periodic
+/// check of `query.refresh_interval_ms` stays as the fallback). Watchers
+/// see a new event that much sooner.
+async fn refresh_after_writes(
+    engine: Arc<skills_query::IndicatorEngine>,
+    stats: Arc<skills_aggregator::AggregatorStats>,
+    mut shutdown: skills_runtime::Shutdown,
+) {
+    let batches = || skills_aggregator::AggregatorStats::get(&stats.batches);
+    let mut seen = batches();
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return,
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        let now = batches();
+        if now != seen {
+            seen = now;
+            if let Err(error) = engine.refresh().await {
+                tracing::warn!(error = %error, "indicator refresh after a write failed");
+            }
+        }
     }
 }

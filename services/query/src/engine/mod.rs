@@ -225,7 +225,7 @@ impl PeriodRegions {
 /// One year's periods and the publication they were decided by.
 #[derive(Debug)]
 pub struct YearSnapshot {
-    pub publication: Publication,
+    pub publication: Arc<Publication>,
     cells: HashMap<Period, Arc<PeriodCells>>,
     regions: HashMap<Period, Arc<PeriodRegions>>,
 }
@@ -242,7 +242,17 @@ pub struct IndicatorEngine {
     /// call still reads its own period from the store; deciding the year
     /// reads all 34 of its windows).
     decisions: Mutex<HashMap<i32, (u64, Arc<YearSnapshot>)>>,
+    /// The last publication decided for each year, with the counters it
+    /// was decided on. A publication is a function of its year's counters
+    /// alone, so a year whose counters are unchanged when the data version
+    /// moves (events of another year) keeps it: seconds of CPU saved on
+    /// every refresh of a year nobody wrote to.
+    decided: Mutex<HashMap<i32, (YearCounters, Arc<Publication>)>>,
+    refreshing: tokio::sync::Mutex<()>,
 }
+
+/// Years whose last publication is kept (`IndicatorEngine::decided`).
+const DECIDED_YEARS: usize = 8;
 
 impl IndicatorEngine {
     pub async fn new(store: Arc<dyn MetricsStore>, settings: IndicatorSettings) -> Result<Arc<Self>, StoreError> {
@@ -265,6 +275,8 @@ impl IndicatorEngine {
             reachable: std::sync::atomic::AtomicBool::new(true),
             caching: cache,
             decisions: Mutex::new(HashMap::new()),
+            decided: Mutex::new(HashMap::new()),
+            refreshing: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -309,6 +321,9 @@ impl IndicatorEngine {
     /// read recently against it while callers keep the previous version,
     /// then swaps the caches and wakes watchers.
     pub async fn refresh(self: &Arc<Self>) -> Result<(), EngineError> {
+        // One refresh at a time: two callers (the periodic check, a write
+        // seen in the same process) must not decide the same year twice.
+        let _one = self.refreshing.lock().await;
         let status = self.store.quick_status().await?;
         let hot = {
             let mut cache = self.cache.lock().expect("cache lock");
@@ -499,9 +514,27 @@ impl IndicatorEngine {
         Ok(snapshot.clone())
     }
 
+    /// A year's publication: the one last decided when its counters are
+    /// the same, else decided now (seconds of CPU for a full year).
+    fn publication_of(&self, year: i32, counters: &YearCounters) -> Arc<Publication> {
+        let decided = self.decided.lock().expect("decided lock");
+        if let Some((_, publication)) = decided.get(&year).filter(|(seen, _)| seen == counters) {
+            tracing::debug!(year, "counters unchanged: publication kept");
+            return publication.clone();
+        }
+        drop(decided);
+        let publication = Arc::new(Publication::of_year(year, counters, self.settings.suppression_k));
+        let mut decided = self.decided.lock().expect("decided lock");
+        if decided.len() >= DECIDED_YEARS && !decided.contains_key(&year) {
+            decided.clear();
+        }
+        decided.insert(year, (counters.clone(), publication.clone()));
+        publication
+    }
+
     /// A year's publication and periods from its counters.
     fn year_of(&self, year: i32, mut counters: YearCounters, status: StoreStatus) -> YearSnapshot {
-        let publication = Publication::of_year(year, &counters, self.settings.suppression_k);
+        let publication = self.publication_of(year, &counters);
         let mut snapshot = YearSnapshot { publication, cells: HashMap::new(), regions: HashMap::new() };
         for period in Period::all_of_year(year) {
             let complete = self.complete(period);

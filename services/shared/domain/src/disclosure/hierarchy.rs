@@ -53,7 +53,7 @@ impl FigureKey {
 /// What the store holds for one year: for each of its 17 periods, the
 /// region × skill cells (skill set) and whole-region rows (skill None),
 /// and each partner's part of them (empty when the store keeps none).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct YearCounters {
     pub cells: BTreeMap<Period, Vec<CellCounters>>,
     pub regions: BTreeMap<Period, Vec<CellCounters>>,
