@@ -87,6 +87,7 @@ impl EmbeddedStack {
                     .into(),
             ));
         }
+        let config = latency_tuned(config);
         let address =
             listener.local_addr().map_err(|error| StackError::Listen(format!("listener has no address: {error}")))?;
         let store = EmbeddedStore::open(&config.store_path())?;
@@ -241,4 +242,18 @@ async fn refresh_after_writes(
             }
         }
     }
+}
+
+/// The batch waits of the all-in-one process when left at their defaults:
+/// its store is a local file, not ClickHouse (whose parts want large
+/// batches), so ingest and the aggregator wait 20 and 50 ms for a batch to
+/// fill instead of 100 and 200, and a new event is served that much sooner.
+fn latency_tuned(mut config: SkillsConfig) -> SkillsConfig {
+    if config.ingest.batch_max_wait_ms == skills_config::IngestConfig::default().batch_max_wait_ms {
+        config.ingest.batch_max_wait_ms = 20;
+    }
+    if config.aggregator.batch_max_wait_ms == skills_config::AggregatorConfig::default().batch_max_wait_ms {
+        config.aggregator.batch_max_wait_ms = 50;
+    }
+    config
 }

@@ -303,7 +303,7 @@ test("a region's page: every skill, inclusion and a 24-month trend, equal to gRP
   await page.close();
 });
 
-test("a new event appears on screen through WatchIndicators (its delay reported against 2 s)", async () => {
+test("a new event appears on screen within 2 s (WatchIndicators)", async () => {
   const { page, errors } = await openPage("#/region/84?lang=en&skill=3.4");
   await page.evaluate((token) => sessionStorage.setItem("skills-dashboard-token", token), policyToken);
   await page.reload({ waitUntil: "load" });
@@ -315,40 +315,44 @@ test("a new event appears on screen through WatchIndicators (its delay reported 
       const row = rows.find((r) => r.querySelector('[data-field="skill"]').dataset.value.startsWith("3.4"));
       return row.querySelector('[data-field="enrolled"]').dataset.value;
     });
-  const start = Number(await enrolledOf34());
-  const statement = {
-    actor: { account: { homePage: "https://lms.example.org", name: `web-test-${Date.now()}` } },
-    verb: { id: "http://adlnet.gov/expapi/verbs/registered" },
-    object: { id: "https://lms.example.org/courses/course-v1:FUN+DIGCOMP34+2025" },
-    context: { extensions: { "urn:skills-monitor:xapi:place": { commune: "69123" } } },
-    timestamp: `${period.slice(0, 4)}-06-15T10:00:00Z`,
-  };
-  const sent = Date.now();
-  const response = await fetch(`http://${gatewayAddress}/xAPI/statements`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "x-experience-api-version": "1.0.3",
-      authorization: `Basic ${Buffer.from(`${DEMO_PARTNER}:${partnerToken}`).toString("base64")}`,
-    },
-    body: JSON.stringify(statement),
-  });
-  assert.equal(response.status, 200, await response.text());
-  await page.waitForFunction(
-    (expected) => {
-      const rows = [...document.querySelectorAll("#skills-table tbody tr")];
-      const row = rows.find((r) => r.querySelector('[data-field="skill"]').dataset.value.startsWith("3.4"));
-      return row?.querySelector('[data-field="enrolled"]').dataset.value === expected;
-    },
-    { polling: 20, timeout: 60_000 },
-    String(start + 1),
-  );
-  // The issue's target is 2 s; reported, not asserted: the year's
-  // suppression is decided again for every new version of the data, and
-  // that alone takes longer than 2 s on the demo (ISSUES: issue 18 note).
-  const seconds = (Date.now() - sent) / 1000;
-  console.log(`# a new event was on screen ${seconds.toFixed(2)} s after the gateway accepted it (target 2 s)`);
-  writeBudget({ event_on_screen_seconds: seconds });
+  // Three new learners one after the other; the median delay is checked,
+  // so that one slow moment of a busy machine does not decide.
+  const delays = [];
+  for (let round = 0; round < 3; round++) {
+    const start = Number(await enrolledOf34());
+    const statement = {
+      actor: { account: { homePage: "https://lms.example.org", name: `web-test-${Date.now()}-${round}` } },
+      verb: { id: "http://adlnet.gov/expapi/verbs/registered" },
+      object: { id: "https://lms.example.org/courses/course-v1:FUN+DIGCOMP34+2025" },
+      context: { extensions: { "urn:skills-monitor:xapi:place": { commune: "69123" } } },
+      timestamp: `${period.slice(0, 4)}-06-15T10:00:00Z`,
+    };
+    const sent = Date.now();
+    const response = await fetch(`http://${gatewayAddress}/xAPI/statements`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-experience-api-version": "1.0.3",
+        authorization: `Basic ${Buffer.from(`${DEMO_PARTNER}:${partnerToken}`).toString("base64")}`,
+      },
+      body: JSON.stringify(statement),
+    });
+    assert.equal(response.status, 200, await response.text());
+    await page.waitForFunction(
+      (expected) => {
+        const rows = [...document.querySelectorAll("#skills-table tbody tr")];
+        const row = rows.find((r) => r.querySelector('[data-field="skill"]').dataset.value.startsWith("3.4"));
+        return row?.querySelector('[data-field="enrolled"]').dataset.value === expected;
+      },
+      { polling: 20, timeout: 60_000 },
+      String(start + 1),
+    );
+    delays.push((Date.now() - sent) / 1000);
+  }
+  const median = [...delays].sort((x, y) => x - y)[1];
+  console.log(`# a new event was on screen ${delays.map((d) => d.toFixed(2)).join(", ")} s after the gateway accepted it (median ${median.toFixed(2)} s; target 2 s)`);
+  writeBudget({ event_on_screen_seconds: delays });
+  assert.ok(median <= 2, `a new enrolment took ${median} s (median of ${delays}) to show`);
   assert.deepEqual(errors, []);
   await page.close();
 });
