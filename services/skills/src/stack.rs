@@ -130,7 +130,12 @@ impl EmbeddedStack {
         if let Some(gateway) = gateway {
             tasks.push(("gateway", spawn_service(gateway.run(shutdown.clone()))));
         }
-        tokio::spawn(refresh_after_writes(engine.clone(), aggregator_stats.clone(), shutdown.clone()));
+        let refresh = refresh_after_writes(engine.clone(), aggregator_stats.clone(), shutdown.clone());
+        let refresh = async move {
+            refresh.await;
+            Ok(())
+        };
+        tasks.push(("indicator refresh", spawn_service(refresh)));
         tasks.push(("query", spawn_service(query.run(shutdown))));
         Ok(EmbeddedStack {
             address,
@@ -249,11 +254,18 @@ async fn refresh_after_writes(
 /// batches), so ingest and the aggregator wait 20 and 50 ms for a batch to
 /// fill instead of 100 and 200, and a new event is served that much sooner.
 fn latency_tuned(mut config: SkillsConfig) -> SkillsConfig {
-    if config.ingest.batch_max_wait_ms == skills_config::IngestConfig::default().batch_max_wait_ms {
-        config.ingest.batch_max_wait_ms = 20;
+    let (ingest, aggregator) = (&mut config.ingest.batch_max_wait_ms, &mut config.aggregator.batch_max_wait_ms);
+    if *ingest == skills_config::IngestConfig::default().batch_max_wait_ms {
+        *ingest = 20;
     }
-    if config.aggregator.batch_max_wait_ms == skills_config::AggregatorConfig::default().batch_max_wait_ms {
-        config.aggregator.batch_max_wait_ms = 50;
+    if *aggregator == skills_config::AggregatorConfig::default().batch_max_wait_ms {
+        *aggregator = 50;
     }
+    // Said once, as --check-config shows the configured values.
+    tracing::info!(
+        ingest_batch_max_wait_ms = *ingest,
+        aggregator_batch_max_wait_ms = *aggregator,
+        "all-in-one batch waits (20 and 50 ms unless configured to other than the defaults)"
+    );
     config
 }

@@ -517,6 +517,11 @@ impl IndicatorEngine {
     /// A year's publication: the one last decided when its counters are
     /// the same, else decided now (seconds of CPU for a full year).
     fn publication_of(&self, year: i32, counters: &YearCounters) -> Arc<Publication> {
+        // A year without counters costs nothing to decide: not kept, so a
+        // walk through empty years does not push out the years being read.
+        if *counters == YearCounters::default() {
+            return Arc::new(Publication::of_year(year, counters, self.settings.suppression_k));
+        }
         let decided = self.decided.lock().expect("decided lock");
         if let Some((_, publication)) = decided.get(&year).filter(|(seen, _)| seen == counters) {
             tracing::debug!(year, "counters unchanged: publication kept");
@@ -526,7 +531,10 @@ impl IndicatorEngine {
         let publication = Arc::new(Publication::of_year(year, counters, self.settings.suppression_k));
         let mut decided = self.decided.lock().expect("decided lock");
         if decided.len() >= DECIDED_YEARS && !decided.contains_key(&year) {
-            decided.clear();
+            // The oldest year goes: the recent ones are those read live.
+            if let Some(oldest) = decided.keys().min().copied() {
+                decided.remove(&oldest);
+            }
         }
         decided.insert(year, (counters.clone(), publication.clone()));
         publication

@@ -6,7 +6,7 @@ import { number, t } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const [WIDTH, HEIGHT] = [640, 220];
-const MARGIN = { left: 56, right: 12, top: 12, bottom: 28 };
+const MARGIN = { left: 56, right: 28, top: 12, bottom: 28 };
 
 export interface Point {
   label: string;

@@ -199,8 +199,10 @@ class Dashboard {
   }
 
   private noteMeta(meta: ResponseMeta | undefined): void {
+    // With k = 0 (a policy token) nothing is withheld: only "no value" is explained.
     const k = meta?.suppressionK ?? 0;
-    byId<HTMLElement>(WITHHELD_NOTE_ID).textContent = `${t("withheld")}: ${t("withheldReason", { k })} ${t("undefinedReason")}`;
+    const withheld = k > 0 ? `${t("withheld")}: ${t("withheldReason", { k })} ` : "";
+    byId<HTMLElement>(WITHHELD_NOTE_ID).textContent = `${withheld}${t("undefinedReason")}`;
     this.shownAsOf = meta?.asOf ? timestampDate(meta.asOf).toISOString() : "";
   }
 

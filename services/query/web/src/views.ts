@@ -110,7 +110,7 @@ export async function overview(host: HTMLElement, context: Context): Promise<voi
         value: (c) => plain(reference.regions.get(c.region) ?? c.region),
         href: (c) => context.regionHref(c.region),
       },
-      { csv: "region", label: t("code"), value: (c) => plain(c.region) },
+      { csv: "region", label: t("regionCode"), value: (c) => plain(c.region) },
       ...indicatorColumns(),
     ],
   });
@@ -131,8 +131,8 @@ export async function overview(host: HTMLElement, context: Context): Promise<voi
         value: (c) => plain(reference.regions.get(c.region) ?? c.region),
         href: (c) => context.regionHref(c.region),
       },
-      { csv: "region", label: t("code"), value: (c) => plain(c.region) },
-      { csv: "skill", label: t("code"), value: (c) => plain(c.skill) },
+      { csv: "region", label: t("regionCode"), value: (c) => plain(c.region) },
+      { csv: "skill", label: t("skillCode"), value: (c) => plain(c.skill) },
       { csv: "skill_name", label: t("skill"), value: (c) => plain(reference.skills.get(c.skill) ?? c.skill) },
       ...indicatorColumns(),
     ],
@@ -175,7 +175,7 @@ export async function regionPage(host: HTMLElement, context: Context, region: st
     csvName: `region-${region}-${period}.csv`,
     rows: indicators.cells,
     columns: [
-      { csv: "skill", label: t("code"), value: (c) => plain(c.skill) },
+      { csv: "skill", label: t("skillCode"), value: (c) => plain(c.skill) },
       { csv: "skill_name", label: t("skill"), value: (c) => plain(reference.skills.get(c.skill) ?? c.skill) },
       ...indicatorColumns().slice(0, 4),
       { csv: "learners", label: t("learners"), numeric: true, value: (c) => count(c.learners, c.suppressed) },
