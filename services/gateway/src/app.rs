@@ -55,6 +55,12 @@ impl GatewayService {
         Ok(GatewayService { config: gateway, listener, bus, publisher, credentials, metrics_listen: String::new() })
     }
 
+    /// Serves the Prometheus metrics on `listen` too ("" = nowhere).
+    pub fn with_metrics_listen(mut self, listen: impl Into<String>) -> Self {
+        self.metrics_listen = listen.into();
+        self
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }

@@ -270,3 +270,42 @@ async fn a_client_certificate_over_mutual_tls_is_a_partner_credential() {
     running.trigger.trigger();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn every_call_is_counted_under_the_conventional_grpc_metric_names() {
+    let bus = skills_bus::embedded::EmbeddedBus::new(1_000);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let config = SkillsConfig::default();
+    let service = skills_gateway::GatewayService::new(
+        &config,
+        std::sync::Arc::new(bus),
+        listener,
+        vec![("gen-lyon".into(), TOKEN.into())],
+    )
+    .unwrap()
+    .with_metrics_listen(metrics.to_string());
+    let address = service.local_addr().unwrap();
+    let (trigger, shutdown) = skills_runtime::shutdown_pair();
+    tokio::spawn(service.run(shutdown));
+    client_at(address, Some(TOKEN))
+        .await
+        .publish_batch(pb::PublishBatchRequest { events: vec![enrolment("gen-lyon")] })
+        .await
+        .unwrap();
+    let refused = client_at(address, None).await.publish_batch(pb::PublishBatchRequest::default()).await;
+    assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
+    let (status, _, text) = tokio::task::spawn_blocking(move || http(metrics, "GET /metrics", &[], "")).await.unwrap();
+    assert_eq!(status, 200);
+    let labels = r#"grpc_type="unary",grpc_service="skills.v1.EventGateway",grpc_method="PublishBatch""#;
+    for expected in [
+        format!("grpc_server_started_total{{{labels}}} 2\n"),
+        format!("grpc_server_handled_total{{{labels},grpc_code=\"OK\"}} 1\n"),
+        format!("grpc_server_handled_total{{{labels},grpc_code=\"Unauthenticated\"}} 1\n"),
+        format!("grpc_server_handling_seconds_count{{{labels}}} 2\n"),
+    ] {
+        assert!(text.contains(&expected), "{expected} not in {text}");
+    }
+    assert!(text.contains("skills_gateway_accepted_total"), "the gateway's own counters beside them");
+    trigger.trigger();
+}
