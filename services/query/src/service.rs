@@ -165,7 +165,7 @@ impl TalentGapService for TalentGapApi {
         let body = request.get_ref();
         let region = request::region(&body.region)?;
         let period = request::period("period", &body.period, self.engine.default_period())?;
-        let snapshot = self.engine.cells(period, &ticket.lane).await.map_err(QueryError::from)?;
+        let snapshot = self.engine.cells(period, &ticket.lane, k).await.map_err(QueryError::from)?;
         let cells = region_cells(&snapshot, region.code, k, partner_of(&audience));
         Ok(Response::new(pb::GetRegionIndicatorsResponse {
             meta: Some(convert::meta_of(&snapshot, k, &cells)),
@@ -194,7 +194,7 @@ impl TalentGapService for TalentGapApi {
             Ok(pb::RankBy::ShortageRatio) => true,
             Err(_) => return Err(QueryError::invalid("rank_by", format!("unknown value {}", body.rank_by)).into()),
         };
-        let snapshot = self.engine.cells(period, &ticket.lane).await.map_err(QueryError::from)?;
+        let snapshot = self.engine.cells(period, &ticket.lane, k).await.map_err(QueryError::from)?;
         // A withheld cell takes no place in a ranking: its rank would hint
         // at the value.
         let mut ranked: Vec<&CellIndicators> = snapshot
@@ -233,7 +233,7 @@ impl TalentGapService for TalentGapApi {
         let body = request.get_ref();
         let skill = request::skill(&body.skill)?;
         let period = request::period("period", &body.period, self.engine.default_period())?;
-        let snapshot = self.engine.cells(period, &ticket.lane).await.map_err(QueryError::from)?;
+        let snapshot = self.engine.cells(period, &ticket.lane, k).await.map_err(QueryError::from)?;
         let all: Vec<CellIndicators> = REGIONS
             .iter()
             .map(|r| snapshot.cell(r.code, skill.code).cloned().unwrap_or_else(|| empty_cell(r.code, skill.code)))
@@ -269,7 +269,7 @@ impl TalentGapService for TalentGapApi {
         let body = request.get_ref();
         let region = request::region(&body.region)?;
         let period = request::period("period", &body.period, self.engine.default_period())?;
-        let snapshot = self.engine.regions(period, &ticket.lane).await.map_err(QueryError::from)?;
+        let snapshot = self.engine.regions(period, &ticket.lane, k).await.map_err(QueryError::from)?;
         let own = partner_of(&audience).map(|p| convert::contribution(snapshot.own(p, region.code), true));
         let counters = snapshot.regions.iter().find(|r| r.region == region.code).cloned().unwrap_or_default();
         let suppressed = snapshot.withholds_total(region.code, k);
@@ -321,7 +321,7 @@ impl TalentGapService for TalentGapApi {
         }
         let mut points = Vec::with_capacity(periods.len());
         let mut last = None;
-        let snapshots = self.engine.cells_of(&periods, &ticket.lane).await.map_err(QueryError::from)?;
+        let snapshots = self.engine.cells_of(&periods, &ticket.lane, k).await.map_err(QueryError::from)?;
         for snapshot in snapshots {
             let cell =
                 snapshot.cell(region.code, skill.code).cloned().unwrap_or_else(|| empty_cell(region.code, skill.code));
@@ -400,13 +400,13 @@ impl TalentGapService for TalentGapApi {
         let region = request::optional_region(&body.region)?.map(|r| r.code);
         let period = request::period("period", &body.period, self.engine.default_period())?;
         let engine = self.engine.clone();
-        let mut changes = engine.subscribe();
+        let mut changes = engine.subscribe(k);
         let partner = partner_of(&identity.audience).map(str::to_string);
         let update = move |snapshot: Arc<PeriodCells>| region_update(&snapshot, region, k, partner.as_deref());
         // The first update is computed here, within the call's deadline
         // (`request_timeout_ms`); later ones when new data lands.
         changes.borrow_and_update();
-        let first = engine.cells(period, &lane).await.map_err(QueryError::from)?;
+        let first = engine.cells(period, &lane, k).await.map_err(QueryError::from)?;
         let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
         let mut last = update(first);
         let _ = sender.try_send(Ok(last.clone()));
@@ -437,10 +437,18 @@ impl TalentGapService for TalentGapApi {
                     let _ = sender.try_send(Ok(last.clone()));
                     continue;
                 }
-                changes.borrow_and_update();
+                let woken_by = changes.borrow_and_update().version;
                 let message =
-                    engine.cells(period, &lane).await.map(&update).map_err(|e| Status::from(QueryError::from(e)));
+                    engine.cells(period, &lane, k).await.map(&update).map_err(|e| Status::from(QueryError::from(e)));
                 if let Ok(message) = &message {
+                    let unchanged = *message == last;
+                    tracing::debug!(k, woken_by, unchanged, "watch stream woken");
+                    if unchanged {
+                        // Woken with nothing new for this stream (another
+                        // year's data, a policy caller woken twice for
+                        // one version: `IndicatorEngine::refresh`).
+                        continue;
+                    }
                     last = message.clone();
                 }
                 tokio::select! {

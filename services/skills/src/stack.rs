@@ -242,7 +242,9 @@ async fn refresh_after_writes(
         let now = batches();
         if now != seen {
             seen = now;
-            if let Err(error) = engine.refresh().await {
+            // Not waiting for the decision: the next batch's version is
+            // read (and served to policy callers) while this one is decided.
+            if let Err(error) = engine.refresh_ahead().await {
                 tracing::warn!(error = %error, "indicator refresh after a write failed");
             }
         }

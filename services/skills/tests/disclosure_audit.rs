@@ -46,7 +46,7 @@ async fn the_audit_finds_a_small_cell_left_to_its_quarter_minus_its_months() {
     let settings = IndicatorSettings { suppression_k: 5, ..IndicatorSettings::default() };
     let engine = IndicatorEngine::new(store, settings).await.unwrap();
     let year = engine.year(2025).await.unwrap();
-    let hierarchy = &year.publication.hierarchy;
+    let hierarchy = &year.publication.as_ref().unwrap().hierarchy;
     let small = hierarchy
         .figures
         .iter()

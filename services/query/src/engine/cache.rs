@@ -1,12 +1,14 @@
 //! Where computed indicators are kept. The engine's cache holds one data
 //! version; when the store's version changes, the years dashboards read
-//! recently are computed again into a staging map while callers keep
-//! reading the previous version, and the staging map then replaces the
-//! cache at once: live ingest never makes a polling dashboard wait for
-//! the store. With the cache off, a call still reads each year once.
+//! recently are computed again while callers keep reading the previous
+//! version, and then replace the cache's entries at once: live ingest
+//! never makes a polling dashboard wait for the store. Meanwhile, once
+//! those years are read and before their suppression is decided, policy
+//! callers are served them from `Cache::early`. With the cache off, a
+//! call still reads each year once.
 
 use super::{EngineError, YearSnapshot};
-use skills_store::{StoreError, StoreStatus};
+use skills_store::StoreError;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,8 +47,9 @@ enum Fill {
 }
 
 impl SlotState {
-    pub fn ready(&self) -> bool {
-        matches!(*self.fill.lock().expect("slot lock"), Fill::Ready(_))
+    /// A slot holding `entry` already (a refresh's computed years).
+    pub fn with(entry: Entry) -> Slot {
+        Arc::new(SlotState { fill: Mutex::new(Fill::Ready(Arc::new(entry))), urgent: AtomicBool::new(false) })
     }
 
     /// Whether a foreground caller waits for this slot's computation: a
@@ -88,7 +91,7 @@ impl Lane {
         Lane { permits: Some(Arc::new(Semaphore::new(computations.max(1)))), wait, background, keep_hot }
     }
 
-    /// No limit, in the foreground (refreshes, the audit, tests).
+    /// No limit, in the foreground (the audit, tests).
     pub fn unbounded() -> Lane {
         Lane { permits: None, wait: Duration::ZERO, background: false, keep_hot: true }
     }
@@ -115,15 +118,41 @@ pub(super) const HOT_FOR: Duration = Duration::from_secs(30);
 pub(super) const MAX_HOT: usize = 8;
 
 pub(super) struct Cache {
+    /// The data version of `entries`.
     pub version: u64,
+    /// The data version last read by a refresh (ahead of `version` while
+    /// it is being decided), and that read's sequence number.
+    pub read_version: u64,
+    pub read_sequence: u64,
     pub entries: HashMap<Key, Slot>,
     /// When each year was last asked for.
     pub last_read: HashMap<Key, Instant>,
+    /// During a refresh, once the next version's hot years are read and
+    /// before their publications are decided: those years' periods, for
+    /// policy callers only (see `IndicatorEngine::refresh`). Newer than
+    /// `entries`; emptied when the refresh swaps `entries`.
+    pub early: HashMap<i32, Arc<YearSnapshot>>,
+    /// Set once policy callers have been moved to a version whose
+    /// refresh has not swapped `entries` yet.
+    pub policy_ahead: bool,
+    /// Set when, meanwhile, a policy caller was served a year from
+    /// `entries` (one the refresh did not read ahead): its watch streams
+    /// are woken again at the swap, so that none stays on the old version.
+    pub policy_fell_behind: bool,
 }
 
 impl Cache {
     pub fn new(version: u64) -> Cache {
-        Cache { version, entries: HashMap::new(), last_read: HashMap::new() }
+        Cache {
+            version,
+            read_version: version,
+            read_sequence: 0,
+            entries: HashMap::new(),
+            last_read: HashMap::new(),
+            early: HashMap::new(),
+            policy_ahead: false,
+            policy_fell_behind: false,
+        }
     }
 
     /// The keys read within `HOT_FOR`, most recent first; older ones are forgotten.
@@ -135,28 +164,17 @@ impl Cache {
     }
 }
 
-/// Where one computation keeps its slots.
+/// Where one call keeps its slots: the engine's cache, or (cache off)
+/// this call's memo; misses take turns in the caller's lane.
 #[derive(Clone)]
-pub(super) enum Scope {
-    /// A caller's: the engine's cache, or (cache off) this call's memo;
-    /// misses take turns in the caller's lane.
-    Call(Memo, Lane),
-    /// The next version's cache being filled, with its store status.
-    Staging(Memo, StoreStatus),
+pub(super) struct Scope {
+    pub memo: Memo,
+    pub lane: Lane,
 }
 
 impl Scope {
     pub fn call(lane: &Lane) -> Scope {
-        Scope::Call(Memo::default(), lane.clone())
-    }
-
-    pub fn lane(&self) -> Lane {
-        match self {
-            Scope::Call(_, lane) => lane.clone(),
-            // The next data version's years, computed while callers are
-            // served the current one: how fresh everyone's answers are.
-            Scope::Staging(..) => Lane::unbounded(),
-        }
+        Scope { memo: Memo::default(), lane: lane.clone() }
     }
 
     pub fn memo_slot(memo: &Memo, key: Key) -> Slot {

@@ -2,7 +2,8 @@
 //! formulas and cached per data version. Dashboards polling the same
 //! period hit the cache, not the store; when new data lands, the periods
 //! read recently are computed again before the cache moves to the new
-//! version (see `cache`). The first caller of a period starts its
+//! version (see `cache`), and policy callers are moved to it as soon as
+//! they are read (`IndicatorEngine::refresh`). The first caller of a period starts its
 //! computation in a task of its own, concurrent callers wait for that
 //! result, and a caller that gives up (deadline, disconnect) leaves it to
 //! finish for the next one.
@@ -18,6 +19,7 @@ use skills_domain::indicators::{
 use skills_store::{CounterWindow, MetricsStore, StoreError, StoreStatus};
 use std::collections::{HashMap, HashSet};
 mod cache;
+mod refresh;
 
 pub use cache::Lane;
 use cache::{Cache, Entry, Key, Scope, filled};
@@ -52,6 +54,9 @@ pub struct PeriodCells {
     pub national: Vec<CellIndicators>,
     pub status: StoreStatus,
     pub complete: bool,
+    /// Built before the year's publication was decided (for policy
+    /// callers, who are served everything): withheld whole from any other.
+    undecided: bool,
     /// What is hidden of the cells withheld under the configured k, by
     /// region (`ALL` for the country) then skill, looked up by &str on
     /// every served cell.
@@ -103,7 +108,7 @@ impl PeriodCells {
         parts: Vec<PartnerCell>,
         status: StoreStatus,
         complete: bool,
-        publication: &Publication,
+        publication: Option<&Publication>,
     ) -> PeriodCells {
         let cells = period_cells(counters);
         let national: Vec<CellIndicators> = national(counters).iter().map(CellIndicators::from_counters).collect();
@@ -114,7 +119,7 @@ impl PeriodCells {
                 positions.entry(cell.region.clone()).or_default().insert(skill.clone(), index);
             }
         }
-        for cell in cells.iter().chain(&national) {
+        for (publication, cell) in publication.iter().flat_map(|p| cells.iter().chain(&national).map(move |c| (p, c))) {
             let skill = cell.skill.as_deref().unwrap_or(ALL);
             let [flows, stocks, _] = publication.hidden(&FigureKey::cell(period, &cell.region, skill));
             if flows || stocks {
@@ -127,7 +132,8 @@ impl PeriodCells {
             .collect();
         let shown_scores = quintile_scores(&shown_ratios);
         let own = own_parts(parts, true);
-        PeriodCells { period, cells, national, status, complete, withheld, positions, shown_scores, own }
+        let undecided = publication.is_none();
+        PeriodCells { period, cells, national, status, complete, undecided, withheld, positions, shown_scores, own }
     }
 
     /// A partner's own part of a cell (region `ALL`: of the country's
@@ -144,10 +150,13 @@ impl PeriodCells {
     /// Which of this cell's learner values are withheld from a caller
     /// whose k is `k` (0 for policy, else the configured k).
     pub fn hidden(&self, cell: &CellIndicators, k: u32) -> Hidden {
-        if k == 0 {
-            return Hidden::NONE;
+        match (k, self.undecided) {
+            (0, _) => Hidden::NONE,
+            // Never served to such a caller (`IndicatorEngine::early`); if
+            // it were, it would show nothing rather than too much.
+            (_, true) => Hidden::ALL,
+            (_, false) => withheld_of(&self.withheld, cell),
         }
-        withheld_of(&self.withheld, cell)
     }
 
     /// Whether any of this cell's learner values is withheld.
@@ -175,6 +184,8 @@ pub struct PeriodRegions {
     pub regions: Vec<CellCounters>,
     pub status: StoreStatus,
     pub complete: bool,
+    /// As `PeriodCells::undecided`: withheld whole from callers with a k.
+    undecided: bool,
     withheld_totals: HashSet<String>,
     withheld_groups: HashSet<(String, usize)>,
     own: HashMap<String, HashMap<(String, String), CellCounters>>,
@@ -187,15 +198,15 @@ impl PeriodRegions {
         parts: Vec<PartnerCell>,
         status: StoreStatus,
         complete: bool,
-        publication: &Publication,
+        publication: Option<&Publication>,
     ) -> PeriodRegions {
-        let withheld_totals = regions
-            .iter()
-            .filter(|r| publication.withholds_total(period, &r.region))
-            .map(|r| r.region.clone())
-            .collect();
+        let undecided = publication.is_none();
+        let mut withheld_totals = HashSet::new();
         let mut withheld_groups = HashSet::new();
-        for row in &regions {
+        for (publication, row) in publication.iter().flat_map(|p| regions.iter().map(move |row| (p, row))) {
+            if publication.withholds_total(period, &row.region) {
+                withheld_totals.insert(row.region.clone());
+            }
             for group in 0..skills_domain::indicators::INCLUSION_GROUPS.len() {
                 if publication.withholds(&FigureKey::group(period, &row.region, group)) {
                     withheld_groups.insert((row.region.clone(), group));
@@ -203,7 +214,7 @@ impl PeriodRegions {
             }
         }
         let own = own_parts(parts, false);
-        PeriodRegions { period, regions, status, complete, withheld_totals, withheld_groups, own }
+        PeriodRegions { period, regions, status, complete, undecided, withheld_totals, withheld_groups, own }
     }
 
     /// A partner's own part of a region's total; None where it has none.
@@ -213,19 +224,22 @@ impl PeriodRegions {
 
     /// Whether the region's total is withheld from a caller whose k is `k`.
     pub fn withholds_total(&self, region: &str, k: u32) -> bool {
-        k > 0 && self.withheld_totals.contains(region)
+        k > 0 && (self.undecided || self.withheld_totals.contains(region))
     }
 
     /// Whether a group's shares in the region are withheld.
     pub fn withholds_group(&self, region: &str, group: usize, k: u32) -> bool {
-        k > 0 && self.withheld_groups.contains(&(region.to_string(), group))
+        k > 0 && (self.undecided || self.withheld_groups.contains(&(region.to_string(), group)))
     }
 }
 
-/// One year's periods and the publication they were decided by.
+/// One year's periods and the publication they were decided by (for an
+/// undecided year, served to policy callers only: none, and every period
+/// withholds everything from other callers).
 #[derive(Debug)]
 pub struct YearSnapshot {
-    pub publication: Arc<Publication>,
+    /// None for an undecided year.
+    pub publication: Option<Arc<Publication>>,
     cells: HashMap<Period, Arc<PeriodCells>>,
     regions: HashMap<Period, Arc<PeriodRegions>>,
 }
@@ -248,7 +262,18 @@ pub struct IndicatorEngine {
     /// moves (events of another year) keeps it: seconds of CPU saved on
     /// every refresh of a year nobody wrote to.
     decided: Mutex<HashMap<i32, (YearCounters, Arc<Publication>)>>,
-    refreshing: tokio::sync::Mutex<()>,
+    /// A refresh's stages, each one at a time (`refresh`).
+    reading: tokio::sync::Mutex<()>,
+    deciding: tokio::sync::Mutex<()>,
+    /// The last read sequence whose version (or a newer one) everyone is
+    /// served (`refresh`).
+    settled: watch::Sender<u64>,
+    pending: Mutex<Option<refresh::Pending>>,
+    /// The store status policy callers are served (`subscribe`): ahead of
+    /// `status` between a refresh's two stages.
+    policy_status: watch::Sender<StoreStatus>,
+    /// See `hold_decisions`.
+    decision_gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
 }
 
 /// Years whose last publication is kept (`IndicatorEngine::decided`).
@@ -271,12 +296,17 @@ impl IndicatorEngine {
             store,
             settings,
             cache: Mutex::new(Cache::new(status.version)),
+            policy_status: watch::channel(status.clone()).0,
             status: watch::channel(status).0,
             reachable: std::sync::atomic::AtomicBool::new(true),
             caching: cache,
             decisions: Mutex::new(HashMap::new()),
             decided: Mutex::new(HashMap::new()),
-            refreshing: tokio::sync::Mutex::new(()),
+            reading: tokio::sync::Mutex::new(()),
+            deciding: tokio::sync::Mutex::new(()),
+            settled: watch::channel(0).0,
+            pending: Mutex::new(None),
+            decision_gate: Mutex::new(None),
         }))
     }
 
@@ -307,68 +337,20 @@ impl IndicatorEngine {
         &self.settings
     }
 
-    /// The store status last seen.
+    /// The store status served to callers with a k (policy callers may be
+    /// a refresh ahead: `subscribe`).
     pub fn status(&self) -> StoreStatus {
         self.status.borrow().clone()
     }
 
-    /// Changes whenever the store's data version does.
-    pub fn subscribe(&self) -> watch::Receiver<StoreStatus> {
-        self.status.subscribe()
-    }
-
-    /// Reads the store status; on a new data version, computes the periods
-    /// read recently against it while callers keep the previous version,
-    /// then swaps the caches and wakes watchers.
-    pub async fn refresh(self: &Arc<Self>) -> Result<(), EngineError> {
-        // One refresh at a time: two callers (the periodic check, a write
-        // seen in the same process) must not decide the same year twice.
-        let _one = self.refreshing.lock().await;
-        let status = self.store.quick_status().await?;
-        let hot = {
-            let mut cache = self.cache.lock().expect("cache lock");
-            if cache.version == status.version {
-                return Ok(());
-            }
-            cache.hot_keys(Instant::now())
-        };
-        let staging = cache::Memo::default();
-        if self.caching {
-            let scope = Scope::Staging(staging.clone(), status.clone());
-            for key in hot {
-                let Key::Year(year) = key;
-                let computed = self.year_in(year, &scope).await.map(drop);
-                if let Err(error) = computed {
-                    // Served from the store on demand instead.
-                    tracing::warn!(%error, "computing a period ahead for the new data version failed");
-                    break;
-                }
-            }
-        }
-        {
-            let mut cache = self.cache.lock().expect("cache lock");
-            let staged = std::mem::take(&mut *staging.lock().expect("memo lock"));
-            cache.entries = staged.into_iter().filter(|(_, slot)| slot.ready()).collect();
-            cache.version = status.version;
-        }
-        self.status.send_replace(status);
-        Ok(())
-    }
-
-    /// Refreshes every `interval` until `shutdown` resolves.
-    pub async fn refresh_every(self: Arc<Self>, interval: std::time::Duration, mut shutdown: skills_runtime::Shutdown) {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.wait() => return,
-                _ = ticker.tick() => {}
-            }
-            let refreshed = self.refresh().await;
-            self.reachable.store(refreshed.is_ok(), std::sync::atomic::Ordering::Relaxed);
-            if let Err(error) = refreshed {
-                tracing::warn!(error = %error, "store status refresh failed");
-            }
+    /// Changes whenever the data version served to a caller whose k is
+    /// `k` does: for policy callers (k = 0) as soon as a refresh has read
+    /// the new version, for everyone else once it has decided what to
+    /// withhold from it (`refresh`).
+    pub fn subscribe(&self, k: u32) -> watch::Receiver<StoreStatus> {
+        match k {
+            0 => self.policy_status.subscribe(),
+            _ => self.status.subscribe(),
         }
     }
 
@@ -376,25 +358,32 @@ impl IndicatorEngine {
     /// cache off, the call's memo (one call reading a period twice, as a
     /// trend's months share their siblings, reads the store once).
     fn slot(&self, key: Key, scope: &Scope) -> cache::Slot {
-        match scope {
-            Scope::Staging(memo, _) => Scope::memo_slot(memo, key),
-            Scope::Call(memo, _) if !self.caching => Scope::memo_slot(memo, key),
-            Scope::Call(_, lane) => {
-                let mut cache = self.cache.lock().expect("cache lock");
-                if lane.keep_hot {
-                    cache.last_read.insert(key, Instant::now());
-                }
-                cache.entries.entry(key).or_default().clone()
-            }
+        if !self.caching {
+            return Scope::memo_slot(&scope.memo, key);
         }
+        let mut cache = self.cache.lock().expect("cache lock");
+        if scope.lane.keep_hot {
+            cache.last_read.insert(key, Instant::now());
+        }
+        cache.entries.entry(key).or_default().clone()
     }
 
-    /// The store status a computation in `scope` reports as its as-of.
-    fn status_in(&self, scope: &Scope) -> StoreStatus {
-        match scope {
-            Scope::Staging(_, status) => status.clone(),
-            Scope::Call(..) => self.status(),
+    /// A year a refresh has read but not yet decided, for a caller whose
+    /// k is `k`: only policy callers (k = 0) are served such a year.
+    fn early(&self, year: i32, k: u32, scope: &Scope) -> Option<Arc<YearSnapshot>> {
+        if k > 0 || !self.caching {
+            return None;
         }
+        let mut cache = self.cache.lock().expect("cache lock");
+        let Some(snapshot) = cache.early.get(&year).cloned() else {
+            // Served from `entries`, maybe the old version's.
+            cache.policy_fell_behind |= cache.policy_ahead;
+            return None;
+        };
+        if scope.lane.keep_hot {
+            cache.last_read.insert(Key::Year(year), Instant::now());
+        }
+        Some(snapshot)
     }
 
     fn window(&self, period: Period, by_skill: bool) -> CounterWindow {
@@ -417,7 +406,7 @@ impl IndicatorEngine {
     /// cells and whole-region rows are read side by side, and suppression
     /// is decided over all of them at once.
     async fn year_in(self: &Arc<Self>, year: i32, scope: &Scope) -> Result<Arc<YearSnapshot>, EngineError> {
-        let status = self.status_in(scope);
+        let status = self.status();
         let engine = self.clone();
         let slot = self.slot(Key::Year(year), scope);
         if !has_data(year, &status) {
@@ -437,81 +426,104 @@ impl IndicatorEngine {
             let Entry::Year(snapshot) = &*entry;
             return Ok(snapshot.clone());
         }
-        let lane = scope.lane();
+        let lane = scope.lane.clone();
         let background = lane.background;
-        let refresh = matches!(scope, Scope::Staging(..));
         let watched = slot.clone();
         let entry = filled(slot, &lane, async move {
             let started = Instant::now();
-            let periods = Period::all_of_year(year);
-            // In the foreground the 34 reads run side by side; in the
-            // background one at a time, paced to half the time and at a
-            // lower store priority, until a foreground caller comes to wait
-            // for them: the reads still queued then go side by side.
-            let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
-            let reads: Vec<_> = periods
-                .iter()
-                .flat_map(|period| [(*period, true), (*period, false)])
-                .map(|(period, by_skill)| {
-                    let engine = engine.clone();
-                    let one_at_a_time = one_at_a_time.clone();
-                    let watched = watched.clone();
-                    tokio::spawn(async move {
-                        let turn = match background {
-                            true => Some(one_at_a_time.lock_owned().await).filter(|_| !watched.urgent()),
-                            false => None,
-                        };
-                        let quiet = turn.is_some();
-                        let started = Instant::now();
-                        let window = engine.window(period, by_skill);
-                        let read = async {
-                            let cells = engine.store.counters(&window).await?;
-                            let parts = engine.store.partner_counters(&window, None).await?;
-                            Ok::<_, StoreError>((cells, parts.unwrap_or_default()))
-                        };
-                        let read = match quiet {
-                            true => skills_store::background::scope(read).await?,
-                            false => read.await?,
-                        };
-                        if quiet {
-                            // Paced: the store is busy for this work at most
-                            // half of the time, however many reads it makes.
-                            tokio::time::sleep(started.elapsed()).await;
-                        }
-                        Ok::<_, StoreError>(read)
-                    })
-                })
-                .collect();
-            let mut counters = YearCounters::default();
-            let mut reads = reads.into_iter();
-            for period in &periods {
-                for (target, partners) in [
-                    (&mut counters.cells, &mut counters.partner_cells),
-                    (&mut counters.regions, &mut counters.partner_regions),
-                ] {
-                    let read = reads.next().expect("two reads per period");
-                    let (rows, parts) =
-                        read.await.map_err(|e| StoreError::unavailable(format!("read task failed: {e}")))??;
-                    target.insert(*period, rows);
-                    partners.insert(*period, parts);
-                }
-            }
-            // Seconds of CPU for a full year (demo 2025: about 4 s on two
-            // cores, a pass per partner on each): off the async workers.
+            let counters = engine.read_year(year, &status, background.then_some(watched)).await?;
             let read_ms = started.elapsed().as_millis() as u64;
-            let deciding = engine.clone();
             // Background work runs on its own low-priority runtime
             // (`cache::filled`), whose blocking threads are low-priority too.
-            let snapshot = tokio::task::spawn_blocking(move || deciding.year_of(year, counters, status))
-                .await
-                .map_err(|e| StoreError::unavailable(format!("suppression task failed: {e}")))?;
-            let total_ms = started.elapsed().as_millis() as u64;
-            tracing::info!(year, read_ms, decide_ms = total_ms - read_ms, background, refresh, "year computed");
+            let snapshot = engine.decide_year(year, counters, status).await?;
+            let decide_ms = started.elapsed().as_millis() as u64 - read_ms;
+            tracing::info!(year, read_ms, decide_ms, background, refresh = false, "year computed");
             Ok(Entry::Year(Arc::new(snapshot)))
         })
         .await?;
         let Entry::Year(snapshot) = &*entry;
         Ok(snapshot.clone())
+    }
+
+    /// A year's counters as of `status` (none for a year without data).
+    /// In the foreground (`background: None`) the 34 reads run side by
+    /// side; in the background one at a time, paced to half the time and
+    /// at a lower store priority, until a foreground caller comes to wait
+    /// for the background slot: the reads still queued then go side by side.
+    async fn read_year(
+        self: &Arc<Self>,
+        year: i32,
+        status: &StoreStatus,
+        background: Option<cache::Slot>,
+    ) -> Result<YearCounters, StoreError> {
+        if !has_data(year, status) {
+            return Ok(YearCounters::default());
+        }
+        let periods = Period::all_of_year(year);
+        let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
+        let reads: Vec<_> = periods
+            .iter()
+            .flat_map(|period| [(*period, true), (*period, false)])
+            .map(|(period, by_skill)| {
+                let engine = self.clone();
+                let one_at_a_time = one_at_a_time.clone();
+                let watched = background.clone();
+                tokio::spawn(async move {
+                    let turn = match watched {
+                        Some(watched) => Some(one_at_a_time.lock_owned().await).filter(|_| !watched.urgent()),
+                        None => None,
+                    };
+                    let quiet = turn.is_some();
+                    let started = Instant::now();
+                    let window = engine.window(period, by_skill);
+                    let read = async {
+                        let cells = engine.store.counters(&window).await?;
+                        let parts = engine.store.partner_counters(&window, None).await?;
+                        Ok::<_, StoreError>((cells, parts.unwrap_or_default()))
+                    };
+                    let read = match quiet {
+                        true => skills_store::background::scope(read).await?,
+                        false => read.await?,
+                    };
+                    if quiet {
+                        // Paced: the store is busy for this work at most
+                        // half of the time, however many reads it makes.
+                        tokio::time::sleep(started.elapsed()).await;
+                    }
+                    Ok::<_, StoreError>(read)
+                })
+            })
+            .collect();
+        let mut counters = YearCounters::default();
+        let mut reads = reads.into_iter();
+        for period in &periods {
+            for (target, partners) in [
+                (&mut counters.cells, &mut counters.partner_cells),
+                (&mut counters.regions, &mut counters.partner_regions),
+            ] {
+                let read = reads.next().expect("two reads per period");
+                let (rows, parts) =
+                    read.await.map_err(|e| StoreError::unavailable(format!("read task failed: {e}")))??;
+                target.insert(*period, rows);
+                partners.insert(*period, parts);
+            }
+        }
+        Ok(counters)
+    }
+
+    /// A year's publication and periods, decided off the async workers:
+    /// seconds of CPU for a full year (demo 2025: about 4 s on two cores,
+    /// a pass per partner on each).
+    async fn decide_year(
+        self: &Arc<Self>,
+        year: i32,
+        counters: YearCounters,
+        status: StoreStatus,
+    ) -> Result<YearSnapshot, StoreError> {
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || engine.year_of(year, counters, status))
+            .await
+            .map_err(|e| StoreError::unavailable(format!("suppression task failed: {e}")))
     }
 
     /// A year's publication: the one last decided when its counters are
@@ -541,8 +553,26 @@ impl IndicatorEngine {
     }
 
     /// A year's publication and periods from its counters.
-    fn year_of(&self, year: i32, mut counters: YearCounters, status: StoreStatus) -> YearSnapshot {
+    fn year_of(&self, year: i32, counters: YearCounters, status: StoreStatus) -> YearSnapshot {
         let publication = self.publication_of(year, &counters);
+        self.periods_of(year, counters, status, Some(publication))
+    }
+
+    /// A year's periods before its publication is decided: for policy
+    /// callers only, whose answers withhold nothing. Every period is
+    /// marked undecided, so that any other caller would get it withheld
+    /// whole (fail closed).
+    fn undecided_year(&self, year: i32, counters: YearCounters, status: StoreStatus) -> YearSnapshot {
+        self.periods_of(year, counters, status, None)
+    }
+
+    fn periods_of(
+        &self,
+        year: i32,
+        mut counters: YearCounters,
+        status: StoreStatus,
+        publication: Option<Arc<Publication>>,
+    ) -> YearSnapshot {
         let mut snapshot = YearSnapshot { publication, cells: HashMap::new(), regions: HashMap::new() };
         for period in Period::all_of_year(year) {
             let complete = self.complete(period);
@@ -550,7 +580,7 @@ impl IndicatorEngine {
             let regions = counters.regions.remove(&period).unwrap_or_default();
             let cell_parts = counters.partner_cells.remove(&period).unwrap_or_default();
             let region_parts = counters.partner_regions.remove(&period).unwrap_or_default();
-            let publication = &snapshot.publication;
+            let publication = snapshot.publication.as_deref();
             let period_cells = PeriodCells::new(period, &cells, cell_parts, status.clone(), complete, publication);
             let period_regions =
                 PeriodRegions::new(period, regions, region_parts, status.clone(), complete, publication);
@@ -561,10 +591,11 @@ impl IndicatorEngine {
     }
 
     /// The cells of a period with their suppression decisions, taken over
-    /// the whole year so that every call agrees.
-    /// A miss takes a turn in `lane`.
-    pub async fn cells(self: &Arc<Self>, period: Period, lane: &Lane) -> Result<Arc<PeriodCells>, EngineError> {
-        self.cells_in(period, &Scope::call(lane)).await
+    /// the whole year so that every call agrees, for a caller whose k is
+    /// `k` (0 for policy: served a new data version before its
+    /// publication is decided, see `refresh`). A miss takes a turn in `lane`.
+    pub async fn cells(self: &Arc<Self>, period: Period, lane: &Lane, k: u32) -> Result<Arc<PeriodCells>, EngineError> {
+        self.cells_in(period, &Scope::call(lane), k).await
     }
 
     /// The cells of several periods (a trend), each year read once.
@@ -572,59 +603,88 @@ impl IndicatorEngine {
         self: &Arc<Self>,
         periods: &[Period],
         lane: &Lane,
+        k: u32,
     ) -> Result<Vec<Arc<PeriodCells>>, EngineError> {
         let scope = Scope::call(lane);
         let mut all = Vec::with_capacity(periods.len());
         for period in periods {
-            all.push(self.cells_in(*period, &scope).await?);
+            all.push(self.cells_in(*period, &scope, k).await?);
         }
         Ok(all)
     }
 
-    async fn cells_in(self: &Arc<Self>, period: Period, scope: &Scope) -> Result<Arc<PeriodCells>, EngineError> {
-        if !self.caching && matches!(scope, Scope::Call(..)) {
-            let year = self.decided(period.year(), scope).await?;
+    async fn cells_in(
+        self: &Arc<Self>,
+        period: Period,
+        scope: &Scope,
+        k: u32,
+    ) -> Result<Arc<PeriodCells>, EngineError> {
+        if !self.caching {
+            let year = self.decided_for(period.year(), scope, k).await?;
             let window = self.window(period, true);
             let counters = self.store.counters(&window).await?;
             let parts = self.store.partner_counters(&window, None).await?.unwrap_or_default();
             let (status, complete) = (self.status(), self.complete(period));
-            let cells = PeriodCells::new(period, &counters, parts, status, complete, &year.publication);
+            let publication = year.as_deref().and_then(|year| year.publication.as_deref());
+            let cells = PeriodCells::new(period, &counters, parts, status, complete, publication);
             return Ok(Arc::new(cells));
         }
-        let year = self.year_in(period.year(), scope).await?;
+        let year = match self.early(period.year(), k, scope) {
+            Some(year) => year,
+            None => self.year_in(period.year(), scope).await?,
+        };
         Ok(year.cells[&period].clone())
     }
 
-    pub async fn regions(self: &Arc<Self>, period: Period, lane: &Lane) -> Result<Arc<PeriodRegions>, EngineError> {
+    /// A period's whole-region rows, for a caller whose k is `k` (as `cells`).
+    pub async fn regions(
+        self: &Arc<Self>,
+        period: Period,
+        lane: &Lane,
+        k: u32,
+    ) -> Result<Arc<PeriodRegions>, EngineError> {
         let scope = Scope::call(lane);
         if !self.caching {
-            let year = self.decided(period.year(), &scope).await?;
+            let year = self.decided_for(period.year(), &scope, k).await?;
             let window = self.window(period, false);
             let rows = self.store.counters(&window).await?;
             let parts = self.store.partner_counters(&window, None).await?.unwrap_or_default();
             let (status, complete) = (self.status(), self.complete(period));
-            let regions = PeriodRegions::new(period, rows, parts, status, complete, &year.publication);
+            let publication = year.as_deref().and_then(|year| year.publication.as_deref());
+            let regions = PeriodRegions::new(period, rows, parts, status, complete, publication);
             return Ok(Arc::new(regions));
         }
-        let year = self.year_in(period.year(), &scope).await?;
+        let year = match self.early(period.year(), k, &scope) {
+            Some(year) => year,
+            None => self.year_in(period.year(), &scope).await?,
+        };
         Ok(year.regions[&period].clone())
     }
 
-    /// With the cache off, the year's decisions for the current data
-    /// version, computed once per version.
-    async fn decided(self: &Arc<Self>, year: i32, scope: &Scope) -> Result<Arc<YearSnapshot>, EngineError> {
+    /// With the cache off, the year's decisions for a caller whose k is
+    /// `k`: none for policy (nothing is withheld from it), else those for
+    /// the current data version, computed once per version.
+    async fn decided_for(
+        self: &Arc<Self>,
+        year: i32,
+        scope: &Scope,
+        k: u32,
+    ) -> Result<Option<Arc<YearSnapshot>>, EngineError> {
+        if k == 0 {
+            return Ok(None);
+        }
         let version = self.status().version;
         if let Some((seen, snapshot)) = self.decisions.lock().expect("decisions lock").get(&year)
             && *seen == version
         {
-            return Ok(snapshot.clone());
+            return Ok(Some(snapshot.clone()));
         }
         let snapshot = self.year_in(year, scope).await?;
         self.decisions.lock().expect("decisions lock").insert(year, (version, snapshot.clone()));
-        Ok(snapshot)
+        Ok(Some(snapshot))
     }
 
-    /// The year's publication (for the disclosure audit).
+    /// The year's publication (for the disclosure audit): always decided.
     pub async fn year(self: &Arc<Self>, year: i32) -> Result<Arc<YearSnapshot>, EngineError> {
         self.year_in(year, &Scope::call(&Lane::unbounded())).await
     }
@@ -680,13 +740,10 @@ mod tests {
         assert!(!has_data(2025, &StoreStatus::default()), "an empty store has no data");
     }
 
-    /// A withheld cell's shortage ratio must not move the scores shown next
-    /// to it: audiences with suppression get quintiles over what they see.
-    #[test]
-    fn shown_scores_do_not_depend_on_withheld_cells() {
-        // (region, learners, certified, openings): 84 is small, and has the
-        // lowest ratio (1 / 3).
-        let rows = [("11", 40, 5, 10), ("84", 3, 3, 1), ("93", 40, 5, 30), ("53", 40, 5, 40), ("32", 40, 5, 60)];
+    /// Skill 3.4's cells and the regions' totals from (region, learners,
+    /// certified, openings), the same in January 2025, its quarter and its
+    /// year, and the year's publication under k = 11.
+    fn january_2025(rows: &[(&str, u64, u64, u64)]) -> (Vec<CellCounters>, Vec<CellCounters>, Publication) {
         let cells: Vec<CellCounters> = rows.iter().map(|(r, l, c, o)| cell(r, Some("3.4"), *l, *c, *o)).collect();
         let regions: Vec<CellCounters> = rows.iter().map(|(r, l, c, _)| cell(r, None, *l, *c, 0)).collect();
         let mut year = YearCounters::default();
@@ -694,9 +751,19 @@ mod tests {
             year.cells.insert(period, cells.clone());
             year.regions.insert(period, regions.clone());
         }
-        let publication = Publication::of_year(2025, &year, 11);
+        (cells, regions, Publication::of_year(2025, &year, 11))
+    }
+
+    /// A withheld cell's shortage ratio must not move the scores shown next
+    /// to it: audiences with suppression get quintiles over what they see.
+    #[test]
+    fn shown_scores_do_not_depend_on_withheld_cells() {
+        // (region, learners, certified, openings): 84 is small, and has the
+        // lowest ratio (1 / 3).
+        let rows = [("11", 40, 5, 10), ("84", 3, 3, 1), ("93", 40, 5, 30), ("53", 40, 5, 40), ("32", 40, 5, 60)];
+        let (cells, _, publication) = january_2025(&rows);
         let period = Period::Month(2025, 1);
-        let snapshot = PeriodCells::new(period, &cells, Vec::new(), StoreStatus::default(), true, &publication);
+        let snapshot = PeriodCells::new(period, &cells, Vec::new(), StoreStatus::default(), true, Some(&publication));
         let shown: Vec<&CellIndicators> = snapshot.cells.iter().filter(|c| !snapshot.withholds(c, 11)).collect();
         assert!(snapshot.withholds(snapshot.cell("84", "3.4").unwrap(), 11), "3 learners: small");
         assert!(shown.len() >= 2, "most cells are shown");
@@ -707,5 +774,33 @@ mod tests {
             differs |= snapshot.publish(c, 0).shortage_score != score;
         }
         assert!(differs, "the policy view ranks the withheld cell too");
+    }
+
+    /// Between a refresh's two stages policy callers are served periods
+    /// built without a publication: what they see must be what the decided
+    /// periods show them, and any other caller would be shown nothing.
+    #[test]
+    fn undecided_periods_serve_policy_the_same_and_everyone_else_nothing() {
+        let rows = [("11", 40, 5, 10), ("84", 3, 3, 1), ("93", 40, 5, 30), ("53", 2, 1, 40), ("32", 40, 5, 60)];
+        let (cells, regions, publication) = january_2025(&rows);
+        let period = Period::Month(2025, 1);
+        let status = StoreStatus::default();
+        let decided = PeriodCells::new(period, &cells, Vec::new(), status.clone(), true, Some(&publication));
+        let undecided = PeriodCells::new(period, &cells, Vec::new(), status.clone(), true, None);
+        assert!(decided.cells.iter().any(|c| decided.withholds(c, 11)), "something is withheld from the public");
+        for (d, u) in decided.cells.iter().zip(&undecided.cells).chain(decided.national.iter().zip(&undecided.national))
+        {
+            assert_eq!(decided.publish(d, 0), undecided.publish(u, 0), "policy sees the same ({})", d.region);
+            let public = undecided.publish(u, 11);
+            assert!(public.suppressed && public.learners.is_none() && public.active.is_none(), "{public:?}");
+            assert_eq!(public.shortage_score, None, "no score either");
+        }
+        let decided = PeriodRegions::new(period, regions.clone(), Vec::new(), status.clone(), true, Some(&publication));
+        let undecided = PeriodRegions::new(period, regions.clone(), Vec::new(), status, true, None);
+        assert!(regions.iter().any(|r| decided.withholds_total(&r.region, 11)), "a total is withheld");
+        for row in &regions {
+            assert!(!undecided.withholds_total(&row.region, 0) && !undecided.withholds_group(&row.region, 0, 0));
+            assert!(undecided.withholds_total(&row.region, 11) && undecided.withholds_group(&row.region, 0, 11));
+        }
     }
 }

@@ -3,12 +3,17 @@
 // WatchIndicators reports newer data.
 
 import { ConnectError } from "@connectrpc/connect";
+import { equals } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { connect, storeToken, storedToken, type Api } from "./api.js";
 import { setLang, t, type Lang, type Key } from "./i18n.js";
 import { WITHHELD_NOTE_ID } from "./table.js";
 import { overview, regionPage, type Context, type Reference } from "./views.js";
-import type { ResponseMeta } from "./gen/skills/v1/talent_gap_pb.js";
+import {
+  WatchIndicatorsResponseSchema,
+  type ResponseMeta,
+  type WatchIndicatorsResponse,
+} from "./gen/skills/v1/talent_gap_pb.js";
 
 interface Route {
   region: string;
@@ -221,11 +226,20 @@ class Dashboard {
       while (!controller.signal.aborted) {
         try {
           const stream = api.watchIndicators({ region: route.region, period: route.period }, { signal: controller.signal });
+          // The stream's previous message: the service sends a new one
+          // when the region's numbers change, and repeats the last one as a
+          // keepalive. The as-of time (to the second) alone cannot tell:
+          // two events in one second share it.
+          let previous: WatchIndicatorsResponse | undefined;
           for await (const update of stream) {
             this.setLive("live");
             pause = 500;
             const asOf = update.meta?.asOf ? timestampDate(update.meta.asOf).toISOString() : "";
-            if (asOf !== this.shownAsOf) await this.draw();
+            // A draw that failed left the older as-of: drawn again then.
+            const changed =
+              asOf !== this.shownAsOf || (previous !== undefined && !equals(WatchIndicatorsResponseSchema, previous, update));
+            previous = update;
+            if (changed) await this.draw();
           }
         } catch (error) {
           // Ours to end only when aborted; any other end (the stream's

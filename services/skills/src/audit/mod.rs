@@ -99,7 +99,8 @@ pub async fn audit_store(
     let api = TalentGapApi::in_process(engine.clone(), auth, 4, shutdown);
     let token = (audience != Audience::Public).then_some(AUDIENCE_TOKEN);
     let snapshot = engine.year(year).await.map_err(|e| e.to_string())?;
-    let hierarchy = &snapshot.publication.hierarchy;
+    let publication = snapshot.publication.as_ref().ok_or("the engine served an undecided year")?;
+    let hierarchy = &publication.hierarchy;
     let mut observer = Observer::new(hierarchy);
     let started = std::time::Instant::now();
     observe(&api, token, year, &mut observer).await?;
