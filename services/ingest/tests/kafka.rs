@@ -146,8 +146,12 @@ impl Reader {
     async fn read_for(&mut self, duration: Duration) {
         let deadline = Instant::now() + duration;
         while Instant::now() < deadline {
-            let batch = self.consumer.poll(10_000, Duration::from_millis(100)).await.unwrap();
-            self.records.extend(batch);
+            // A transient consumer error (a group join, a broker busy) is
+            // retried, as the services do.
+            match self.consumer.poll(10_000, Duration::from_millis(100)).await {
+                Ok(batch) => self.records.extend(batch),
+                Err(error) => eprintln!("reader poll failed, retrying: {error}"),
+            }
         }
     }
 

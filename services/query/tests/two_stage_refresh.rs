@@ -201,3 +201,32 @@ async fn a_new_version_reaches_policy_while_the_previous_one_is_decided() {
     assert_eq!(gate.available_permits(), 64 - 2, "two decisions, not three");
     trigger.trigger();
 }
+
+/// A year an earlier read served to policy early, and a newer read did
+/// not read again (no longer among the years read lately): its policy
+/// watcher gets the newest version once everyone is served it.
+#[tokio::test]
+async fn a_policy_watcher_on_a_year_a_newer_read_skipped_gets_the_newest_version() {
+    let (store, engine, api, trigger) = started().await;
+    let before = openings(&api, true).await;
+    let body = pb::WatchIndicatorsRequest { region: "11".into(), period: "2025".into() };
+    let mut watch = api.watch_indicators(request(body, true)).await.unwrap().into_inner();
+    watch.next().await.unwrap().unwrap();
+    let gate = engine.hold_decisions();
+    store.apply(Batch { events: vec![demand(900, 3, 0, "2025-06-15")], ..Default::default() }).await.unwrap();
+    engine.refresh_ahead().await.unwrap();
+    let early = tokio::time::timeout(Duration::from_secs(5), watch.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(early.cells.iter().find(|c| c.skill == "3.4").unwrap().openings, before + 3);
+    // Eight other years read since: the next read leaves 2025 out.
+    for year in 2016..2024 {
+        let body = pb::GetRegionIndicatorsRequest { region: "11".into(), period: year.to_string() };
+        api.get_region_indicators(request(body, true)).await.unwrap();
+    }
+    store.apply(Batch { events: vec![demand(901, 4, 0, "2025-07-15")], ..Default::default() }).await.unwrap();
+    engine.refresh_ahead().await.unwrap();
+    gate.add_permits(64);
+    refreshed(&engine).await;
+    let newest = tokio::time::timeout(Duration::from_secs(5), watch.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(newest.cells.iter().find(|c| c.skill == "3.4").unwrap().openings, before + 7);
+    trigger.trigger();
+}

@@ -272,6 +272,8 @@ pub struct IndicatorEngine {
     /// The store status policy callers are served (`subscribe`): ahead of
     /// `status` between a refresh's two stages.
     policy_status: watch::Sender<StoreStatus>,
+    /// The last read sequence whose version's swap was made (`refresh`).
+    swapped: std::sync::atomic::AtomicU64,
     /// See `hold_decisions`.
     decision_gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
 }
@@ -307,6 +309,7 @@ impl IndicatorEngine {
             settled: watch::channel(0).0,
             pending: Mutex::new(None),
             decision_gate: Mutex::new(None),
+            swapped: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -356,16 +359,19 @@ impl IndicatorEngine {
 
     /// The slot of `key` in `scope`: the engine's cache, or, with the
     /// cache off, the call's memo (one call reading a period twice, as a
-    /// trend's months share their siblings, reads the store once).
-    fn slot(&self, key: Key, scope: &Scope) -> cache::Slot {
+    /// trend's months share their siblings, reads the store once). With
+    /// the store status its computation reports, taken under the cache
+    /// lock, as a refresh swaps both under it: a slot of a new version is
+    /// never filled with the previous version's status.
+    fn slot(&self, key: Key, scope: &Scope) -> (cache::Slot, StoreStatus) {
         if !self.caching {
-            return Scope::memo_slot(&scope.memo, key);
+            return (Scope::memo_slot(&scope.memo, key), self.status());
         }
         let mut cache = self.cache.lock().expect("cache lock");
         if scope.lane.keep_hot {
             cache.last_read.insert(key, Instant::now());
         }
-        cache.entries.entry(key).or_default().clone()
+        (cache.entries.entry(key).or_default().clone(), self.status())
     }
 
     /// A year a refresh has read but not yet decided, for a caller whose
@@ -406,9 +412,8 @@ impl IndicatorEngine {
     /// cells and whole-region rows are read side by side, and suppression
     /// is decided over all of them at once.
     async fn year_in(self: &Arc<Self>, year: i32, scope: &Scope) -> Result<Arc<YearSnapshot>, EngineError> {
-        let status = self.status();
         let engine = self.clone();
-        let slot = self.slot(Key::Year(year), scope);
+        let (slot, status) = self.slot(Key::Year(year), scope);
         if !has_data(year, &status) {
             // Computed without the store, so without a turn in a lane; kept
             // like any year, as a flood of such periods would redo it.

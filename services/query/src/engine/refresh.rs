@@ -21,6 +21,7 @@ use skills_domain::disclosure::hierarchy::YearCounters;
 use skills_store::StoreStatus;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// A hot year read by the first stage, for the second to decide.
@@ -47,6 +48,10 @@ impl IndicatorEngine {
         let mut settled = self.settled.subscribe();
         // The sender lives in `self`: the wait ends.
         let _ = settled.wait_for(|done| *done >= sequence).await;
+        if self.swapped.load(Ordering::Acquire) < sequence {
+            let stopped = "the refresh's decision stopped before serving its version: read again by the next refresh";
+            return Err(EngineError::Store(Arc::new(skills_store::StoreError::unavailable(stopped))));
+        }
         Ok(())
     }
 
@@ -62,7 +67,14 @@ impl IndicatorEngine {
         let hot = {
             let mut cache = self.cache.lock().expect("cache lock");
             if cache.read_version == status.version {
-                return Ok(cache.read_sequence);
+                drop(cache);
+                // A decision left waiting by a task that never ran (its
+                // runtime gone) is taken by a new one; else it returns at once.
+                if self.pending.lock().expect("pending lock").is_some() {
+                    let engine = self.clone();
+                    tokio::spawn(async move { engine.decide_pending().await });
+                }
+                return Ok(self.cache.lock().expect("cache lock").read_sequence);
             }
             cache.hot_keys(Instant::now())
         };
@@ -78,6 +90,12 @@ impl IndicatorEngine {
                 // All at once, over what earlier reads left (newer than
                 // `entries` still: a year this read missed does not go
                 // back to the decided version).
+                // A year an earlier read left and this one did not read
+                // is the older version's: its policy readers are woken again
+                // once this version is served to everyone.
+                if cache.early.keys().any(|year| !early.contains_key(year)) {
+                    cache.policy_fell_behind = true;
+                }
                 cache.early.extend(early);
                 cache.policy_ahead = true;
                 // Under the cache lock, as the swap's: watchers never see
@@ -166,6 +184,7 @@ impl IndicatorEngine {
                 self.wake_policy(&status, fell_behind);
             }
         }
+        self.swapped.fetch_max(sequence, Ordering::AcqRel);
         std::mem::forget(unfinished);
         self.settle(sequence);
     }
@@ -235,12 +254,20 @@ struct Unfinished<'a> {
 
 impl Drop for Unfinished<'_> {
     fn drop(&mut self) {
-        tracing::error!(sequence = self.sequence, "a refresh's decision stopped: its version is read again");
         let mut cache = self.engine.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.read_sequence == self.sequence {
+        let latest = cache.read_sequence == self.sequence;
+        if latest {
             cache.read_version = cache.version;
         }
         drop(cache);
-        self.engine.settle(self.sequence);
+        let sequence = self.sequence;
+        match std::thread::panicking() {
+            true => {
+                tracing::error!(sequence, read_again = latest, "a refresh's decision failed before serving its version")
+            }
+            // The runtime shutting down.
+            false => tracing::debug!(sequence, "a refresh's decision stopped before serving its version"),
+        }
+        self.engine.settle(sequence);
     }
 }

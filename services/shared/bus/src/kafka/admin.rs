@@ -27,5 +27,37 @@ pub(super) async fn ensure_topics(config: &KafkaConfig, topics: &[String]) -> Re
             Err((topic, code)) => return Err(BusError::Kafka(format!("cannot create topic {topic}: {code}"))),
         }
     }
+    // KRaft answers a creation before every partition has a leader in the
+    // broker's metadata; a consumer subscribing before then may not see
+    // the topic until librdkafka's next metadata refresh (minutes).
+    let topics = topics.to_vec();
+    tokio::task::spawn_blocking(move || wait_for_leaders(&admin, &topics))
+        .await
+        .map_err(|e| BusError::Kafka(format!("waiting for topic leaders failed: {e}")))?
+}
+
+/// Until every topic has partitions, each with a leader (at most 30 s).
+fn wait_for_leaders(admin: &AdminClient<DefaultClientContext>, topics: &[String]) -> Result<(), BusError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    for topic in topics {
+        loop {
+            let metadata = admin.inner().fetch_metadata(Some(topic), Duration::from_secs(5));
+            let ready = metadata.is_ok_and(|metadata| {
+                metadata.topics().iter().any(|t| {
+                    t.name() == topic
+                        && t.error().is_none()
+                        && !t.partitions().is_empty()
+                        && t.partitions().iter().all(|p| p.leader() >= 0)
+                })
+            });
+            if ready {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(BusError::Kafka(format!("topic {topic} has no leader for every partition after 30 s")));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     Ok(())
 }
