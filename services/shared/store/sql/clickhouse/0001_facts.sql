@@ -6,9 +6,11 @@
 -- at merge time, and every counter query is written so that rows not yet
 -- merged cannot count twice (distinct learners, or one row per event id).
 -- On a cluster: ReplicatedMergeTree('/clickhouse/tables/{shard}/{db}/<table>',
--- '{replica}') with the same ORDER BY, plus Distributed tables sharded by
--- cityHash64(region), so that one region's rows (and its distinct counts)
--- live on one shard.
+-- '{replica}') with the same ORDER BY, plus Distributed tables. Learner
+-- facts are sharded by cityHash64(learner), not region: counters take each
+-- learner's latest region and profile across regions, so all of one
+-- learner's rows must be on one shard. Other tables by their id; reads
+-- merge distinct counts across shards (never add per-shard results).
 
 CREATE DATABASE IF NOT EXISTS {db};
 
